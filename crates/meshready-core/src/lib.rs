@@ -1,0 +1,196 @@
+//! meshready's pure core: the loader with positions, the mesh model, the rules, findings and
+//! output formats. No I/O beyond what the caller hands in, no async, no printing.
+
+#![forbid(unsafe_code)]
+
+pub mod finding;
+pub mod model;
+pub mod output;
+pub mod rule;
+pub mod rules;
+pub mod source;
+pub mod suppress;
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use finding::{Finding, Location, ObjectRef, Severity};
+pub use model::{MeshMode, Model, Settings};
+pub use source::{LoadError, LoadOptions, Loaded};
+
+/// How to run the rules.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Model settings (`--mesh`, live cluster).
+    pub settings: Settings,
+    /// `--suppress` patterns.
+    pub suppress: Vec<suppress::Pattern>,
+    /// Whether `meshready.io/ignore` and `galley.istio.io/analyze-suppress` annotations count.
+    pub annotation_suppression: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            suppress: Vec::new(),
+            annotation_suppression: true,
+        }
+    }
+}
+
+/// Findings by severity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SeverityCounts {
+    /// Errors.
+    pub error: usize,
+    /// Warnings.
+    pub warning: usize,
+    /// Infos.
+    pub info: usize,
+}
+
+/// The closing summary. The counts reconcile: `documents` = objects from plain documents +
+/// `lists` + invalid documents; `objects` = `analysed` + `skipped`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Files read.
+    pub files: usize,
+    /// Non-empty YAML/JSON documents.
+    pub documents: usize,
+    /// Documents that were `List`s (their items count as objects).
+    pub lists: usize,
+    /// Kubernetes objects read.
+    pub objects: usize,
+    /// Objects of kinds the rules read.
+    pub analysed: usize,
+    /// Objects of other kinds (CRDs, ConfigMaps, ...), counted and skipped.
+    pub skipped: usize,
+    /// Skipped objects by kind.
+    pub skipped_kinds: BTreeMap<String, usize>,
+    /// Workloads (objects that make pods, not owned by another workload of the input).
+    pub workloads: usize,
+    /// Workloads whose pods get a sidecar.
+    pub in_mesh: usize,
+    /// Documents or List items that could not be read (see `errors`).
+    pub invalid: usize,
+    /// Findings by severity (after suppression, before `--output-threshold`).
+    pub findings: SeverityCounts,
+    /// Findings removed by suppressions.
+    pub suppressed: usize,
+}
+
+/// The result of a check.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Findings, sorted by location.
+    pub findings: Vec<Finding>,
+    /// Inputs that could not be analysed.
+    pub errors: Vec<LoadError>,
+    /// Counts.
+    pub summary: Summary,
+}
+
+/// Exit status shared by every output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// No finding at or above the failure threshold, and every input was read.
+    Clean = 0,
+    /// Findings at or above the failure threshold.
+    Findings = 1,
+    /// Input that could not be read or parsed (or a usage error).
+    Error = 2,
+}
+
+impl Report {
+    /// The exit status for a failure threshold (`None`: findings never fail).
+    #[must_use]
+    pub fn exit_status(&self, failure_threshold: Option<Severity>) -> ExitStatus {
+        if !self.errors.is_empty() {
+            ExitStatus::Error
+        } else if failure_threshold.is_some_and(|t| self.findings.iter().any(|f| f.severity >= t)) {
+            ExitStatus::Findings
+        } else {
+            ExitStatus::Clean
+        }
+    }
+}
+
+/// Runs every rule over loaded input.
+#[must_use]
+pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
+    let model = Model::new(&loaded.objects, options.settings.clone());
+    let cx = rule::Ctx {
+        model: &model,
+        files: &loaded.files,
+    };
+    let mut findings: Vec<Finding> = rules::RULES
+        .par_iter()
+        .flat_map_iter(|rule| {
+            let mut out = Vec::new();
+            rule.check(&cx, &mut out);
+            out
+        })
+        .collect();
+    let before = findings.len();
+    let by_ref: std::collections::HashMap<(&str, &str, &str), &source::Object> = loaded
+        .objects
+        .iter()
+        .map(|o| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), o))
+        .collect();
+    findings.retain(|f| {
+        if options.suppress.iter().any(|p| p.matches(f)) {
+            return false;
+        }
+        if options.annotation_suppression
+            && let Some(object) = by_ref.get(&(
+                f.object.kind.as_str(),
+                f.object.namespace.as_str(),
+                f.object.name.as_str(),
+            ))
+            && suppress::suppressed_by_annotation(object, f)
+        {
+            return false;
+        }
+        true
+    });
+    let suppressed = before - findings.len();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup();
+    let mut summary = Summary {
+        files: loaded.stats.files,
+        documents: loaded.stats.documents,
+        lists: loaded.stats.lists,
+        objects: loaded.stats.objects,
+        invalid: loaded.stats.invalid,
+        workloads: model.workloads.len(),
+        in_mesh: model.meshed().count(),
+        suppressed,
+        ..Summary::default()
+    };
+    for object in &loaded.objects {
+        if model::is_known_kind(object) {
+            summary.analysed += 1;
+        } else {
+            summary.skipped += 1;
+            *summary
+                .skipped_kinds
+                .entry(object.kind.clone())
+                .or_default() += 1;
+        }
+    }
+    for f in &findings {
+        match f.severity {
+            Severity::Error => summary.findings.error += 1,
+            Severity::Warning => summary.findings.warning += 1,
+            Severity::Info => summary.findings.info += 1,
+        }
+    }
+    Report {
+        findings,
+        errors: loaded.errors.clone(),
+        summary,
+    }
+}

@@ -1,0 +1,200 @@
+//! The mesh model: workloads, Services, Namespaces and their relations, indexed so that every
+//! rule runs in time linear in the input.
+
+pub mod mesh;
+pub mod protocol;
+pub mod service;
+pub mod workload;
+
+use std::collections::{HashMap, HashSet};
+
+pub use mesh::{InjectorConfig, Membership, MeshMode};
+pub use protocol::Protocol;
+pub use service::{ResolvedPort, Service, ServicePort, TargetPort, resolve_target};
+pub use workload::{Container, ContainerList, Workload, is_istio_control_plane};
+
+use crate::source::{Node, Object};
+
+/// Settings that change what the model concludes.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--mesh`.
+    pub mesh: MeshMode,
+    /// Whether the objects come from a live cluster (pods are post-injection there).
+    pub live: bool,
+}
+
+/// Kinds the model reads; everything else is counted and skipped.
+pub fn is_known_kind(object: &Object) -> bool {
+    matches!(object.kind.as_str(), "Service" | "Namespace" | "ConfigMap")
+        || workload::template_pointer(&object.kind, &object.api_version).is_some()
+}
+
+/// The analysed input.
+#[derive(Debug)]
+pub struct Model<'a> {
+    /// All objects.
+    pub objects: &'a [Object],
+    /// Workloads that are not owned by another workload of the input.
+    pub workloads: Vec<Workload<'a>>,
+    /// Mesh membership of each workload (same order).
+    pub membership: Vec<Membership>,
+    /// Services.
+    pub services: Vec<Service<'a>>,
+    /// Namespace objects by name.
+    pub namespaces: HashMap<&'a str, &'a Object>,
+    /// The injector's configuration, from the `istio-sidecar-injector` ConfigMap.
+    pub injector: InjectorConfig,
+    /// The settings used.
+    pub settings: Settings,
+    /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
+    selected_by: Vec<Vec<usize>>,
+}
+
+impl<'a> Model<'a> {
+    /// Builds the model.
+    #[must_use]
+    pub fn new(objects: &'a [Object], settings: Settings) -> Self {
+        let mut namespaces = HashMap::new();
+        let mut services = Vec::new();
+        let mut candidates = Vec::new();
+        let mut injector = InjectorConfig::default();
+        for (i, object) in objects.iter().enumerate() {
+            match object.kind.as_str() {
+                "Namespace" => {
+                    namespaces.insert(object.name.as_str(), object);
+                }
+                "Service" => services.push(Service::new(i, object)),
+                "ConfigMap" if object.name == "istio-sidecar-injector" => {
+                    injector.enable_namespaces_by_default |=
+                        injector_enables_namespaces_by_default(object);
+                }
+                _ => {
+                    if let Some(w) = Workload::new(i, object) {
+                        candidates.push(w);
+                    }
+                }
+            }
+        }
+        let workloads = drop_owned(candidates);
+        let membership = workloads
+            .iter()
+            .map(|w| {
+                mesh::membership(
+                    w,
+                    namespaces.get(w.object.namespace.as_str()).copied(),
+                    settings.mesh,
+                    injector,
+                )
+            })
+            .collect();
+        let selected_by = associate(&workloads, &services);
+        Self {
+            objects,
+            workloads,
+            membership,
+            services,
+            namespaces,
+            injector,
+            settings,
+            selected_by,
+        }
+    }
+
+    /// The Services selecting workload number `i`, in input order.
+    pub fn services_of(&self, i: usize) -> impl Iterator<Item = &Service<'a>> {
+        self.selected_by[i].iter().map(|&s| &self.services[s])
+    }
+
+    /// Workloads with a sidecar, with their index.
+    pub fn meshed(&self) -> impl Iterator<Item = (usize, &Workload<'a>)> {
+        self.workloads
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.membership[*i].has_sidecar())
+    }
+}
+
+/// Drops workloads whose controlling owner is also in the input (a ReplicaSet of a Deployment,
+/// the Pods of a ReplicaSet, the Jobs of a CronJob), so that each problem is reported once, at
+/// the top owner.
+fn drop_owned<'a>(candidates: Vec<Workload<'a>>) -> Vec<Workload<'a>> {
+    let present: HashSet<(&str, &str, &str)> = candidates
+        .iter()
+        .map(|w| {
+            (
+                w.object.kind.as_str(),
+                w.object.namespace.as_str(),
+                w.object.name.as_str(),
+            )
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .filter(|w| {
+            !w.object
+                .root
+                .at(&["metadata", "ownerReferences"])
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .any(|r| {
+                    r.get("controller").and_then(Node::as_bool) == Some(true)
+                        && match (
+                            r.get("kind").and_then(Node::as_str),
+                            r.get("name").and_then(Node::as_str),
+                        ) {
+                            (Some(kind), Some(name)) => {
+                                present.contains(&(kind, w.object.namespace.as_str(), name))
+                            }
+                            _ => false,
+                        }
+                })
+        })
+        .collect()
+}
+
+/// For each workload, the Services that select it. Services are indexed by (namespace, first
+/// selector pair), so each workload only looks at Services that share one of its labels.
+fn associate(workloads: &[Workload<'_>], services: &[Service<'_>]) -> Vec<Vec<usize>> {
+    let mut index: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    for (i, s) in services.iter().enumerate() {
+        if let Some((k, v)) = s.selector.first() {
+            index
+                .entry((s.object.namespace.as_str(), k, v.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    workloads
+        .iter()
+        .map(|w| {
+            let labels: Vec<(&str, String)> = w.labels().collect();
+            let mut hits: Vec<usize> = labels
+                .iter()
+                .filter_map(|(k, v)| index.get(&(w.object.namespace.as_str(), *k, v.as_str())))
+                .flatten()
+                .copied()
+                .filter(|&s| services[s].selects(&labels))
+                .collect();
+            hits.sort_unstable();
+            hits.dedup();
+            hits
+        })
+        .collect()
+}
+
+/// Reads `sidecarInjectorWebhook.enableNamespacesByDefault` from the injector ConfigMap's
+/// `values` JSON.
+fn injector_enables_namespaces_by_default(object: &Object) -> bool {
+    let Some(values) = object.root.at(&["data", "values"]).and_then(Node::as_str) else {
+        return false;
+    };
+    serde_json::from_str::<serde_json::Value>(values)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/sidecarInjectorWebhook/enableNamespacesByDefault")
+                .and_then(serde_json::Value::as_bool)
+        })
+        .unwrap_or(false)
+}

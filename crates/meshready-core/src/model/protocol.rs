@@ -1,0 +1,187 @@
+//! The Istio protocol of a port, exactly as Istio's `kube.ConvertProtocol` derives it.
+//!
+//! Source: istio/istio `pkg/config/kube/conversion.go` (`ConvertProtocol`) and
+//! `pkg/config/protocol/instance.go` (`Parse`); see reference/istio.md §3.
+
+use std::fmt;
+
+/// An Istio protocol (`protocol.Instance`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    /// `GRPC`
+    Grpc,
+    /// `GRPC-Web`
+    GrpcWeb,
+    /// `HTTP`
+    Http,
+    /// `HTTP_PROXY`
+    HttpProxy,
+    /// `HTTP2`
+    Http2,
+    /// `HTTPS`
+    Https,
+    /// `TCP`
+    Tcp,
+    /// `TLS`
+    Tls,
+    /// `UDP`
+    Udp,
+    /// `Mongo`
+    Mongo,
+    /// `Redis`
+    Redis,
+    /// `MySQL`
+    MySql,
+    /// `UnsupportedProtocol`: Istio auto-detects (sniffs) the protocol.
+    Unsupported,
+}
+
+impl Protocol {
+    /// Istio's `protocol.Parse`: case-insensitive match of a protocol name.
+    #[must_use]
+    pub fn parse(name: &str) -> Self {
+        match name.to_ascii_lowercase().as_str() {
+            "tcp" => Self::Tcp,
+            "udp" => Self::Udp,
+            "grpc" => Self::Grpc,
+            "grpc-web" => Self::GrpcWeb,
+            "http" => Self::Http,
+            "http_proxy" => Self::HttpProxy,
+            "http2" => Self::Http2,
+            "https" => Self::Https,
+            "tls" => Self::Tls,
+            "mongo" => Self::Mongo,
+            "redis" => Self::Redis,
+            "mysql" => Self::MySql,
+            _ => Self::Unsupported,
+        }
+    }
+
+    /// Whether Istio has to auto-detect the protocol.
+    #[must_use]
+    pub fn is_unsupported(self) -> bool {
+        self == Self::Unsupported
+    }
+
+    /// Istio's name for the protocol.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grpc => "GRPC",
+            Self::GrpcWeb => "GRPC-Web",
+            Self::Http => "HTTP",
+            Self::HttpProxy => "HTTP_PROXY",
+            Self::Http2 => "HTTP2",
+            Self::Https => "HTTPS",
+            Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+            Self::Udp => "UDP",
+            Self::Mongo => "Mongo",
+            Self::Redis => "Redis",
+            Self::MySql => "MySQL",
+            Self::Unsupported => "UnsupportedProtocol",
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Ports that Istio treats as TCP when their name says nothing (server-first protocols: SMTP,
+/// DNS, MySQL, MongoDB).
+const WELL_KNOWN_TCP: [i64; 4] = [25, 53, 3306, 27017];
+
+/// Istio's `ConvertProtocol(port, portName, proto, appProto)`.
+///
+/// `l4` is the Kubernetes `protocol` field (`None` or empty means TCP); `app_protocol` is
+/// `Some` whenever the field is present, even when empty, because Istio then ignores the name.
+#[must_use]
+pub fn convert_protocol(
+    port: i64,
+    name: &str,
+    l4: Option<&str>,
+    app_protocol: Option<&str>,
+) -> Protocol {
+    if l4 == Some("UDP") {
+        return Protocol::Udp;
+    }
+    let name = match app_protocol {
+        Some("kubernetes.io/h2c") => return Protocol::Http2,
+        Some("kubernetes.io/ws") => return Protocol::Http,
+        Some("kubernetes.io/wss") => return Protocol::Https,
+        Some(app) => app,
+        None => name,
+    };
+    if name.len() >= 8 && name.is_char_boundary(8) && name[..8].eq_ignore_ascii_case("grpc-web") {
+        return Protocol::GrpcWeb;
+    }
+    let head = name.split_once('-').map_or(name, |(head, _)| head);
+    match Protocol::parse(head) {
+        Protocol::Unsupported if WELL_KNOWN_TCP.contains(&port) => Protocol::Tcp,
+        p => p,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Protocol::*;
+    use super::*;
+
+    #[test]
+    fn convert_protocol_cases() {
+        // (port, name, l4, appProtocol, expected) — the cases of Istio's conversion_test.go plus
+        // every branch of ConvertProtocol.
+        let cases: &[(i64, &str, Option<&str>, Option<&str>, Protocol)] = &[
+            (80, "", None, None, Unsupported),
+            (80, "", Some("UDP"), None, Udp),
+            (80, "http", Some("UDP"), Some("http"), Udp),
+            (80, "http-something", None, None, Http),
+            (80, "HTTP-foo-bar", Some("TCP"), None, Http),
+            (80, "http2foo", None, None, Unsupported),
+            (80, "foo-http", None, None, Unsupported),
+            (80, "http", None, Some("https"), Https),
+            (80, "http", None, Some(""), Unsupported),
+            (80, "http", None, Some("unknown"), Unsupported),
+            (80, "", None, Some("http-x"), Http),
+            (80, "grpc-web-x", None, None, GrpcWeb),
+            (80, "GRPC-Web", None, None, GrpcWeb),
+            (80, "grpcweb-x", None, None, Unsupported),
+            (80, "grpc", None, None, Grpc),
+            (80, "tcp", None, None, Tcp),
+            (80, "udp", None, None, Udp),
+            (80, "http_proxy", None, None, HttpProxy),
+            (80, "http2", None, None, Http2),
+            (80, "tls-peer", None, None, Tls),
+            (80, "mongo", None, None, Mongo),
+            (80, "redis", None, None, Redis),
+            (80, "mysql-main", None, None, MySql),
+            (80, "hbone", None, None, Unsupported),
+            (3306, "random-name", None, None, Tcp),
+            (25, "", None, None, Tcp),
+            (53, "", Some("TCP"), None, Tcp),
+            (27017, "", None, None, Tcp),
+            (3306, "", None, Some("kubernetes.io/h2c"), Http2),
+            (80, "", None, Some("kubernetes.io/ws"), Http),
+            (80, "", None, Some("kubernetes.io/wss"), Https),
+            (80, "sctp", Some("SCTP"), None, Unsupported),
+            (80, "http", Some("SCTP"), None, Http),
+        ];
+        for &(port, name, l4, app, expected) in cases {
+            assert_eq!(
+                convert_protocol(port, name, l4, app),
+                expected,
+                "{port} {name:?} {l4:?} {app:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn parse_is_case_insensitive_and_display_uses_istio_names() {
+        assert_eq!(Protocol::parse("HtTp2"), Http2);
+        assert_eq!(GrpcWeb.to_string(), "GRPC-Web");
+        assert_eq!(Unsupported.to_string(), "UnsupportedProtocol");
+    }
+}

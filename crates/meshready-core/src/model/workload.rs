@@ -1,0 +1,224 @@
+//! Workloads: the pod template of every kind that makes pods (SPEC 3.3), and its containers.
+
+use crate::source::{Node, Object, node::NULL};
+
+/// Where a kind keeps its pod template (a JSON pointer), or `None` if it makes no pods.
+#[must_use]
+pub fn template_pointer(kind: &str, api_version: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some(""),
+        "PodTemplate" => Some("/template"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template"),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job" => Some("/spec/template"),
+        "DeploymentConfig"
+            if api_version.starts_with("apps.openshift.io") || api_version == "v1" =>
+        {
+            Some("/spec/template")
+        }
+        "Rollout" if api_version.starts_with("argoproj.io") => Some("/spec/template"),
+        _ => None,
+    }
+}
+
+/// Which list of the pod spec a container is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerList {
+    /// `initContainers`
+    Init,
+    /// `containers`
+    App,
+    /// `ephemeralContainers`
+    Ephemeral,
+}
+
+impl ContainerList {
+    /// The field name in the pod spec.
+    #[must_use]
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Init => "initContainers",
+            Self::App => "containers",
+            Self::Ephemeral => "ephemeralContainers",
+        }
+    }
+}
+
+/// One container of a pod template.
+#[derive(Debug, Clone, Copy)]
+pub struct Container<'a> {
+    /// Which list it is in.
+    pub list: ContainerList,
+    /// Index in that list.
+    pub index: usize,
+    /// `name`.
+    pub name: &'a str,
+    /// The container node.
+    pub node: &'a Node,
+}
+
+/// Names of the containers that Istio itself injects or runs; never application problems.
+pub const ISTIO_CONTAINERS: [&str; 4] = [
+    "istio-proxy",
+    "istio-init",
+    "istio-validation",
+    "istio-operator",
+];
+
+impl Container<'_> {
+    /// Whether Istio injected or owns this container.
+    #[must_use]
+    pub fn is_istio(&self) -> bool {
+        ISTIO_CONTAINERS.contains(&self.name)
+    }
+}
+
+/// A workload: an object and its pod template.
+#[derive(Debug, Clone, Copy)]
+pub struct Workload<'a> {
+    /// Index of the object in the input.
+    pub object_index: usize,
+    /// The object.
+    pub object: &'a Object,
+    /// JSON pointer of the pod template within the object (`""` for a Pod).
+    pub template: &'static str,
+    /// The template's (or Pod's) `metadata`.
+    pub meta: &'a Node,
+    /// The pod spec.
+    pub spec: &'a Node,
+}
+
+impl<'a> Workload<'a> {
+    /// Builds the workload view of an object, if its kind makes pods and it has a template.
+    #[must_use]
+    pub fn new(object_index: usize, object: &'a Object) -> Option<Self> {
+        let template = template_pointer(&object.kind, &object.api_version)?;
+        let root = &object.root;
+        let tpl = if template.is_empty() {
+            root
+        } else {
+            let keys: Vec<&str> = template.split('/').skip(1).collect();
+            root.at(&keys)?
+        };
+        if !tpl.is_map() {
+            return None;
+        }
+        Some(Self {
+            object_index,
+            object,
+            template,
+            meta: tpl.get("metadata").unwrap_or(&NULL),
+            spec: tpl.get("spec").unwrap_or(&NULL),
+        })
+    }
+
+    /// A JSON pointer into the pod template (`rest` starts with `/`).
+    #[must_use]
+    pub fn pointer(&self, rest: &str) -> String {
+        format!("{}{}", self.template, rest)
+    }
+
+    /// A JSON pointer to a field of a container.
+    #[must_use]
+    pub fn container_pointer(&self, c: &Container<'_>, rest: &str) -> String {
+        format!(
+            "{}/spec/{}/{}{}",
+            self.template,
+            c.list.field(),
+            c.index,
+            rest
+        )
+    }
+
+    /// The pod template's label value for `key`.
+    #[must_use]
+    pub fn label(&self, key: &str) -> Option<String> {
+        self.meta.at(&["labels", key]).and_then(Node::scalar_text)
+    }
+
+    /// The pod template's annotation value for `key`.
+    #[must_use]
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.meta
+            .at(&["annotations", key])
+            .and_then(Node::scalar_text)
+    }
+
+    /// The pod template's labels.
+    pub fn labels(&self) -> impl Iterator<Item = (&'a str, String)> + use<'a> {
+        crate::source::string_map(self.meta.get("labels"))
+    }
+
+    /// Every container: init containers, then containers, then ephemeral containers.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + use<'a> {
+        let spec = self.spec;
+        [
+            ContainerList::Init,
+            ContainerList::App,
+            ContainerList::Ephemeral,
+        ]
+        .into_iter()
+        .flat_map(move |list| {
+            spec.get(list.field())
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(move |(index, node)| Container {
+                    list,
+                    index,
+                    name: node.get("name").and_then(Node::as_str).unwrap_or(""),
+                    node,
+                })
+        })
+    }
+
+    /// The application's containers (every container that Istio did not inject).
+    pub fn app_containers(&self) -> impl Iterator<Item = Container<'a>> + use<'a> {
+        self.containers().filter(|c| !c.is_istio())
+    }
+
+    /// The pod's ServiceAccount (`serviceAccountName`, alias `serviceAccount`, default `default`).
+    #[must_use]
+    pub fn service_account(&self) -> &'a str {
+        self.spec
+            .get("serviceAccountName")
+            .and_then(Node::as_str)
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                self.spec
+                    .get("serviceAccount")
+                    .and_then(Node::as_str)
+                    .filter(|s| !s.is_empty())
+            })
+            .unwrap_or("default")
+    }
+
+    /// Whether the pod uses the host's network namespace.
+    #[must_use]
+    pub fn host_network(&self) -> bool {
+        self.spec.get("hostNetwork").and_then(Node::as_bool) == Some(true)
+    }
+
+    /// Whether Istio has already injected this pod template (a running pod, or a manifest
+    /// produced by `istioctl kube-inject`).
+    #[must_use]
+    pub fn already_injected(&self) -> bool {
+        self.annotation("sidecar.istio.io/status").is_some()
+            || self
+                .containers()
+                .any(|c| c.name == "istio-proxy" && c.list != ContainerList::Ephemeral)
+    }
+}
+
+/// Whether an object belongs to Istio's control plane (label key `istio`, or `release: istio`),
+/// as Istio's `util.IsIstioControlPlane` decides.
+#[must_use]
+pub fn is_istio_control_plane(object: &Object) -> bool {
+    object.root.at(&["metadata", "labels", "istio"]).is_some()
+        || object.label("release").as_deref() == Some("istio")
+}

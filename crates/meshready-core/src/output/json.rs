@@ -1,0 +1,39 @@
+//! The JSON format: `{"findings": [...], "errors": [...], "summary": {...}}`.
+//!
+//! # Wire format (stable)
+//! - `findings[]`: `code`, `name`, `severity` (`info`|`warning`|`error`), `message`, `fix`,
+//!   `object` {`kind`, `namespace`, `name`}, `path` (JSON pointer of the field in the object),
+//!   `location` {`file`, `line`, `column`, `chart_file`?} or `null`. Only findings at or above
+//!   `--output-threshold` are listed.
+//! - `errors[]`: `file`, `line`, `column`, `message` for every input that could not be analysed.
+//! - `summary`: `files`, `documents`, `lists`, `objects`, `analysed`, `skipped`,
+//!   `skipped_kinds`, `workloads`, `in_mesh`, `invalid`, `findings` {`error`, `warning`,
+//!   `info`} (all findings, whatever the output threshold), `suppressed`.
+
+use serde::Serialize;
+
+use super::visible;
+use crate::finding::{Finding, Severity};
+use crate::source::LoadError;
+use crate::{Report, Summary};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    findings: Vec<&'a Finding>,
+    errors: &'a [LoadError],
+    summary: &'a Summary,
+}
+
+/// Renders the report as pretty-printed JSON, with a trailing newline.
+#[must_use]
+pub fn render(report: &Report, threshold: Severity) -> String {
+    let doc = Document {
+        findings: visible(&report.findings, threshold).collect(),
+        errors: &report.errors,
+        summary: &report.summary,
+    };
+    let mut out =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,95 @@
+//! MR0005: two workloads of one namespace share the same (app, version).
+
+use std::collections::BTreeMap;
+
+use super::helpers::{NAME_LABELS, VERSION_LABELS, first_label, labels_pointer};
+use crate::finding::Finding;
+use crate::model::is_istio_control_plane;
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// In-mesh workloads of one namespace whose pod templates resolve to the same canonical
+    /// service and revision (the `app` and `version` labels or their equivalents; a missing
+    /// version counts as `latest`). Workloads that share `app` with different `version`s are the
+    /// normal canary pattern (bookinfo's reviews-v1/v2/v3) and are fine.
+    ///
+    /// ## Why it matters in the mesh
+    /// Istio identifies a workload in telemetry by (canonical service, canonical revision). Two
+    /// workloads with the same pair are indistinguishable in metrics, traces and Kiali, and
+    /// version subsets route to both.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Deployment
+    /// metadata: {name: reviews-a}
+    /// spec: {template: {metadata: {labels: {app: reviews, version: v1}}}}
+    /// ---
+    /// kind: Deployment
+    /// metadata: {name: reviews-b}
+    /// spec: {template: {metadata: {labels: {app: reviews, version: v1}}}}
+    /// ```
+    ///
+    /// ## Fix
+    /// Give each workload its own `version` (or its own `app` if they are different applications).
+    ///
+    /// ## References
+    /// - https://istio.io/latest/docs/ops/deployment/application-requirements/#pod-labels
+    /// - istio/istio `pkg/kube/labels/labels.go` (`CanonicalService`)
+    pub struct DuplicateAppVersion {
+        code: "MR0005",
+        name: "duplicate-app-version",
+        severity: Warning,
+        summary: "two workloads in one namespace share the same app and version labels",
+        istio_versions: "all Istio versions",
+    }
+}
+
+impl Rule for DuplicateAppVersion {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        let mut groups: BTreeMap<(&str, String, String), Vec<usize>> = BTreeMap::new();
+        for (i, w) in cx.model.meshed() {
+            if is_istio_control_plane(w.object) {
+                continue;
+            }
+            let Some((_, app)) = first_label(w, &NAME_LABELS) else {
+                continue;
+            };
+            let version =
+                first_label(w, &VERSION_LABELS).map_or_else(|| "latest".to_string(), |(_, v)| v);
+            groups
+                .entry((w.object.namespace.as_str(), app, version))
+                .or_default()
+                .push(i);
+        }
+        for ((_, app, version), members) in groups {
+            if members.len() < 2 {
+                continue;
+            }
+            for &i in &members {
+                let w = &cx.model.workloads[i];
+                let others: Vec<String> = members
+                    .iter()
+                    .filter(|&&j| j != i)
+                    .map(|&j| {
+                        format!(
+                            "{} `{}`",
+                            cx.model.workloads[j].object.kind, cx.model.workloads[j].object.name
+                        )
+                    })
+                    .collect();
+                out.push(cx.finding(
+                    &Self::META,
+                    w.object,
+                    &labels_pointer(w),
+                    format!("app `{app}` version `{version}` is also used by {}; telemetry cannot tell them apart", others.join(", ")),
+                    "Give each workload a distinct `version` label (or a distinct `app` if they are different applications).".into(),
+                ));
+            }
+        }
+    }
+}

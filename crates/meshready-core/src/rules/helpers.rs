@@ -1,0 +1,124 @@
+//! Helpers shared by several rules.
+
+use crate::finding::Finding;
+use crate::model::{Workload, is_istio_control_plane};
+use crate::rule::{Ctx, RuleMeta};
+use crate::source::Node;
+
+const PROXY_ID: i64 = 1337;
+
+/// Reports every place whose effective `field` is 1337.
+pub(crate) fn check_proxy_id(
+    cx: &Ctx<'_, '_>,
+    out: &mut Vec<Finding>,
+    meta: &'static RuleMeta,
+    field: &str,
+    what: &str,
+    fix: &str,
+) {
+    for (_, w) in cx.model.meshed() {
+        if is_istio_control_plane(w.object) {
+            continue;
+        }
+        let pod_level = w
+            .spec
+            .at(&["securityContext", field])
+            .and_then(Node::as_i64);
+        let mut inheriting = Vec::new();
+        for c in w.app_containers() {
+            match c
+                .node
+                .at(&["securityContext", field])
+                .and_then(Node::as_i64)
+            {
+                Some(PROXY_ID) => out.push(cx.finding(
+                    meta,
+                    w.object,
+                    &w.container_pointer(&c, &format!("/securityContext/{field}")),
+                    format!(
+                        "container `{}` runs with {what} {PROXY_ID}, the sidecar proxy's",
+                        c.name
+                    ),
+                    fix.into(),
+                )),
+                Some(_) => {}
+                None if pod_level == Some(PROXY_ID) => inheriting.push(format!("`{}`", c.name)),
+                None => {}
+            }
+        }
+        if !inheriting.is_empty() {
+            out.push(pod_level_finding(
+                cx,
+                meta,
+                w,
+                field,
+                what,
+                fix,
+                &inheriting,
+            ));
+        }
+    }
+}
+
+fn pod_level_finding(
+    cx: &Ctx<'_, '_>,
+    meta: &'static RuleMeta,
+    w: &Workload<'_>,
+    field: &str,
+    what: &str,
+    fix: &str,
+    containers: &[String],
+) -> Finding {
+    cx.finding(
+        meta,
+        w.object,
+        &w.pointer(&format!("/spec/securityContext/{field}")),
+        format!("the pod's securityContext runs containers {} with {what} {PROXY_ID}, the sidecar proxy's", containers.join(", ")),
+        fix.into(),
+    )
+}
+
+/// Label keys Istio reads a workload's canonical name from, in order of precedence.
+pub(crate) const NAME_LABELS: [&str; 3] = [
+    "service.istio.io/canonical-name",
+    "app.kubernetes.io/name",
+    "app",
+];
+/// Label keys Istio reads a workload's canonical revision from, in order of precedence.
+pub(crate) const VERSION_LABELS: [&str; 3] = [
+    "service.istio.io/canonical-revision",
+    "app.kubernetes.io/version",
+    "version",
+];
+
+/// The first of `keys` that the pod template labels carry, with its value.
+pub(crate) fn first_label(
+    w: &Workload<'_>,
+    keys: &[&'static str],
+) -> Option<(&'static str, String)> {
+    keys.iter().find_map(|k| w.label(k).map(|v| (*k, v)))
+}
+
+/// The pointer to the template's labels, or to its metadata when it has none.
+pub(crate) fn labels_pointer(w: &Workload<'_>) -> String {
+    if w.meta.get("labels").is_some() {
+        w.pointer("/metadata/labels")
+    } else {
+        w.pointer("/metadata")
+    }
+}
+
+/// Services the port-naming rules skip: system namespaces, Istio's control plane, and gateways
+/// that Istio manages (as `service.PortNameAnalyzer` does).
+pub(crate) fn skip_service(s: &crate::model::Service<'_>) -> bool {
+    crate::model::mesh::IGNORED_NAMESPACES.contains(&s.object.namespace.as_str())
+        || is_istio_control_plane(s.object)
+        || matches!(
+            s.object.label("gateway.istio.io/managed").as_deref(),
+            Some(
+                "istio.io-gateway-controller"
+                    | "istio.io-mesh-controller"
+                    | "istio.io-eastwest-controller"
+            )
+        )
+}

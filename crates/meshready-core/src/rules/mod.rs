@@ -1,0 +1,118 @@
+//! The rules, one per file, and the ordered registry that `meshready rules`, `explain` and the
+//! generated docs are built from.
+
+mod application_gid_1337;
+mod application_uid_1337;
+mod duplicate_app_version;
+mod duplicate_key;
+mod external_name_port_protocol_unknown;
+mod helpers;
+mod missing_app_label;
+mod missing_version_label;
+mod namespace_multiple_injection_labels;
+mod namespace_not_injected;
+mod non_string_value;
+mod pod_missing_proxy;
+mod port_protocol_unknown;
+mod reserved_sidecar_port;
+mod service_port_protocol_conflict;
+mod target_port_protocol_conflict;
+mod target_port_reached_by_different_ports;
+mod workload_without_service;
+
+pub use reserved_sidecar_port::SIDECAR_PORTS;
+
+use crate::rule::{Rule, RuleMeta};
+
+/// Every rule, ordered by code. Codes are never reused; retired codes stay listed here.
+// Retired: none yet.
+pub static RULES: &[&dyn Rule] = &[
+    &namespace_not_injected::NamespaceNotInjected,
+    &pod_missing_proxy::PodMissingProxy,
+    &service_port_protocol_conflict::ServicePortProtocolConflict,
+    &workload_without_service::WorkloadWithoutService,
+    &port_protocol_unknown::PortProtocolUnknown,
+    &namespace_multiple_injection_labels::NamespaceMultipleInjectionLabels,
+    &target_port_reached_by_different_ports::TargetPortReachedByDifferentPorts,
+    &application_uid_1337::ApplicationUid1337,
+    &external_name_port_protocol_unknown::ExternalNamePortProtocolUnknown,
+    &target_port_protocol_conflict::TargetPortProtocolConflict,
+    &reserved_sidecar_port::ReservedSidecarPort,
+    &missing_app_label::MissingAppLabel,
+    &missing_version_label::MissingVersionLabel,
+    &duplicate_app_version::DuplicateAppVersion,
+    &application_gid_1337::ApplicationGid1337,
+    &non_string_value::NonStringValue,
+    &duplicate_key::DuplicateKey,
+];
+
+/// Finds a rule by code or name (case-insensitive).
+#[must_use]
+pub fn find(code_or_name: &str) -> Option<&'static RuleMeta> {
+    RULES.iter().map(|r| r.meta()).find(|m| {
+        m.code.eq_ignore_ascii_case(code_or_name) || m.name.eq_ignore_ascii_case(code_or_name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_ordered() {
+        let codes: Vec<&str> = RULES.iter().map(|r| r.meta().code).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_by_key(|c| (!c.starts_with("IST"), *c));
+        sorted.dedup();
+        assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn every_rule_is_documented_with_the_required_sections() {
+        for rule in RULES {
+            let m = rule.meta();
+            let docs = m.explanation();
+            for heading in [
+                "## What it checks",
+                "## Why it matters in the mesh",
+                "## Example",
+                "## Fix",
+                "## References",
+            ] {
+                assert!(docs.contains(heading), "{} lacks {heading}", m.code);
+            }
+            assert!(
+                !m.summary.ends_with('.'),
+                "{} summary ends with a period",
+                m.code
+            );
+            assert!(
+                m.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                m.name
+            );
+            for prefix in ["avoid-", "use-", "prefer-", "do-not-"] {
+                assert!(
+                    !m.name.starts_with(prefix),
+                    "{} is named after the fix",
+                    m.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn find_accepts_codes_and_names() {
+        assert_eq!(
+            find("ist0144").map(|m| m.name),
+            Some("application-uid-1337")
+        );
+        assert_eq!(
+            find("reserved-sidecar-port").map(|m| m.code),
+            Some("MR0002")
+        );
+        assert!(find("IST9999").is_none());
+    }
+}

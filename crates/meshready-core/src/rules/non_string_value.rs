@@ -1,0 +1,181 @@
+//! MR0020: a name, label, annotation or selector value that Kubernetes does not read as a string.
+
+use crate::finding::Finding;
+use crate::model::{Workload, is_known_kind};
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::node::escape;
+use crate::source::{Node, Object, Value};
+
+declare_rule! {
+    /// ## What it checks
+    /// Names, namespaces, label values, annotation values and Service selector values (on the
+    /// object and on its pod template) that are not strings as Kubernetes reads YAML: unquoted
+    /// `yes`, `no`, `on`, `off`, `y`, `n` (YAML 1.1 booleans), `true`/`false`, numbers such as
+    /// `1.10`, and null.
+    ///
+    /// ## Why it matters in the mesh
+    /// kubectl and the API server read YAML with YAML 1.1 rules, so `sidecar.istio.io/inject: yes`
+    /// is the boolean `true`, and the object is rejected (`cannot unmarshal bool into Go struct
+    /// field ... of type string`). YAML 1.2 tools, including most Rust and Python linters, read it
+    /// as the string "yes" and pass it. `version: 1.10` silently becomes `1.1` where it is accepted
+    /// at all.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// metadata:
+    ///   labels:
+    ///     sidecar.istio.io/inject: yes
+    /// ```
+    ///
+    /// ## Fix
+    /// Quote the value: `sidecar.istio.io/inject: "true"`.
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set
+    /// - https://yaml.org/type/bool.html
+    pub struct NonStringValue {
+        code: "MR0020",
+        name: "non-string-value",
+        severity: Error,
+        summary: "a name, label, annotation or selector value is not a string as Kubernetes reads YAML",
+        istio_versions: "all (a Kubernetes API rule)",
+    }
+}
+
+impl Rule for NonStringValue {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        for (i, object) in cx.model.objects.iter().enumerate() {
+            if !is_known_kind(object) {
+                continue;
+            }
+            let mut places: Vec<(String, &Node, String)> = Vec::new();
+            collect_metadata(&object.root, "", &mut places);
+            if let Some(w) = Workload::new(i, object).filter(|w| !w.template.is_empty()) {
+                collect_metadata(w.meta, w.template, &mut places);
+            }
+            if object.kind == "Service"
+                && let Some(selector) = object.root.at(&["spec", "selector"])
+            {
+                for e in selector.entries() {
+                    places.push((
+                        format!("/spec/selector/{}", escape(&e.key)),
+                        &e.value,
+                        format!("selector `{}`", e.key),
+                    ));
+                }
+            }
+            for (pointer, node, what) in places {
+                if matches!(node.value, Value::Str(_)) {
+                    continue;
+                }
+                let raw = raw_text(cx, object, node);
+                let (problem, fix) = describe(node, &raw);
+                let key = pointer
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("")
+                    .replace("~1", "/")
+                    .replace("~0", "~");
+                let mut finding = cx.finding(
+                    &Self::META,
+                    object,
+                    &pointer,
+                    format!(
+                        "{what} is {problem}; Kubernetes rejects it where a string is required"
+                    ),
+                    format!("Quote the value: `{key}: \"{fix}\"`."),
+                );
+                // Point at the value itself, not the key.
+                if let Some(location) = finding.location.as_mut()
+                    && node.pos.line > 0
+                {
+                    location.line = node.pos.line;
+                    location.column = node.pos.col;
+                }
+                out.push(finding);
+            }
+        }
+    }
+}
+
+/// `name`, `namespace`, labels and annotations of a metadata node under `prefix`.
+fn collect_metadata<'a>(
+    root: &'a Node,
+    prefix: &str,
+    places: &mut Vec<(String, &'a Node, String)>,
+) {
+    let (meta, meta_pointer) = if prefix.is_empty() {
+        (root.get("metadata"), "/metadata".to_string())
+    } else {
+        (Some(root), format!("{prefix}/metadata"))
+    };
+    let Some(meta) = meta else { return };
+    for field in ["name", "namespace", "generateName"] {
+        if let Some(node) = meta.get(field) {
+            places.push((
+                format!("{meta_pointer}/{field}"),
+                node,
+                format!("`metadata.{field}`"),
+            ));
+        }
+    }
+    for (field, what) in [("labels", "label"), ("annotations", "annotation")] {
+        for e in meta.get(field).map(Node::entries).unwrap_or_default() {
+            places.push((
+                format!("{meta_pointer}/{field}/{}", escape(&e.key)),
+                &e.value,
+                format!("{what} `{}`", e.key),
+            ));
+        }
+    }
+}
+
+fn raw_text(cx: &Ctx<'_, '_>, object: &Object, node: &Node) -> String {
+    let line = cx
+        .files
+        .get(object.origin.file)
+        .and_then(|f| f.line(node.pos.line))
+        .unwrap_or("");
+    let start = usize::try_from(node.pos.col.saturating_sub(1)).unwrap_or(0);
+    let rest: String = line.chars().skip(start).collect();
+    let rest = rest
+        .split(" #")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches(',')
+        .trim_end_matches('}')
+        .trim();
+    rest.to_string()
+}
+
+fn describe(node: &Node, raw: &str) -> (String, String) {
+    let shown = if raw.is_empty() {
+        node.scalar_text().unwrap_or_default()
+    } else {
+        raw.to_string()
+    };
+    match &node.value {
+        Value::Yaml11Bool(text, b) => (
+            format!("`{text}`, a YAML 1.1 boolean ({b}) for kubectl"),
+            text.to_string(),
+        ),
+        Value::Bool(b) => (
+            format!("the boolean `{shown}`"),
+            if shown.is_empty() {
+                b.to_string()
+            } else {
+                shown
+            },
+        ),
+        Value::Int(_) | Value::Float(_) => (format!("the number `{shown}`"), shown),
+        Value::Null => ("null".into(), String::new()),
+        Value::Seq(_) | Value::Map(_) | Value::Str(_) => {
+            (format!("a {}", node.type_name()), String::new())
+        }
+    }
+}

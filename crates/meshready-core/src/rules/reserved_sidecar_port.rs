@@ -1,0 +1,129 @@
+//! MR0002: an application port collides with a port the sidecar binds inside the pod.
+
+use std::collections::BTreeSet;
+
+use crate::finding::Finding;
+use crate::model::{is_istio_control_plane, resolve_target};
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::Node;
+
+declare_rule! {
+    /// ## What it checks
+    /// In every in-mesh workload, application container ports, and Service `targetPort`s that
+    /// reach an in-mesh pod, on a port the sidecar binds inside the pod: 15000 (Envoy admin),
+    /// 15001 (outbound capture), 15002 (iptables validation probe), 15004 (debug), 15006 (inbound
+    /// capture), 15008 (HBONE), 15020 (merged metrics), 15021 (health), 15053 (DNS proxy), 15090
+    /// (Envoy metrics). istiod's ports (15010, 15012, 15014, 15017, 8080, 443) and the gateways'
+    /// 15443 are not bound in application pods and are not reported: Istio's own httpbin sample
+    /// listens on 8080.
+    ///
+    /// ## Why it matters in the mesh
+    /// The sidecar shares the pod's network namespace: an application on one of these ports
+    /// either fails to bind, or steals the proxy's port; istiod also silently drops inbound
+    /// listeners that conflict with the proxy's static listeners.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// containers:
+    /// - name: app
+    ///   ports:
+    ///   - containerPort: 15090
+    /// ```
+    ///
+    /// ## Fix
+    /// Move the application to a port outside Istio's list.
+    ///
+    /// ## References
+    /// - https://istio.io/latest/docs/ops/deployment/application-requirements/#ports-used-by-istio
+    /// - istio/istio `pilot/cmd/pilot-agent/status/server.go` (`istioReservedPorts`)
+    pub struct ReservedSidecarPort {
+        code: "MR0002",
+        name: "reserved-sidecar-port",
+        severity: Error,
+        summary: "an application port collides with a port the sidecar binds in the pod",
+        istio_versions: "all Istio versions (15002, 15004, 15053 from Istio 1.x current; 15008 from 1.12)",
+    }
+}
+
+/// The ports the sidecar (istio-proxy and its iptables setup) binds inside the pod.
+pub const SIDECAR_PORTS: [(i64, &str); 10] = [
+    (15000, "Envoy admin"),
+    (15001, "outbound traffic capture"),
+    (15002, "iptables validation probe"),
+    (15004, "debug"),
+    (15006, "inbound traffic capture"),
+    (15008, "HBONE tunnel"),
+    (15020, "merged Prometheus metrics"),
+    (15021, "health checks"),
+    (15053, "DNS proxy"),
+    (15090, "Envoy Prometheus metrics"),
+];
+
+fn sidecar_use(port: i64) -> Option<&'static str> {
+    SIDECAR_PORTS
+        .iter()
+        .find(|(p, _)| *p == port)
+        .map(|(_, what)| *what)
+}
+
+impl Rule for ReservedSidecarPort {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        let mut reported_service_ports = BTreeSet::new();
+        for (i, w) in cx.model.meshed() {
+            if is_istio_control_plane(w.object) {
+                continue;
+            }
+            for c in w.app_containers() {
+                for (j, p) in c
+                    .node
+                    .get("ports")
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let Some(port) = p.get("containerPort").and_then(Node::as_i64) else {
+                        continue;
+                    };
+                    let Some(what) = sidecar_use(port) else {
+                        continue;
+                    };
+                    out.push(cx.finding(
+                        &Self::META,
+                        w.object,
+                        &w.container_pointer(&c, &format!("/ports/{j}/containerPort")),
+                        format!("container `{}` uses port {port}, which the sidecar binds ({what})", c.name),
+                        format!("Move the application off port {port}; Istio's sidecar binds it inside every injected pod."),
+                    ));
+                }
+            }
+            for s in cx.model.services_of(i) {
+                for p in &s.ports {
+                    let Some(resolved) = resolve_target(p, w) else {
+                        continue;
+                    };
+                    let Some(what) = sidecar_use(resolved.number) else {
+                        continue;
+                    };
+                    // A declared container port is reported above, at the container.
+                    if resolved.pointer.is_some()
+                        || !reported_service_ports.insert((s.object_index, p.index))
+                    {
+                        continue;
+                    }
+                    out.push(cx.finding(
+                        &Self::META,
+                        s.object,
+                        &format!("/spec/ports/{}/targetPort", p.index),
+                        format!("port `{}` targets port {} of in-mesh {} `{}`, which the sidecar binds ({what})", p.name, resolved.number, w.object.kind, w.object.name),
+                        format!("Point the Service at the application's real port; port {} belongs to the sidecar.", resolved.number),
+                    ));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! IST0137: the same targetPort is reached through different Service ports.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::finding::Finding;
+use crate::model::is_istio_control_plane;
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// For every in-mesh workload, the Services selecting it: one `targetPort` (compared as text,
+    /// an absent or zero targetPort meaning the port number, exactly as istioctl does) reached
+    /// through different Service port numbers.
+    ///
+    /// ## Why it matters in the mesh
+    /// "Two services selecting the same workload with the same targetPort MUST refer to the same
+    /// port." Istio keys inbound configuration by Service port; two Service ports on one target
+    /// give two conflicting definitions of the same inbound endpoint.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Service
+    /// metadata: {name: a}
+    /// spec: {selector: {app: x}, ports: [{name: http, port: 9080}]}
+    /// ---
+    /// kind: Service
+    /// metadata: {name: b}
+    /// spec: {selector: {app: x}, ports: [{name: http, port: 9090, targetPort: 9080}]}
+    /// ```
+    ///
+    /// ## Fix
+    /// Expose the target port through the same Service port number in every Service.
+    ///
+    /// ## References
+    /// - https://istio.io/latest/docs/reference/config/analysis/ist0137/
+    pub struct TargetPortReachedByDifferentPorts {
+        code: "IST0137",
+        name: "target-port-reached-by-different-ports",
+        severity: Warning,
+        summary: "one targetPort is reached through different Service port numbers",
+        istio_versions: "all Istio versions",
+    }
+}
+
+impl Rule for TargetPortReachedByDifferentPorts {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        for (i, w) in cx.model.meshed() {
+            if is_istio_control_plane(w.object) {
+                continue;
+            }
+            let mut by_target: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> =
+                BTreeMap::new();
+            for s in cx.model.services_of(i) {
+                for p in &s.ports {
+                    let entry = by_target.entry(p.target.text()).or_default();
+                    entry.0.insert(p.port);
+                    entry.1.insert(s.full_name());
+                }
+            }
+            for (target, (ports, services)) in by_target {
+                if ports.len() < 2 {
+                    continue;
+                }
+                let ports: Vec<String> = ports.iter().map(ToString::to_string).collect();
+                let services: Vec<String> = services.into_iter().collect();
+                out.push(cx.finding(
+                    &Self::META,
+                    w.object,
+                    &super::helpers::labels_pointer(w),
+                    format!("Services {} reach targetPort {target:?} through different ports: {}", services.join(", "), ports.join(", ")),
+                    format!("Expose targetPort {target:?} through one Service port number in every Service that selects these pods."),
+                ));
+            }
+        }
+    }
+}

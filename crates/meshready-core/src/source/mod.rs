@@ -1,0 +1,570 @@
+//! The loader: turns files and streams into Kubernetes objects that remember where every field
+//! came from, and accounts for every document (analysed, or reported with a reason).
+
+pub mod node;
+pub mod split;
+pub mod yaml;
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use node::{Entry, Node, Pos, Value};
+use split::Chunk;
+use yaml::{Limits, Quirk};
+
+/// An input: a path as the user gave it and its contents.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path as given on the command line (`-` for stdin), used in every location.
+    pub path: String,
+    /// The raw bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// A file that was read, kept for rendering source lines.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as given (`-` for stdin).
+    pub path: String,
+    /// The text, without a leading byte-order mark.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// The text of a 1-based line, without its line ending.
+    #[must_use]
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        self.text
+            .lines()
+            .nth(index)
+            .map(|l| l.trim_end_matches('\r'))
+    }
+}
+
+/// Where an object came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// Index into [`Loaded::files`].
+    pub file: usize,
+    /// 0-based index of the document in its file.
+    pub document: usize,
+    /// 0-based index of the item when the object came from a `List`.
+    pub item: Option<usize>,
+    /// The Helm chart file named by the document's `# Source:` comment.
+    pub helm_source: Option<String>,
+}
+
+/// A Kubernetes object read from the input.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// `kind`.
+    pub kind: String,
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `metadata.name` (or `generateName`, or `<unnamed>`).
+    pub name: String,
+    /// Effective namespace (empty for cluster-scoped kinds).
+    pub namespace: String,
+    /// Where it came from.
+    pub origin: Origin,
+    /// The whole object.
+    pub root: Node,
+    /// What the parser noticed in this object (duplicate keys).
+    pub quirks: Vec<Quirk>,
+}
+
+impl Object {
+    /// `metadata.labels` as (key, value) pairs of strings (values that are not strings, which
+    /// the loader reports separately, are rendered as Kubernetes' JSON conversion would).
+    pub fn labels(&self) -> impl Iterator<Item = (&str, String)> {
+        string_map(self.root.at(&["metadata", "labels"]))
+    }
+
+    /// One label's value.
+    #[must_use]
+    pub fn label(&self, key: &str) -> Option<String> {
+        self.root
+            .at(&["metadata", "labels", key])
+            .and_then(Node::scalar_text)
+    }
+
+    /// One annotation's value.
+    #[must_use]
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        self.root
+            .at(&["metadata", "annotations", key])
+            .and_then(Node::scalar_text)
+    }
+
+    /// `Kind namespace/name` (or `Kind name` when cluster-scoped).
+    #[must_use]
+    pub fn display_name(&self) -> String {
+        if self.namespace.is_empty() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// A map node's entries as (key, scalar text) pairs.
+pub fn string_map(node: Option<&Node>) -> impl Iterator<Item = (&str, String)> {
+    node.map(Node::entries)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e.value.scalar_text().map(|v| (&*e.key, v)))
+}
+
+/// A document or file that could not be analysed, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    /// The path as given.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// 1-based column.
+    pub column: u32,
+    /// What is wrong (a lowercase fragment).
+    pub message: String,
+}
+
+/// Counts that reconcile: every document is an object, a list of objects, empty, or an error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Files read.
+    pub files: usize,
+    /// Non-empty documents found.
+    pub documents: usize,
+    /// Documents that were `List` wrappers (their items are counted as objects).
+    pub lists: usize,
+    /// Kubernetes objects (List items counted one by one).
+    pub objects: usize,
+    /// Documents or List items that could not be read as objects (see `errors`).
+    pub invalid: usize,
+}
+
+/// Options for loading.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Namespace for namespaced objects that do not name one.
+    pub default_namespace: String,
+    /// Parser limits.
+    pub limits: Limits,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            default_namespace: "default".into(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Everything read from the inputs.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The files, for rendering source lines.
+    pub files: Vec<SourceFile>,
+    /// The objects, in input order.
+    pub objects: Vec<Object>,
+    /// Documents that could not be analysed.
+    pub errors: Vec<LoadError>,
+    /// Counts.
+    pub stats: Stats,
+}
+
+/// Kinds that have no namespace.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PodSecurityPolicy",
+    "SecurityContextConstraints",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "CustomResourceDefinition",
+    "APIService",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "RuntimeClass",
+    "Node",
+    "IngressClass",
+    "CSIDriver",
+    "ClusterIssuer",
+];
+
+/// Whether objects of `kind` are cluster-scoped.
+#[must_use]
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
+/// Loads inputs: splits every file into documents, parses the documents in parallel, and turns
+/// them into objects. Never fails as a whole: what cannot be read is in [`Loaded::errors`].
+#[must_use]
+pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
+    let mut loaded = Loaded::default();
+    let mut jobs: Vec<(usize, usize, Chunk)> = Vec::new();
+    for input in inputs {
+        let file = loaded.files.len();
+        let text = match decode(&input) {
+            Ok(text) => text,
+            Err(error) => {
+                loaded.errors.push(error);
+                loaded.files.push(SourceFile {
+                    path: input.path,
+                    text: String::new(),
+                });
+                loaded.stats.files += 1;
+                continue;
+            }
+        };
+        let chunks = if split::looks_like_json(&text) {
+            split::split_json(&text)
+        } else {
+            split::split_yaml(&text)
+        };
+        jobs.extend(
+            chunks
+                .into_iter()
+                .enumerate()
+                .map(|(doc, chunk)| (file, doc, chunk)),
+        );
+        loaded.files.push(SourceFile {
+            path: input.path,
+            text,
+        });
+        loaded.stats.files += 1;
+    }
+    let files = &loaded.files;
+    let results: Vec<DocResult> = jobs
+        .par_iter()
+        .with_min_len(8)
+        .map(|(file, doc, chunk)| load_document(files, *file, *doc, chunk, options))
+        .collect();
+    for result in results {
+        loaded.stats.documents += 1;
+        match result {
+            DocResult::Empty => loaded.stats.documents -= 1,
+            DocResult::Objects {
+                objects,
+                list,
+                errors,
+            } => {
+                loaded.stats.lists += usize::from(list);
+                loaded.stats.objects += objects.len();
+                loaded.stats.invalid += errors.len();
+                loaded.objects.extend(objects);
+                loaded.errors.extend(errors);
+            }
+            DocResult::Error(error) => {
+                loaded.stats.invalid += 1;
+                loaded.errors.push(error);
+            }
+        }
+    }
+    loaded
+}
+
+/// Loads one in-memory text (for tests and for the webhook's offline context).
+#[must_use]
+pub fn load_str(path: &str, text: &str, options: &LoadOptions) -> Loaded {
+    load(
+        vec![Input {
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        }],
+        options,
+    )
+}
+
+fn decode(input: &Input) -> Result<String, LoadError> {
+    let bytes = input
+        .bytes
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(&input.bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.to_string()),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+            Err(LoadError {
+                file: input.path.clone(),
+                line: u32::try_from(line).unwrap_or(u32::MAX),
+                column: u32::try_from(col).unwrap_or(u32::MAX),
+                message: format!(
+                    "invalid UTF-8 (byte 0x{:02X}); Kubernetes manifests must be UTF-8",
+                    bytes[e.valid_up_to()]
+                ),
+            })
+        }
+    }
+}
+
+enum DocResult {
+    Empty,
+    Objects {
+        objects: Vec<Object>,
+        list: bool,
+        errors: Vec<LoadError>,
+    },
+    Error(LoadError),
+}
+
+fn load_document(
+    files: &[SourceFile],
+    file: usize,
+    doc: usize,
+    chunk: &Chunk,
+    options: &LoadOptions,
+) -> DocResult {
+    let source = &files[file];
+    let text = &source.text[chunk.start..chunk.end];
+    let err = |pos: Pos, message: String| LoadError {
+        file: source.path.clone(),
+        line: pos.line,
+        column: pos.col,
+        message,
+    };
+    let parsed = match yaml::parse_document(text, chunk.line, options.limits) {
+        Ok(parsed) => parsed,
+        Err(e) => return DocResult::Error(err(e.pos, e.message)),
+    };
+    let Some(root) = parsed.root else {
+        return DocResult::Empty;
+    };
+    let origin = Origin {
+        file,
+        document: doc,
+        item: None,
+        helm_source: chunk.helm_source.clone(),
+    };
+    let is_list = root
+        .get("kind")
+        .and_then(Node::as_str)
+        .is_some_and(|k| k == "List" || k.ends_with("List"))
+        && root.get("items").is_some();
+    if !is_list {
+        return match to_object(root, origin, options) {
+            Ok(mut object) => {
+                object.quirks = parsed.quirks;
+                DocResult::Objects {
+                    objects: vec![object],
+                    list: false,
+                    errors: Vec::new(),
+                }
+            }
+            Err((pos, message)) => DocResult::Error(err(pos, message)),
+        };
+    }
+    let Value::Map(entries) = root.value else {
+        return DocResult::Empty;
+    };
+    let Some(items) = entries.into_iter().find(|e| &*e.key == "items") else {
+        return DocResult::Empty;
+    };
+    let items = match items.value.value {
+        Value::Seq(items) => items,
+        Value::Null => Vec::new(),
+        other => {
+            let node = Node::new(other, items.value.pos);
+            return DocResult::Error(err(
+                node.pos,
+                format!("`items` of a List is a {}, not a list", node.type_name()),
+            ));
+        }
+    };
+    let mut objects = Vec::new();
+    let mut errors = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let origin = Origin {
+            item: Some(i),
+            ..origin.clone()
+        };
+        match to_object(item, origin, options) {
+            Ok(object) => objects.push(object),
+            Err((pos, message)) => errors.push(err(pos, format!("List item {i}: {message}"))),
+        }
+    }
+    // Each quirk belongs to the last item that starts at or before it.
+    for quirk in parsed.quirks {
+        let Quirk::DuplicateKey { pos, .. } = &quirk;
+        if let Some(object) = objects.iter_mut().rev().find(|o| o.root.pos <= *pos) {
+            object.quirks.push(quirk);
+        }
+    }
+    DocResult::Objects {
+        objects,
+        list: true,
+        errors,
+    }
+}
+
+fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object, (Pos, String)> {
+    if !root.is_map() {
+        return Err((
+            root.pos,
+            format!(
+                "document is a {}, not a Kubernetes object (a mapping)",
+                root.type_name()
+            ),
+        ));
+    }
+    let kind = match root.get("kind") {
+        Some(node) => match node.as_str() {
+            Some(kind) if !kind.is_empty() => kind.to_string(),
+            _ => {
+                return Err((
+                    node.pos,
+                    format!("`kind` is a {}, not a non-empty string", node.type_name()),
+                ));
+            }
+        },
+        None => return Err((root.pos, "object has no `kind`".into())),
+    };
+    let api_version = match root.get("apiVersion") {
+        Some(node) => match node.as_str() {
+            Some(v) => v.to_string(),
+            None => {
+                return Err((
+                    node.pos,
+                    format!("`apiVersion` is a {}, not a string", node.type_name()),
+                ));
+            }
+        },
+        None => return Err((root.pos, format!("{kind} has no `apiVersion`"))),
+    };
+    let metadata = root.get("metadata");
+    if let Some(meta) = metadata
+        && !meta.is_map()
+        && !meta.is_null()
+    {
+        return Err((
+            meta.pos,
+            format!("`metadata` is a {}, not a mapping", meta.type_name()),
+        ));
+    }
+    let name = metadata
+        .and_then(|m| m.get("name").or_else(|| m.get("generateName")))
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| "<unnamed>".into());
+    let namespace = if is_cluster_scoped(&kind) {
+        String::new()
+    } else {
+        metadata
+            .and_then(|m| m.get("namespace"))
+            .and_then(Node::scalar_text)
+            .filter(|ns| !ns.is_empty())
+            .unwrap_or_else(|| options.default_namespace.clone())
+    };
+    Ok(Object {
+        kind,
+        api_version,
+        name,
+        namespace,
+        origin,
+        root,
+        quirks: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_document_does_not_hide_its_neighbours() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n---\nkind: [unclosed\n---\napiVersion: v1\nkind: Service\nmetadata: {name: b}\n";
+        let loaded = load_str("x.yaml", text, &LoadOptions::default());
+        assert_eq!(
+            loaded
+                .objects
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(loaded.errors.len(), 1);
+        assert_eq!(loaded.errors[0].file, "x.yaml");
+        assert!(loaded.errors[0].line >= 5, "{:?}", loaded.errors[0]);
+        assert_eq!(
+            loaded.stats,
+            Stats {
+                files: 1,
+                documents: 3,
+                lists: 0,
+                objects: 2,
+                invalid: 1
+            }
+        );
+    }
+
+    #[test]
+    fn lists_unroll_and_bad_items_are_reported() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n- 42\n";
+        let loaded = load_str("l.yaml", text, &LoadOptions::default());
+        assert_eq!(loaded.objects.len(), 1);
+        assert_eq!(loaded.objects[0].origin.item, Some(0));
+        assert_eq!(loaded.errors[0].line, 7);
+        assert!(
+            loaded.errors[0].message.contains("List item 1"),
+            "{}",
+            loaded.errors[0].message
+        );
+        assert_eq!(loaded.stats.lists, 1);
+        assert_eq!(loaded.stats.objects, 1);
+        assert_eq!(loaded.stats.invalid, 1);
+    }
+
+    #[test]
+    fn bom_crlf_and_default_namespace() {
+        let text = "\u{feff}apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: p\r\n";
+        let options = LoadOptions {
+            default_namespace: "team".into(),
+            ..LoadOptions::default()
+        };
+        let loaded = load_str("p.yaml", text, &options);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        assert_eq!(loaded.objects[0].namespace, "team");
+        assert_eq!(
+            loaded.objects[0].root.locate("/metadata/name"),
+            Pos { line: 4, col: 3 }
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_with_its_position() {
+        let input = Input {
+            path: "bad.yaml".into(),
+            bytes: b"a: 1\nb: \xff\n".to_vec(),
+        };
+        let loaded = load(vec![input], &LoadOptions::default());
+        assert_eq!((loaded.errors[0].line, loaded.errors[0].column), (2, 4));
+    }
+
+    #[test]
+    fn non_mapping_documents_and_missing_kind_are_errors() {
+        let loaded = load_str(
+            "x.yaml",
+            "- a\n---\nfoo: bar\n---\n\"text\"\n",
+            &LoadOptions::default(),
+        );
+        assert_eq!(loaded.errors.len(), 3);
+        assert!(loaded.errors[0].message.contains("not a Kubernetes object"));
+        assert!(loaded.errors[1].message.contains("no `kind`"));
+    }
+
+    #[test]
+    fn json_streams_load() {
+        let text = "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\"}}\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}\n";
+        let loaded = load_str("x.json", text, &LoadOptions::default());
+        assert_eq!(loaded.objects.len(), 2);
+        assert_eq!(loaded.objects[1].root.locate("/metadata/name").line, 2);
+    }
+}

@@ -1,0 +1,528 @@
+//! Parses one YAML (or JSON) document into a [`Node`] tree with positions, within resource limits.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::node::{Entry, Node, Pos, Value};
+
+/// Resource limits for one document.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Maximum nesting depth of mappings and sequences.
+    pub max_depth: usize,
+    /// Maximum number of nodes that aliases may copy into one document.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 100,
+            max_alias_nodes: 100_000,
+        }
+    }
+}
+
+/// Why a document could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// Where, relative to the start of the text given to [`parse_document`].
+    pub pos: Pos,
+    /// What went wrong (a lowercase fragment).
+    pub message: String,
+}
+
+/// Something the loader noticed that Kubernetes treats differently from a YAML 1.2 reader.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quirk {
+    /// A key that appears twice in one mapping (the last value is kept, as Kubernetes does).
+    DuplicateKey {
+        /// The key.
+        key: String,
+        /// Where the earlier occurrence is.
+        first: Pos,
+        /// Where the later (kept) occurrence is.
+        pos: Pos,
+    },
+}
+
+/// The result of parsing one document.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The root node, or `None` for an empty document.
+    pub root: Option<Node>,
+    /// Quirks found while parsing.
+    pub quirks: Vec<Quirk>,
+}
+
+/// Parses `text`, which must hold at most one document, shifting every line by `line_offset`.
+///
+/// # Errors
+/// Returns a [`ParseError`] for invalid YAML, more than one document, unsupported constructs
+/// (complex keys) or exceeded [`Limits`].
+pub fn parse_document(text: &str, line_offset: u32, limits: Limits) -> Result<Parsed, ParseError> {
+    let mut builder = Builder {
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        alias_nodes: 0,
+        root: None,
+        docs: 0,
+        quirks: Vec::new(),
+        line_offset,
+        limits,
+    };
+    let parser = Parser::new_from_str(text);
+    for item in parser {
+        let (event, span) = item.map_err(|e| ParseError {
+            pos: Pos {
+                line: shift(e.marker().line(), line_offset),
+                col: u32::try_from(e.marker().col() + 1).unwrap_or(u32::MAX),
+            },
+            message: e.info().to_string(),
+        })?;
+        builder.event(event, span)?;
+    }
+    Ok(Parsed {
+        root: builder.root,
+        quirks: builder.quirks,
+    })
+}
+
+fn shift(line: usize, offset: u32) -> u32 {
+    u32::try_from(line)
+        .unwrap_or(u32::MAX)
+        .saturating_add(offset)
+        .saturating_sub(1)
+        .max(1)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<Entry>,
+        key: Option<(Box<str>, Pos)>,
+        merges: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+}
+
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    root: Option<Node>,
+    docs: usize,
+    quirks: Vec<Quirk>,
+    line_offset: u32,
+    limits: Limits,
+}
+
+impl Builder {
+    fn pos(&self, span: Span) -> Pos {
+        Pos {
+            line: shift(span.start.line(), self.line_offset),
+            col: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+        let pos = self.pos(span);
+        match event {
+            Event::DocumentStart(_) => {
+                self.docs += 1;
+                if self.docs > 1 {
+                    return Err(ParseError {
+                        pos,
+                        message: "more than one document where one was expected".into(),
+                    });
+                }
+            }
+            Event::Scalar(text, style, anchor, tag) => {
+                let node = Node::new(resolve(&text, style, tag.as_deref()), pos);
+                self.complete(node, anchor)?;
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.check_depth(pos)?;
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    pos,
+                    anchor,
+                });
+            }
+            Event::MappingStart(anchor, _) => {
+                self.check_depth(pos)?;
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    merges: Vec::new(),
+                    pos,
+                    anchor,
+                });
+            }
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { items, pos, anchor }) = self.stack.pop() {
+                    self.complete(Node::new(Value::Seq(items), pos), anchor)?;
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map {
+                    mut entries,
+                    merges,
+                    pos,
+                    anchor,
+                    ..
+                }) = self.stack.pop()
+                {
+                    apply_merges(&mut entries, merges);
+                    self.complete(Node::new(Value::Map(entries), pos), anchor)?;
+                }
+            }
+            Event::Alias(id) => {
+                let Some((node, size)) = self.anchors.get(&id) else {
+                    return Err(ParseError {
+                        pos,
+                        message: "alias to an unknown anchor".into(),
+                    });
+                };
+                self.alias_nodes += size;
+                if self.alias_nodes > self.limits.max_alias_nodes {
+                    return Err(ParseError {
+                        pos,
+                        message: format!(
+                            "aliases expand to more than {} nodes (limit --max-alias-nodes; a \"billion laughs\" document?)",
+                            self.limits.max_alias_nodes
+                        ),
+                    });
+                }
+                let mut node = node.clone();
+                node.pos = pos;
+                self.complete(node, 0)?;
+            }
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => {}
+        }
+        Ok(())
+    }
+
+    fn check_depth(&self, pos: Pos) -> Result<(), ParseError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(ParseError {
+                pos,
+                message: format!("nesting deeper than {} levels", self.limits.max_depth),
+            });
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self, node: Node, anchor: usize) -> Result<(), ParseError> {
+        if anchor != 0 {
+            let size = count_nodes(&node);
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map {
+                entries,
+                key,
+                merges,
+                ..
+            }) => match key.take() {
+                None => {
+                    let Some(text) = key_text(&node) else {
+                        return Err(ParseError {
+                            pos: node.pos,
+                            message: format!("a {} cannot be a mapping key", node.type_name()),
+                        });
+                    };
+                    *key = Some((text.into(), node.pos));
+                }
+                Some((k, _)) if &*k == "<<" && is_plain_merge(&node) => merges.push(node),
+                Some((k, key_pos)) => {
+                    if let Some(existing) = find_entry(entries, &k) {
+                        self.quirks.push(Quirk::DuplicateKey {
+                            key: k.to_string(),
+                            first: existing.key_pos,
+                            pos: key_pos,
+                        });
+                        existing.key_pos = key_pos;
+                        existing.value = node;
+                    } else {
+                        entries.push(Entry {
+                            key: k,
+                            key_pos,
+                            value: node,
+                        });
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+fn find_entry<'a>(entries: &'a mut [Entry], key: &str) -> Option<&'a mut Entry> {
+    entries.iter_mut().find(|e| &*e.key == key)
+}
+
+/// `<<: *base` or `<<: [*a, *b]` (YAML 1.1 merge keys, which Kubernetes' YAML reader honours).
+fn is_plain_merge(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(_) => true,
+        Value::Seq(items) => items.iter().all(Node::is_map),
+        _ => false,
+    }
+}
+
+fn apply_merges(entries: &mut Vec<Entry>, merges: Vec<Node>) {
+    for merge in merges {
+        let sources = match merge.value {
+            Value::Map(_) => vec![merge],
+            Value::Seq(items) => items,
+            _ => continue,
+        };
+        for source in sources {
+            if let Value::Map(source_entries) = source.value {
+                for e in source_entries {
+                    if !entries.iter().any(|x| x.key == e.key) {
+                        entries.push(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn count_nodes(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+        Value::Map(entries) => entries.iter().map(|e| 1 + count_nodes(&e.value)).sum(),
+        _ => 0,
+    }
+}
+
+/// Mapping keys as Kubernetes' YAML-to-JSON conversion writes them.
+fn key_text(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Null => Some("null".into()),
+        Value::Yaml11Bool(s, _) => Some(s.to_string()),
+        _ => node.scalar_text(),
+    }
+}
+
+/// Resolves a scalar: quoted and block scalars are strings; plain scalars follow the YAML 1.2
+/// core schema, with YAML 1.1 booleans kept as [`Value::Yaml11Bool`].
+fn resolve(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Value {
+    if let Some(tag) = tag
+        && tag.handle == "tag:yaml.org,2002:"
+    {
+        match tag.suffix.as_str() {
+            "str" => return Value::Str(text.into()),
+            "null" => return Value::Null,
+            _ => {}
+        }
+    }
+    if style != ScalarStyle::Plain {
+        return Value::Str(text.into());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Yaml11Bool(text.into(), true);
+        }
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Yaml11Bool(text.into(), false);
+        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Value::Float(f64::INFINITY);
+        }
+        "-.inf" | "-.Inf" | "-.INF" => return Value::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Value::Float(f64::NAN),
+        _ => {}
+    }
+    let first = text.as_bytes()[0];
+    if !(first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.')) {
+        return Value::Str(text.into());
+    }
+    if let Some(i) = parse_int(text) {
+        return Value::Int(i);
+    }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
+    }
+    Value::Str(text.into())
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    let (neg, digits) = match text.as_bytes()[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if digits.len() > 1
+        && digits.starts_with('0')
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        // YAML 1.1 octal (`0644`), as Kubernetes reads it.
+        i64::from_str_radix(digits, 8).ok()?
+    } else if digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse::<i64>().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn is_float(text: &str) -> bool {
+    let body = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (mantissa, exponent) = match body.find(['e', 'E']) {
+        Some(i) => (&body[..i], Some(&body[i + 1..])),
+        None => (body, None),
+    };
+    let mut parts = mantissa.splitn(2, '.');
+    let int_part = parts.next().unwrap_or("");
+    let frac_part = parts.next();
+    let digits_ok = int_part.bytes().all(|b| b.is_ascii_digit())
+        && frac_part.is_none_or(|f| f.bytes().all(|b| b.is_ascii_digit()))
+        && (!int_part.is_empty() || frac_part.is_some_and(|f| !f.is_empty()));
+    let exp_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())
+    });
+    digits_ok && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Node {
+        parse_document(text, 1, Limits::default())
+            .unwrap()
+            .root
+            .unwrap()
+    }
+
+    #[test]
+    fn positions_are_one_based_and_shifted() {
+        let root = parse_document("a:\n  b: 1\n", 10, Limits::default())
+            .unwrap()
+            .root
+            .unwrap();
+        assert_eq!(root.locate("/a/b"), Pos { line: 11, col: 3 });
+        assert_eq!(root.at(&["a", "b"]).unwrap().pos, Pos { line: 11, col: 6 });
+    }
+
+    #[test]
+    fn scalars_resolve_like_kubernetes_reads_them() {
+        let root = parse(
+            "a: yes\nb: 'yes'\nc: 0644\nd: 1.5\ne: 80\nf: ~\ng: true\nh: 1e3\ni: 0x1F\nj: -.inf\nk: 1.2.3\nl: \"8080\"\n",
+        );
+        assert_eq!(
+            root.get("a").unwrap().value,
+            Value::Yaml11Bool("yes".into(), true)
+        );
+        assert_eq!(root.get("b").unwrap().as_str(), Some("yes"));
+        assert_eq!(root.get("c").unwrap().as_i64(), Some(420));
+        assert_eq!(root.get("d").unwrap().value, Value::Float(1.5));
+        assert_eq!(root.get("e").unwrap().as_i64(), Some(80));
+        assert!(root.get("f").unwrap().is_null());
+        assert_eq!(root.get("g").unwrap().as_bool(), Some(true));
+        assert_eq!(root.get("h").unwrap().value, Value::Float(1000.0));
+        assert_eq!(root.get("i").unwrap().as_i64(), Some(31));
+        assert_eq!(
+            root.get("j").unwrap().value,
+            Value::Float(f64::NEG_INFINITY)
+        );
+        assert_eq!(root.get("k").unwrap().as_str(), Some("1.2.3"));
+        assert_eq!(root.get("l").unwrap().as_str(), Some("8080"));
+    }
+
+    #[test]
+    fn duplicate_keys_keep_the_last_value_and_are_reported() {
+        let parsed = parse_document("a: 1\nb: 2\na: 3\n", 1, Limits::default()).unwrap();
+        let root = parsed.root.unwrap();
+        assert_eq!(root.get("a").unwrap().as_i64(), Some(3));
+        assert_eq!(root.entries().len(), 2);
+        assert_eq!(
+            parsed.quirks,
+            vec![Quirk::DuplicateKey {
+                key: "a".into(),
+                first: Pos { line: 1, col: 1 },
+                pos: Pos { line: 3, col: 1 }
+            }]
+        );
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let root = parse("base: &b\n  x: 1\n  y: 2\nuse:\n  <<: *b\n  y: 3\nlist: [*b]\n");
+        assert_eq!(root.at(&["use", "x"]).unwrap().as_i64(), Some(1));
+        assert_eq!(root.at(&["use", "y"]).unwrap().as_i64(), Some(3));
+        assert_eq!(
+            root.get("list").unwrap().items()[0]
+                .get("y")
+                .unwrap()
+                .as_i64(),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn billion_laughs_is_rejected_within_the_limit() {
+        let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let p = i - 1;
+            doc.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let err = parse_document(&doc, 1, Limits::default()).unwrap_err();
+        assert!(
+            err.message.contains("aliases expand to more than"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let doc = "[".repeat(500);
+        let err = parse_document(&doc, 1, Limits::default()).unwrap_err();
+        // saphyr's own recursion guard or ours, whichever comes first.
+        assert!(
+            err.message.contains("nesting deeper than") || err.message.contains("recursion limit"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn syntax_errors_carry_shifted_positions() {
+        let err = parse_document("a: 1\nb: [1, 2\n", 5, Limits::default()).unwrap_err();
+        assert!(err.pos.line >= 6, "{err:?}");
+    }
+
+    #[test]
+    fn json_documents_parse_with_positions() {
+        let root = parse("{\n  \"kind\": \"Pod\",\n  \"spec\": {\"hostNetwork\": true}\n}\n");
+        assert_eq!(root.get("kind").unwrap().as_str(), Some("Pod"));
+        assert_eq!(root.locate("/spec/hostNetwork"), Pos { line: 3, col: 12 });
+    }
+}

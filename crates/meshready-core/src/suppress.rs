@@ -1,0 +1,143 @@
+//! Suppression: annotations on objects and pod templates, and istioctl-style `--suppress` patterns.
+
+use crate::finding::Finding;
+use crate::model::workload::template_pointer;
+use crate::source::{Node, Object};
+
+/// meshready's own annotation: `meshready.io/ignore: "CODE[,CODE...][=reason]"`.
+pub const IGNORE_ANNOTATION: &str = "meshready.io/ignore";
+/// istioctl's annotation: `galley.istio.io/analyze-suppress: "CODE[,CODE...]"` or `"*"`.
+pub const ISTIO_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
+
+/// A `--suppress "CODE=Kind name.namespace"` pattern (globs with `*`), as istioctl's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pattern {
+    /// Code or name glob.
+    pub code: String,
+    /// Kind glob.
+    pub kind: String,
+    /// `name.namespace` glob (or `name` for cluster-scoped objects).
+    pub resource: String,
+}
+
+/// Why a `--suppress` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid suppression {0:?}: expected \"CODE=Kind name.namespace\" (globs with `*` allowed)"
+)]
+pub struct PatternError(pub String);
+
+impl Pattern {
+    /// Parses `CODE=Kind name.namespace`.
+    ///
+    /// # Errors
+    /// When the text does not have that shape.
+    pub fn parse(text: &str) -> Result<Self, PatternError> {
+        let err = || PatternError(text.to_string());
+        let (code, rest) = text.split_once('=').ok_or_else(err)?;
+        let (kind, resource) = rest.trim().split_once(' ').ok_or_else(err)?;
+        if code.trim().is_empty() || kind.is_empty() || resource.trim().is_empty() {
+            return Err(err());
+        }
+        Ok(Self {
+            code: code.trim().to_string(),
+            kind: kind.to_string(),
+            resource: resource.trim().to_string(),
+        })
+    }
+
+    /// Whether the pattern matches a finding.
+    #[must_use]
+    pub fn matches(&self, f: &Finding) -> bool {
+        let resource = if f.object.namespace.is_empty() {
+            f.object.name.clone()
+        } else {
+            format!("{}.{}", f.object.name, f.object.namespace)
+        };
+        (glob(&self.code, &f.code) || glob(&self.code, &f.name))
+            && glob(&self.kind, &f.object.kind)
+            && glob(&self.resource, &resource)
+    }
+}
+
+/// `*` matches any run of characters; everything else matches itself, case-insensitively for
+/// codes and kinds as istioctl does.
+#[must_use]
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t) = (pattern.to_ascii_lowercase(), text.to_ascii_lowercase());
+    let parts: Vec<&str> = p.split('*').collect();
+    if parts.len() == 1 {
+        return p == t;
+    }
+    let mut rest = t.as_str();
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(at) => rest = &rest[at + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}
+
+/// Whether an annotation value lists the finding's code or name (or `*`).
+fn annotation_covers(value: &str, f: &Finding) -> bool {
+    let codes = value
+        .split_once('=')
+        .map_or(value, |(codes, _reason)| codes);
+    codes
+        .split(',')
+        .map(str::trim)
+        .any(|c| c == "*" || c.eq_ignore_ascii_case(&f.code) || c.eq_ignore_ascii_case(&f.name))
+}
+
+/// Whether the object's (or its pod template's) annotations suppress the finding.
+#[must_use]
+pub fn suppressed_by_annotation(object: &Object, f: &Finding) -> bool {
+    let mut metas: Vec<&Node> = object.root.get("metadata").into_iter().collect();
+    if let Some(tpl) = template_pointer(&object.kind, &object.api_version).filter(|t| !t.is_empty())
+    {
+        let keys: Vec<&str> = tpl.split('/').skip(1).chain(["metadata"]).collect();
+        metas.extend(object.root.at(&keys));
+    }
+    metas.iter().any(|meta| {
+        [IGNORE_ANNOTATION, ISTIO_ANNOTATION]
+            .iter()
+            .filter_map(|a| meta.at(&["annotations", a]).and_then(Node::scalar_text))
+            .any(|v| annotation_covers(&v, f))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        assert!(glob("IST01*", "ist0117"));
+        assert!(glob("*.testing", "web.testing"));
+        assert!(glob("*", "anything"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxbyy"));
+        assert!(!glob("web", "web2"));
+    }
+
+    #[test]
+    fn patterns_parse_like_istioctl() {
+        let p = Pattern::parse("IST0103=Pod *.testing").unwrap();
+        assert_eq!(
+            (p.code.as_str(), p.kind.as_str(), p.resource.as_str()),
+            ("IST0103", "Pod", "*.testing")
+        );
+        assert!(Pattern::parse("IST0103").is_err());
+        assert!(Pattern::parse("IST0103=Pod").is_err());
+    }
+}

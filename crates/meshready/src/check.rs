@@ -1,0 +1,113 @@
+//! `meshready check`: read manifests, run the rules, print the report, pick the exit code.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use meshready_core::output::{json, text};
+use meshready_core::source::{Input, LoadOptions};
+use meshready_core::suppress::Pattern;
+use meshready_core::{CheckOptions, Settings, check};
+
+use crate::args::{CheckArgs, OutputFormat};
+
+pub fn run(args: &CheckArgs) -> Result<u8> {
+    let suppress = args
+        .suppress
+        .iter()
+        .map(|s| Pattern::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let inputs = read_inputs(&args.paths)?;
+    let options = LoadOptions {
+        default_namespace: args.default_namespace.clone(),
+        ..LoadOptions::default()
+    };
+    let loaded = meshready_core::source::load(inputs, &options);
+    let check_options = CheckOptions {
+        settings: Settings {
+            mesh: args.mesh.into(),
+            ..Settings::default()
+        },
+        suppress,
+        annotation_suppression: !args.disallow_annotation_suppression,
+    };
+    let report = check(&loaded, &check_options);
+    let threshold = args
+        .output_threshold
+        .severity()
+        .unwrap_or(meshready_core::Severity::Error);
+    let rendered = match args.output {
+        OutputFormat::Text => text::render(&report, &loaded.files, threshold),
+        OutputFormat::Json => json::render(&report, threshold),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(rendered.as_bytes())?;
+    stdout.flush()?;
+    if args.output == OutputFormat::Text {
+        let mut stderr = std::io::stderr().lock();
+        writeln!(
+            stderr,
+            "{}",
+            text::summary_line(&report.summary, report.errors.len())
+        )?;
+    }
+    Ok(report.exit_status(args.failure_threshold.severity()) as u8)
+}
+
+/// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a
+/// stable order), `-` from stdin.
+pub fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
+            inputs.push(Input {
+                path: "-".into(),
+                bytes,
+            });
+        } else if path.is_dir() {
+            let mut files = Vec::new();
+            walk(path, &mut files)?;
+            files.sort();
+            for file in files {
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                inputs.push(Input {
+                    path: file.display().to_string(),
+                    bytes,
+                });
+            }
+        } else if path.exists() {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            inputs.push(Input {
+                path: path.display().to_string(),
+                bytes,
+            });
+        } else {
+            bail!("{}: no such file or directory", path.display());
+        }
+    }
+    Ok(inputs)
+}
+
+fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?
+    {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
