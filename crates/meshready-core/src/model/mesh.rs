@@ -81,6 +81,11 @@ pub fn membership(
         MeshMode::All => return Membership::Injected("--mesh all"),
         MeshMode::Auto => {}
     }
+    if workload.object.label("gateway.istio.io/managed").is_some()
+        || workload.label("gateway.istio.io/managed").is_some()
+    {
+        return Membership::NotInjected("an Istio-managed gateway or waypoint");
+    }
     if workload.already_injected() {
         return Membership::AlreadyInjected;
     }

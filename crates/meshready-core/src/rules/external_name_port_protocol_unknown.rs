@@ -65,7 +65,7 @@ impl Rule for ExternalNamePortProtocolUnknown {
                     &Self::META,
                     s.object,
                     &pointer,
-                    format!("ExternalName port {} ({}) has no usable protocol; the proxy may not forward its traffic", p.port, if p.name.is_empty() { "unnamed" } else { p.name }),
+                    format!("port {} ({}) of an ExternalName Service has no usable protocol; the proxy may not forward its traffic", p.port, if p.name.is_empty() { "unnamed" } else { p.name }),
                     "Name the port after its real protocol (for example `tls-db` or `https`) or set `appProtocol`.".into(),
                 ));
             }

@@ -73,13 +73,19 @@ impl Rule for NonStringValue {
                     continue;
                 }
                 let raw = raw_text(cx, object, node);
-                let (problem, fix) = describe(node, &raw);
                 let key = pointer
                     .rsplit('/')
                     .next()
                     .unwrap_or("")
                     .replace("~1", "/")
                     .replace("~0", "~");
+                let (problem, mut fix) = describe(node, &raw);
+                // Istio's webhook selectors match the exact strings "true" and "false".
+                if let (Value::Yaml11Bool(_, b), "sidecar.istio.io/inject") =
+                    (&node.value, key.as_str())
+                {
+                    fix = b.to_string();
+                }
                 let mut finding = cx.finding(
                     &Self::META,
                     object,

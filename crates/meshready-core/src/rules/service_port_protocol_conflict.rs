@@ -91,7 +91,7 @@ impl Rule for ServicePortProtocolConflict {
                     &Self::META,
                     w.object,
                     &pointer,
-                    format!("Services selecting {} `{}` use port {port} with different protocols: {}", w.object.kind, w.object.name, detail.join(", ")),
+                    format!("port {port} has different protocols in the Services selecting {} `{}`: {}", w.object.kind, w.object.name, detail.join(", ")),
                     format!("Declare one protocol for port {port} in every Service that selects these pods (same port name prefix or appProtocol), or use different port numbers."),
                 ));
             }

@@ -71,7 +71,7 @@ impl Rule for TargetPortReachedByDifferentPorts {
                     &Self::META,
                     w.object,
                     &super::helpers::labels_pointer(w),
-                    format!("Services {} reach targetPort {target:?} through different ports: {}", services.join(", "), ports.join(", ")),
+                    format!("targetPort {target:?} is reached through different ports ({}) by Services {}", ports.join(", "), services.join(", ")),
                     format!("Expose targetPort {target:?} through one Service port number in every Service that selects these pods."),
                 ));
             }

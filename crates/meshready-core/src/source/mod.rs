@@ -406,6 +406,25 @@ fn load_document(
     }
 }
 
+/// Builds an object from JSON that did not come from a file (an API server list, an admission
+/// review). Positions are unknown (line 0), so findings on it have no location, only a path.
+///
+/// # Errors
+/// When the value is not a Kubernetes object (not a mapping, no `kind` or `apiVersion`).
+pub fn object_from_json(
+    value: &serde_json::Value,
+    options: &LoadOptions,
+) -> Result<Object, String> {
+    let root = Node::from_json(value, Pos::default());
+    let origin = Origin {
+        file: usize::MAX,
+        document: 0,
+        item: None,
+        helm_source: None,
+    };
+    to_object(root, origin, options).map_err(|(_, message)| message)
+}
+
 fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object, (Pos, String)> {
     if !root.is_map() {
         return Err((
