@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod finding;
 pub mod model;
 pub mod output;
@@ -10,6 +11,7 @@ pub mod rule;
 pub mod rules;
 pub mod source;
 pub mod suppress;
+mod suppressed;
 
 use std::collections::BTreeMap;
 
@@ -29,6 +31,11 @@ pub struct CheckOptions {
     pub suppress: Vec<suppress::Pattern>,
     /// Whether `meshready.io/ignore` and `galley.istio.io/analyze-suppress` annotations count.
     pub annotation_suppression: bool,
+    /// Per-rule severity by code (`.meshready.yaml` `rules:`): `Some` changes the severity,
+    /// `None` turns the rule off.
+    pub severity_overrides: std::collections::HashMap<String, Option<Severity>>,
+    /// Per-object ignores (`.meshready.yaml` `ignore:`).
+    pub ignores: Vec<suppress::Ignore>,
 }
 
 impl Default for CheckOptions {
@@ -37,6 +44,8 @@ impl Default for CheckOptions {
             settings: Settings::default(),
             suppress: Vec::new(),
             annotation_suppression: true,
+            severity_overrides: std::collections::HashMap::new(),
+            ignores: Vec::new(),
         }
     }
 }
@@ -52,8 +61,9 @@ pub struct SeverityCounts {
     pub info: usize,
 }
 
-/// The closing summary. The counts reconcile: `documents` = objects from plain documents +
-/// `lists` + invalid documents; `objects` = `analysed` + `skipped`.
+/// The closing summary. The counts reconcile: `documents` = (`objects` − `list_items`) +
+/// `lists` + `invalid_documents`; `objects` = `analysed` + `skipped`; `invalid` =
+/// `invalid_documents` + `invalid_items` = the number of `errors` that are not whole files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Files read.
@@ -62,6 +72,8 @@ pub struct Summary {
     pub documents: usize,
     /// Documents that were `List`s (their items count as objects).
     pub lists: usize,
+    /// Objects that came from `List` items.
+    pub list_items: usize,
     /// Kubernetes objects read.
     pub objects: usize,
     /// Objects of kinds the rules read.
@@ -76,6 +88,10 @@ pub struct Summary {
     pub in_mesh: usize,
     /// Documents or List items that could not be read (see `errors`).
     pub invalid: usize,
+    /// Documents that could not be read.
+    pub invalid_documents: usize,
+    /// List items that could not be read.
+    pub invalid_items: usize,
     /// Findings by severity (after suppression, before `--output-threshold`).
     pub findings: SeverityCounts,
     /// Findings removed by suppressions.
@@ -128,35 +144,26 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     };
     let mut findings: Vec<Finding> = rules::RULES
         .par_iter()
+        .filter(|rule| options.severity_overrides.get(rule.meta().code) != Some(&None))
         .flat_map_iter(|rule| {
             let mut out = Vec::new();
             rule.check(&cx, &mut out);
             out
         })
         .collect();
+    for f in &mut findings {
+        if let Some(Some(severity)) = options.severity_overrides.get(&f.code) {
+            f.severity = *severity;
+        }
+    }
     let before = findings.len();
-    let by_ref: std::collections::HashMap<(&str, &str, &str), &source::Object> = loaded
-        .objects
-        .iter()
-        .map(|o| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), o))
-        .collect();
-    findings.retain(|f| {
-        if options.suppress.iter().any(|p| p.matches(f)) {
-            return false;
-        }
-        if options.annotation_suppression
-            && let Some(object) = by_ref.get(&(
-                f.object.kind.as_str(),
-                f.object.namespace.as_str(),
-                f.object.name.as_str(),
-            ))
-            && suppress::suppressed_by_annotation(object, f)
-        {
-            return false;
-        }
-        true
-    });
+    let unused = suppressed::apply(loaded, &cx, options, &mut findings);
     let suppressed = before - findings.len();
+    findings.extend(unused);
+    if options.settings.live {
+        // IST0103 counts the pods missing the proxy itself; MR0030 is about a suppression.
+        model::owners::annotate_pod_counts(&loaded.objects, &mut findings, &["IST0103", "MR0030"]);
+    }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     let mut summary = Summary {
@@ -164,7 +171,10 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         documents: loaded.stats.documents,
         lists: loaded.stats.lists,
         objects: loaded.stats.objects,
-        invalid: loaded.stats.invalid,
+        list_items: loaded.stats.list_items,
+        invalid: loaded.stats.invalid_documents + loaded.stats.invalid_items,
+        invalid_documents: loaded.stats.invalid_documents,
+        invalid_items: loaded.stats.invalid_items,
         workloads: model.workloads.len(),
         in_mesh: model.meshed().count(),
         suppressed,

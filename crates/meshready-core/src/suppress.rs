@@ -116,6 +116,115 @@ pub fn suppressed_by_annotation(object: &Object, f: &Finding) -> bool {
     })
 }
 
+/// A per-object ignore from the config file (`ignore:` in `.meshready.yaml`): findings whose
+/// code and object match are dropped, like `--suppress`, but with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignore {
+    /// Codes or names the ignore covers; empty: every rule.
+    pub codes: Vec<String>,
+    /// Kind glob (`None`: any kind).
+    pub kind: Option<String>,
+    /// Namespace glob (`None`: any namespace).
+    pub namespace: Option<String>,
+    /// Name glob (`None`: any name).
+    pub name: Option<String>,
+    /// Why the objects are ignored (required, non-empty).
+    pub reason: String,
+    /// How to name the ignore in messages (`.meshready.yaml ignore[0]`).
+    pub label: String,
+    /// Where the ignore is written, for the unused-suppression note.
+    pub location: Option<crate::finding::Location>,
+}
+
+impl Ignore {
+    /// Whether the ignore matches a finding.
+    #[must_use]
+    pub fn matches(&self, f: &Finding) -> bool {
+        let field = |glob_text: &Option<String>, text: &str| {
+            glob_text.as_deref().is_none_or(|g| glob(g, text))
+        };
+        (self.codes.is_empty()
+            || self
+                .codes
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(&f.code) || c.eq_ignore_ascii_case(&f.name)))
+            && field(&self.kind, &f.object.kind)
+            && field(&self.namespace, &f.object.namespace)
+            && field(&self.name, &f.object.name)
+    }
+}
+
+impl Pattern {
+    /// The pattern as written (`CODE=Kind name.namespace`).
+    #[must_use]
+    pub fn text(&self) -> String {
+        format!("{}={} {}", self.code, self.kind, self.resource)
+    }
+}
+
+/// One suppression annotation on an object or its pod template, split into its codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotationSuppression {
+    /// The annotation key ([`IGNORE_ANNOTATION`] or [`ISTIO_ANNOTATION`]).
+    pub annotation: &'static str,
+    /// JSON pointer of the annotation in the object.
+    pub pointer: String,
+    /// The listed codes, names or `*`, trimmed, without the reason.
+    pub codes: Vec<String>,
+}
+
+/// Whether one annotation token (a code, a name or `*`) covers a finding.
+#[must_use]
+pub fn token_covers(token: &str, f: &Finding) -> bool {
+    token == "*" || token.eq_ignore_ascii_case(&f.code) || token.eq_ignore_ascii_case(&f.name)
+}
+
+/// Every suppression annotation of an object and of its pod template.
+#[must_use]
+pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
+    let mut metas: Vec<(String, &Node)> = object
+        .root
+        .get("metadata")
+        .map(|m| ("/metadata".to_string(), m))
+        .into_iter()
+        .collect();
+    if let Some(tpl) = template_pointer(&object.kind, &object.api_version).filter(|t| !t.is_empty())
+    {
+        let keys: Vec<&str> = tpl.split('/').skip(1).chain(["metadata"]).collect();
+        if let Some(meta) = object.root.at(&keys) {
+            metas.push((format!("{tpl}/metadata"), meta));
+        }
+    }
+    let mut out = Vec::new();
+    for (base, meta) in metas {
+        for annotation in [IGNORE_ANNOTATION, ISTIO_ANNOTATION] {
+            let Some(value) = meta
+                .at(&["annotations", annotation])
+                .and_then(Node::scalar_text)
+            else {
+                continue;
+            };
+            let codes = value
+                .split_once('=')
+                .map_or(value.as_str(), |(codes, _reason)| codes)
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            out.push(AnnotationSuppression {
+                annotation,
+                pointer: format!(
+                    "{base}/annotations/{}",
+                    crate::source::node::escape(annotation)
+                ),
+                codes,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,6 +22,16 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print a rule's documentation.
     Explain(ExplainArgs),
+    /// List the PodSecurityPolicies a ServiceAccount may use and whether NET_ADMIN and NET_RAW
+    /// are allowed (the Istio docs' kubectl loop, offline).
+    Caps(CapsArgs),
+    /// Check the workloads of a live cluster (read-only; the current kubeconfig context).
+    Cluster(ClusterArgs),
+    /// Serve the ValidatingAdmissionWebhook over HTTPS (findings as admission warnings).
+    Webhook(WebhookArgs),
+    /// Write the rule pages under docs/rules (for maintainers).
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -29,6 +39,21 @@ pub enum OutputFormat {
     /// rustc/ruff-style text.
     Text,
     /// The stable JSON document.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+    /// JUnit XML, one testsuite per rule.
+    Junit,
+}
+
+/// Output formats of `meshready rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// A table.
+    Text,
+    /// A JSON array of {code, name, severity, summary, istio_versions}.
     Json,
 }
 
@@ -80,15 +105,162 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Show findings at or above this severity [default: info, or the config file's].
+    #[arg(long, value_enum)]
+    pub output_threshold: Option<Threshold>,
+    /// Exit with 1 when a finding is at or above this severity [default: error, or the config
+    /// file's].
+    #[arg(long, value_enum)]
+    pub failure_threshold: Option<Threshold>,
+    /// Namespace of objects that name none [default: default, or the config file's].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
+    /// How to decide which workloads get a sidecar [default: auto, or the config file's].
+    #[arg(long, value_enum)]
+    pub mesh: Option<Mesh>,
+    /// Read this config file instead of looking for .meshready.yaml upward from the working
+    /// directory.
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Treat the input as a snapshot of a live cluster (as `meshready cluster --as-manifests`
+    /// writes): running pods are post-injection, IST0103 runs, and findings count pods.
+    #[arg(long)]
+    pub live: bool,
+    /// Suppress findings: "CODE=Kind name.namespace", `*` globs allowed (istioctl syntax).
+    #[arg(short = 'S', long, value_name = "CODE=Kind name.namespace")]
+    pub suppress: Vec<String>,
+    /// Ignore the meshready.io/ignore and galley.istio.io/analyze-suppress annotations.
+    #[arg(long)]
+    pub disallow_annotation_suppression: bool,
+    /// Pod Security level every namespace enforces (`baseline:v1.25`, `restricted`), instead of
+    /// the namespaces' `pod-security.kubernetes.io/enforce` labels.
+    #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = parse_pod_security)]
+    pub pod_security: Option<meshready_core::admission::psa::Policy>,
+    /// Whether Istio's CNI plugin is installed (auto: look for it in the input).
+    #[arg(long, value_enum, default_value_t = IstioCni::Auto)]
+    pub istio_cni: IstioCni,
+}
+
+/// Parses `--pod-security`.
+fn parse_pod_security(s: &str) -> Result<meshready_core::admission::psa::Policy, String> {
+    meshready_core::admission::psa::Policy::parse(s)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IstioCni {
+    /// Istio CNI is installed: the injected init container is istio-validation.
+    On,
+    /// No Istio CNI: the injected istio-init container needs NET_ADMIN and NET_RAW.
+    Off,
+    /// Detect it from the input (istio-cni-node DaemonSet, injector values, injected pods).
+    Auto,
+}
+
+impl From<IstioCni> for meshready_core::admission::CniMode {
+    fn from(c: IstioCni) -> Self {
+        match c {
+            IstioCni::On => Self::On,
+            IstioCni::Off => Self::Off,
+            IstioCni::Auto => Self::Auto,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RulesFormat::Text)]
+    pub output: RulesFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Do not write: exit with 1 and name the files that differ from the generated ones.
+    #[arg(long)]
+    pub check: bool,
+    /// The directory of the rule pages.
+    #[arg(long, default_value = "docs/rules", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A rule code (IST0144) or name (application-uid-1337).
+    pub rule: String,
+}
+
+#[derive(Debug, Args)]
+pub struct WebhookArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]
+    pub listen: std::net::SocketAddr,
+    /// PEM certificate chain (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: PathBuf,
+    /// PEM private key (reloaded when the file changes).
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: PathBuf,
+    /// Deny requests with a finding at or above this severity; `never` only warns.
+    #[arg(long, value_enum, default_value_t = Threshold::Never)]
+    pub deny_threshold: Threshold,
+    /// Read the context (Services, Namespaces, RBAC, ...) from these manifests instead of the
+    /// cluster.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub offline_context: Vec<PathBuf>,
+    /// Largest accepted request body, in bytes (the API server's own limit is 3 MiB).
+    #[arg(long, default_value_t = 3 * 1024 * 1024, value_name = "N")]
+    pub max_body_bytes: usize,
+    /// Namespace of the istio-sidecar-injector ConfigMaps (cluster context only).
+    #[arg(long, default_value = "istio-system", value_name = "NAMESPACE")]
+    pub istio_namespace: String,
+    /// How to decide which workloads get a sidecar.
+    #[arg(long, value_enum, default_value_t = Mesh::Auto)]
+    pub mesh: Mesh,
+    /// Suppress findings: "CODE=Kind name.namespace", `*` globs allowed (istioctl syntax).
+    #[arg(short = 'S', long, value_name = "CODE=Kind name.namespace")]
+    pub suppress: Vec<String>,
+    /// Ignore the meshready.io/ignore and galley.istio.io/analyze-suppress annotations (anyone
+    /// who can edit a workload could otherwise silence the webhook).
+    #[arg(long)]
+    pub disallow_annotation_suppression: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// The kubeconfig file [default: $KUBECONFIG, ~/.kube/config, then the in-cluster config].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context [default: the current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// A namespace to check (repeatable) [default: the context's namespace].
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespaces: Vec<String>,
+    /// Check every namespace.
+    #[arg(short = 'A', long, conflicts_with = "namespaces")]
+    pub all_namespaces: bool,
+    /// Give up when reading the cluster takes longer than this (`90`, `90s`, `2m`).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = crate::cluster::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Objects per list request; later pages follow the continue token.
+    #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub request_limit: u32,
+    /// Also write everything that was read to FILE, as multi-document YAML
+    /// (`meshready check --live FILE` gives the same findings).
+    #[arg(long, value_name = "FILE")]
+    pub as_manifests: Option<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     /// Show findings at or above this severity.
     #[arg(long, value_enum, default_value_t = Threshold::Info)]
     pub output_threshold: Threshold,
     /// Exit with 1 when a finding is at or above this severity.
     #[arg(long, value_enum, default_value_t = Threshold::Error)]
     pub failure_threshold: Threshold,
-    /// Namespace of objects that name none.
-    #[arg(long, default_value = "default", value_name = "NAMESPACE")]
-    pub default_namespace: String,
     /// How to decide which workloads get a sidecar.
     #[arg(long, value_enum, default_value_t = Mesh::Auto)]
     pub mesh: Mesh,
@@ -100,15 +272,32 @@ pub struct CheckArgs {
     pub disallow_annotation_suppression: bool,
 }
 
-#[derive(Debug, Args)]
-pub struct RulesArgs {
-    /// Output format.
-    #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+/// Output formats of `meshready caps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CapsFormat {
+    /// kubectl's custom-columns table, then the verdict.
+    Text,
+    /// A JSON object: {psps: [{name, allowed_capabilities, default_add_capabilities,
+    /// usable_via, ...}], verdict: {...}, sccs}.
+    Json,
 }
 
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
-    /// A rule code (IST0144) or name (application-uid-1337).
-    pub rule: String,
+pub struct CapsArgs {
+    /// The pods' namespace (RBAC is evaluated in it, as PodSecurityPolicy admission does).
+    #[arg(short, long, value_name = "NAMESPACE")]
+    pub namespace: String,
+    /// The pods' ServiceAccount.
+    #[arg(short = 's', long, value_name = "NAME")]
+    pub service_account: String,
+    /// Manifests with the PodSecurityPolicies, SCCs, Roles and bindings (files, directories,
+    /// `-` for stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = CapsFormat::Text)]
+    pub output: CapsFormat,
+    /// Namespace of RoleBindings and Roles that name none [default: --namespace].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
 }

@@ -4,14 +4,33 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use meshready_core::output::{json, text};
+use meshready_core::output::{github, json, junit, sarif, text};
 use meshready_core::source::{Input, LoadOptions};
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
-use crate::args::{CheckArgs, OutputFormat};
+use crate::args::{CheckArgs, Mesh, OutputFormat, Threshold};
+use crate::config;
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
+    // The config file first: a broken config is a usage error whatever the input.
+    let config = config::load(args.config.as_deref(), args.no_config)?.unwrap_or_default();
+    let output_threshold = args
+        .output_threshold
+        .or(config.output_threshold)
+        .unwrap_or(Threshold::Info);
+    let failure_threshold = args
+        .failure_threshold
+        .or(config.failure_threshold)
+        .unwrap_or(Threshold::Error);
+    let default_namespace = args
+        .default_namespace
+        .clone()
+        .or_else(|| config.default_namespace.clone())
+        .unwrap_or_else(|| "default".into());
+    let mesh = args.mesh.or(config.mesh).unwrap_or(Mesh::Auto);
+    let disallow_annotation_suppression = args.disallow_annotation_suppression
+        || config.disallow_annotation_suppression.unwrap_or(false);
     let suppress = args
         .suppress
         .iter()
@@ -19,31 +38,58 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         .collect::<Result<Vec<_>, _>>()?;
     let inputs = read_inputs(&args.paths)?;
     let options = LoadOptions {
-        default_namespace: args.default_namespace.clone(),
+        default_namespace,
         ..LoadOptions::default()
     };
     let loaded = meshready_core::source::load(inputs, &options);
     let check_options = CheckOptions {
         settings: Settings {
-            mesh: args.mesh.into(),
+            mesh: mesh.into(),
+            live: args.live,
+            admission: meshready_core::admission::AdmissionSettings {
+                cni: args.istio_cni.into(),
+                pod_security: args.pod_security,
+            },
             ..Settings::default()
         },
         suppress,
-        annotation_suppression: !args.disallow_annotation_suppression,
+        annotation_suppression: !disallow_annotation_suppression,
+        severity_overrides: config.severity_overrides.clone(),
+        ignores: config.ignores.clone(),
     };
     let report = check(&loaded, &check_options);
-    let threshold = args
-        .output_threshold
+    emit(
+        &report,
+        &loaded.files,
+        args.output,
+        output_threshold,
+        failure_threshold,
+    )
+}
+
+/// Prints a report in the chosen format (the text summary on stderr) and returns the exit
+/// code; shared by `check` and `cluster`.
+pub fn emit(
+    report: &meshready_core::Report,
+    files: &[meshready_core::source::SourceFile],
+    output: OutputFormat,
+    output_threshold: Threshold,
+    failure_threshold: Threshold,
+) -> Result<u8> {
+    let threshold = output_threshold
         .severity()
         .unwrap_or(meshready_core::Severity::Error);
-    let rendered = match args.output {
-        OutputFormat::Text => text::render(&report, &loaded.files, threshold),
-        OutputFormat::Json => json::render(&report, threshold),
+    let rendered = match output {
+        OutputFormat::Text => text::render(report, files, threshold),
+        OutputFormat::Json => json::render(report, threshold),
+        OutputFormat::Sarif => sarif::render(report, threshold, env!("CARGO_PKG_VERSION")),
+        OutputFormat::Github => github::render(report, threshold),
+        OutputFormat::Junit => junit::render(report, threshold),
     };
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(rendered.as_bytes())?;
     stdout.flush()?;
-    if args.output == OutputFormat::Text {
+    if output == OutputFormat::Text {
         let mut stderr = std::io::stderr().lock();
         writeln!(
             stderr,
@@ -51,7 +97,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             text::summary_line(&report.summary, report.errors.len())
         )?;
     }
-    Ok(report.exit_status(args.failure_threshold.severity()) as u8)
+    Ok(report.exit_status(failure_threshold.severity()) as u8)
 }
 
 /// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a

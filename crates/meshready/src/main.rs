@@ -3,8 +3,13 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod caps;
 mod check;
+mod cluster;
+mod config;
+mod docs;
 mod rules;
+mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -19,6 +24,10 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(&args),
         Command::Rules(args) => rules::list(&args),
         Command::Explain(args) => rules::explain(&args),
+        Command::Caps(args) => caps::run(&args),
+        Command::Cluster(args) => cluster::run(&args),
+        Command::Webhook(args) => webhook::run(&args),
+        Command::GenerateDocs(args) => docs::generate(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -5,12 +5,12 @@ use std::io::Write;
 use anyhow::{Result, bail};
 use meshready_core::rules::{RULES, find};
 
-use crate::args::{ExplainArgs, OutputFormat, RulesArgs};
+use crate::args::{ExplainArgs, RulesArgs, RulesFormat};
 
 pub fn list(args: &RulesArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match args.output {
-        OutputFormat::Json => {
+        RulesFormat::Json => {
             let rules: Vec<_> = RULES
                 .iter()
                 .map(|r| {
@@ -23,7 +23,7 @@ pub fn list(args: &RulesArgs) -> Result<u8> {
                 .collect();
             writeln!(out, "{}", serde_json::to_string_pretty(&rules)?)?;
         }
-        OutputFormat::Text => {
+        RulesFormat::Text => {
             for r in RULES {
                 let m = r.meta();
                 writeln!(

@@ -2,6 +2,7 @@
 //! rule runs in time linear in the input.
 
 pub mod mesh;
+pub mod owners;
 pub mod protocol;
 pub mod service;
 pub mod workload;
@@ -22,6 +23,8 @@ pub struct Settings {
     pub mesh: MeshMode,
     /// Whether the objects come from a live cluster (pods are post-injection there).
     pub live: bool,
+    /// Admission settings (`--istio-cni`, `--pod-security`).
+    pub admission: crate::admission::AdmissionSettings,
 }
 
 /// Kinds the model reads; everything else is counted and skipped.

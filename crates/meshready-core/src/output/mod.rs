@@ -1,6 +1,10 @@
 //! Output formats. Each renders a [`Report`](crate::Report) to a string; the CLI writes it.
 
+pub mod github;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use crate::finding::{Finding, Severity};

@@ -67,20 +67,23 @@ impl Rule for DuplicateAppVersion {
                 .push(i);
         }
         for ((_, app, version), members) in groups {
-            if members.len() < 2 {
+            // The same object in several files (alternative manifests) is one workload.
+            let identity = |j: usize| {
+                let o = cx.model.workloads[j].object;
+                format!("{} `{}`", o.kind, o.name)
+            };
+            let distinct: std::collections::BTreeSet<String> =
+                members.iter().map(|&j| identity(j)).collect();
+            if distinct.len() < 2 {
                 continue;
             }
             for &i in &members {
                 let w = &cx.model.workloads[i];
-                let others: Vec<String> = members
+                let me = identity(i);
+                let others: Vec<&str> = distinct
                     .iter()
-                    .filter(|&&j| j != i)
-                    .map(|&j| {
-                        format!(
-                            "{} `{}`",
-                            cx.model.workloads[j].object.kind, cx.model.workloads[j].object.name
-                        )
-                    })
+                    .filter(|d| **d != me)
+                    .map(String::as_str)
                     .collect();
                 out.push(cx.finding(
                     &Self::META,

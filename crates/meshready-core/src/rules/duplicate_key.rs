@@ -44,7 +44,9 @@ impl Rule for DuplicateKey {
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for object in cx.model.objects.iter().filter(|o| is_known_kind(o)) {
             for quirk in &object.quirks {
-                let Quirk::DuplicateKey { key, first, pos } = quirk;
+                let Quirk::DuplicateKey { key, first, pos } = quirk else {
+                    continue;
+                };
                 let mut finding = cx.finding(
                     &Self::META,
                     object,

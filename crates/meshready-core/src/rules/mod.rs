@@ -3,24 +3,32 @@
 
 mod application_gid_1337;
 mod application_uid_1337;
+mod capabilities_denied_by_psp;
+mod capabilities_denied_by_scc;
 mod duplicate_app_version;
 mod duplicate_key;
 mod external_name_port_protocol_unknown;
 mod helpers;
+mod invalid_field_type;
+mod lenient_indentation;
 mod missing_app_label;
 mod missing_version_label;
 mod namespace_multiple_injection_labels;
 mod namespace_not_injected;
 mod non_string_value;
 mod pod_missing_proxy;
+mod pod_security_violation;
 mod port_protocol_unknown;
 mod reserved_sidecar_port;
 mod service_port_protocol_conflict;
+mod sidecar_denied_by_pod_security;
 mod target_port_protocol_conflict;
 mod target_port_reached_by_different_ports;
+mod unused_suppression;
 mod workload_without_service;
 
 pub use reserved_sidecar_port::SIDECAR_PORTS;
+pub use unused_suppression::UnusedSuppression;
 
 use crate::rule::{Rule, RuleMeta};
 
@@ -42,8 +50,15 @@ pub static RULES: &[&dyn Rule] = &[
     &missing_version_label::MissingVersionLabel,
     &duplicate_app_version::DuplicateAppVersion,
     &application_gid_1337::ApplicationGid1337,
+    &capabilities_denied_by_psp::CapabilitiesDeniedByPsp,
+    &sidecar_denied_by_pod_security::SidecarDeniedByPodSecurity,
+    &pod_security_violation::PodSecurityViolation,
+    &capabilities_denied_by_scc::CapabilitiesDeniedByScc,
     &non_string_value::NonStringValue,
     &duplicate_key::DuplicateKey,
+    &lenient_indentation::LenientIndentation,
+    &invalid_field_type::InvalidFieldType,
+    &unused_suppression::UnusedSuppression,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -147,16 +147,13 @@ fn raw_text(cx: &Ctx<'_, '_>, object: &Object, node: &Node) -> String {
         .and_then(|f| f.line(node.pos.line))
         .unwrap_or("");
     let start = usize::try_from(node.pos.col.saturating_sub(1)).unwrap_or(0);
-    let rest: String = line.chars().skip(start).collect();
-    let rest = rest
-        .split(" #")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .trim_end_matches(',')
-        .trim_end_matches('}')
-        .trim();
-    rest.to_string()
+    // A plain scalar ends at a flow indicator or a comment (JSON puts more on the same line).
+    let rest: String = line
+        .chars()
+        .skip(start)
+        .take_while(|c| !matches!(c, ',' | '}' | ']' | '#'))
+        .collect();
+    rest.trim().to_string()
 }
 
 fn describe(node: &Node, raw: &str) -> (String, String) {

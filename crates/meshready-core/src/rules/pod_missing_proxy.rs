@@ -1,7 +1,10 @@
 //! IST0103: on a live cluster, a pod in an injected namespace runs without the sidecar.
 
+use std::collections::BTreeMap;
+
 use crate::finding::Finding;
-use crate::model::Membership;
+use crate::model::owners::{Owners, is_finished, pods_suffix};
+use crate::model::{Membership, Workload, mesh};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -10,7 +13,9 @@ declare_rule! {
     /// running Pods that Istio's injector should have injected but that have no `istio-proxy`
     /// container. In manifests (`meshready check`) pods are described before injection, so the
     /// rule does not apply there — a deliberate difference from istioctl, which reports IST0103
-    /// on manifest Pods too.
+    /// on manifest Pods too. Pods that a workload of the input owns (Pod → ReplicaSet →
+    /// Deployment, Pod → Job → CronJob) are reported once, at the top owner, with the number of
+    /// its pods that lack the proxy; finished pods (`Succeeded`, `Failed`) are not counted.
     ///
     /// ## Why it matters in the mesh
     /// The pod was created before the namespace was labelled, or before the injector was ready,
@@ -18,7 +23,8 @@ declare_rule! {
     ///
     /// ## Example
     /// A pod in a namespace labelled `istio-injection=enabled` with only its application
-    /// container.
+    /// container; on a cluster, `Deployment shop/web: pods of shop/web are missing the Istio
+    /// proxy (3 pods)`.
     ///
     /// ## Fix
     /// Restart the workload (`kubectl rollout restart deployment/<name>`) so that new pods are
@@ -44,25 +50,72 @@ impl Rule for PodMissingProxy {
         if !cx.model.settings.live {
             return;
         }
-        for (i, w) in cx.model.workloads.iter().enumerate() {
-            if w.object.kind != "Pod" || !matches!(cx.model.membership[i], Membership::Injected(_))
-            {
+        let objects = cx.model.objects;
+        let owners = Owners::new(objects);
+        // Top owner (object index) → pods without the proxy.
+        let mut missing: BTreeMap<usize, usize> = BTreeMap::new();
+        for (i, pod) in objects.iter().enumerate() {
+            if pod.kind != "Pod" || is_finished(pod) {
                 continue;
             }
-            if cx
-                .model
-                .namespaces
-                .get(w.object.namespace.as_str())
-                .is_none()
-            {
+            // Only where the Namespace object is known: its labels decide injection.
+            let Some(namespace) = cx.model.namespaces.get(pod.namespace.as_str()) else {
                 continue;
+            };
+            let Some(w) = Workload::new(i, pod) else {
+                continue;
+            };
+            let decision = mesh::membership(
+                &w,
+                Some(namespace),
+                cx.model.settings.mesh,
+                cx.model.injector,
+            );
+            if matches!(decision, Membership::Injected(_)) {
+                *missing.entry(owners.top(i)).or_default() += 1;
             }
+        }
+        for (top, count) in missing {
+            let object = &objects[top];
+            let Some(w) = Workload::new(top, object) else {
+                continue;
+            };
+            let (message, fix) = if object.kind == "Pod" {
+                (
+                    format!("pod `{}/{}` is missing the Istio proxy", object.namespace, object.name),
+                    "Restart the workload that owns this pod so that the injector adds the sidecar."
+                        .to_string(),
+                )
+            } else {
+                let restart = if matches!(
+                    object.kind.as_str(),
+                    "Deployment" | "StatefulSet" | "DaemonSet"
+                ) {
+                    format!(
+                        "Restart it (`kubectl rollout restart {}/{} -n {}`) so that the injector adds the sidecar to new pods.",
+                        object.kind.to_ascii_lowercase(),
+                        object.name,
+                        object.namespace
+                    )
+                } else {
+                    "Recreate its pods so that the injector adds the sidecar.".to_string()
+                };
+                (
+                    format!(
+                        "pods of `{}/{}` are missing the Istio proxy{}",
+                        object.namespace,
+                        object.name,
+                        pods_suffix(count)
+                    ),
+                    restart,
+                )
+            };
             out.push(cx.finding(
                 &Self::META,
-                w.object,
-                "/spec/containers",
-                format!("pod `{}/{}` is missing the Istio proxy", w.object.namespace, w.object.name),
-                "Restart the workload that owns this pod so that the injector adds the sidecar.".into(),
+                object,
+                &w.pointer("/spec/containers"),
+                message,
+                fix,
             ));
         }
     }

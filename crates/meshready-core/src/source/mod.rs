@@ -129,7 +129,8 @@ pub struct LoadError {
     pub message: String,
 }
 
-/// Counts that reconcile: every document is an object, a list of objects, empty, or an error.
+/// Counts that reconcile: `documents` = (`objects` − `list_items`) + `lists` +
+/// `invalid_documents`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Files read.
@@ -138,10 +139,14 @@ pub struct Stats {
     pub documents: usize,
     /// Documents that were `List` wrappers (their items are counted as objects).
     pub lists: usize,
+    /// Objects that came from `List` items.
+    pub list_items: usize,
     /// Kubernetes objects (List items counted one by one).
     pub objects: usize,
-    /// Documents or List items that could not be read as objects (see `errors`).
-    pub invalid: usize,
+    /// Documents that could not be read as an object or a List (see `errors`).
+    pub invalid_documents: usize,
+    /// List items that could not be read as objects (see `errors`).
+    pub invalid_items: usize,
 }
 
 /// Options for loading.
@@ -256,14 +261,17 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
                 list,
                 errors,
             } => {
-                loaded.stats.lists += usize::from(list);
+                if list {
+                    loaded.stats.lists += 1;
+                    loaded.stats.list_items += objects.len();
+                }
                 loaded.stats.objects += objects.len();
-                loaded.stats.invalid += errors.len();
+                loaded.stats.invalid_items += errors.len();
                 loaded.objects.extend(objects);
                 loaded.errors.extend(errors);
             }
             DocResult::Error(error) => {
-                loaded.stats.invalid += 1;
+                loaded.stats.invalid_documents += 1;
                 loaded.errors.push(error);
             }
         }
@@ -332,7 +340,7 @@ fn load_document(
         column: pos.col,
         message,
     };
-    let parsed = match yaml::parse_document(text, chunk.line, options.limits) {
+    let parsed = match yaml::parse_document_lenient(text, chunk.line, options.limits) {
         Ok(parsed) => parsed,
         Err(e) => return DocResult::Error(err(e.pos, e.message)),
     };
@@ -394,8 +402,8 @@ fn load_document(
     }
     // Each quirk belongs to the last item that starts at or before it.
     for quirk in parsed.quirks {
-        let Quirk::DuplicateKey { pos, .. } = &quirk;
-        if let Some(object) = objects.iter_mut().rev().find(|o| o.root.pos <= *pos) {
+        let pos = quirk.pos();
+        if let Some(object) = objects.iter_mut().rev().find(|o| o.root.pos <= pos) {
             object.quirks.push(quirk);
         }
     }
@@ -518,8 +526,10 @@ mod tests {
                 files: 1,
                 documents: 3,
                 lists: 0,
+                list_items: 0,
                 objects: 2,
-                invalid: 1
+                invalid_documents: 1,
+                invalid_items: 0,
             }
         );
     }
@@ -538,7 +548,8 @@ mod tests {
         );
         assert_eq!(loaded.stats.lists, 1);
         assert_eq!(loaded.stats.objects, 1);
-        assert_eq!(loaded.stats.invalid, 1);
+        assert_eq!(loaded.stats.invalid_items, 1);
+        assert_eq!(loaded.stats.list_items, 1);
     }
 
     #[test]

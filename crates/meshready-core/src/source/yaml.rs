@@ -45,6 +45,101 @@ pub enum Quirk {
         /// Where the later (kept) occurrence is.
         pos: Pos,
     },
+    /// A line that YAML 1.2 parsers reject for its indentation but libyaml-based readers
+    /// (kubectl, the API server) accept; it was read as if indented further.
+    LenientIndentation {
+        /// Where the parser stopped.
+        pos: Pos,
+        /// The parser's complaint.
+        message: String,
+    },
+}
+
+impl Quirk {
+    /// Where the quirk is.
+    #[must_use]
+    pub fn pos(&self) -> Pos {
+        match self {
+            Self::DuplicateKey { pos, .. } | Self::LenientIndentation { pos, .. } => *pos,
+        }
+    }
+}
+
+/// Like [`parse_document`], but when the parser rejects a line for its indentation (a flow
+/// collection's closing bracket or a quoted scalar's continuation line at or left of the block
+/// indentation, which libyaml and so kubectl accept), retries with that line indented further.
+/// Neither change alters the value: flow and quoted-scalar continuation lines are whitespace-
+/// insensitive. Each such line is recorded as a [`Quirk::LenientIndentation`].
+///
+/// # Errors
+/// The first error when the document cannot be read even so.
+pub fn parse_document_lenient(
+    text: &str,
+    line_offset: u32,
+    limits: Limits,
+) -> Result<Parsed, ParseError> {
+    let first = match parse_document(text, line_offset, limits) {
+        Ok(parsed) => return Ok(parsed),
+        Err(e) => e,
+    };
+    let mut lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
+    let mut quirks = Vec::new();
+    let mut error = first.clone();
+    for _ in 0..32 {
+        if !error.message.contains("invalid indentation") {
+            return Err(first);
+        }
+        let Some(index) = (error.pos.line + 1)
+            .checked_sub(line_offset)
+            .and_then(|l| l.checked_sub(1))
+        else {
+            return Err(first);
+        };
+        let index = index as usize;
+        if index == 0 || index >= lines.len() {
+            return Err(first);
+        }
+        let indent = |l: &str| l.len() - l.trim_start_matches(' ').len();
+        // A quoted scalar is reported where it starts; the culprit is its first continuation
+        // line indented no deeper than the line the scalar starts on.
+        let index = if error.message.contains("quoted scalar") {
+            let base = indent(&lines[index]);
+            match lines
+                .iter()
+                .enumerate()
+                .skip(index + 1)
+                .find(|(_, l)| !l.trim().is_empty() && indent(l) <= base)
+            {
+                Some((i, _)) => i,
+                None => return Err(first),
+            }
+        } else {
+            index
+        };
+        let previous = lines[..index]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map_or(0, |l| indent(l));
+        let add = (previous + 2).saturating_sub(indent(&lines[index])).max(1);
+        let line = u32::try_from(index)
+            .unwrap_or(u32::MAX)
+            .saturating_add(line_offset);
+        let col = u32::try_from(indent(&lines[index]) + 1).unwrap_or(1);
+        lines[index].insert_str(0, &" ".repeat(add));
+        quirks.push(Quirk::LenientIndentation {
+            pos: Pos { line, col },
+            message: error.message.clone(),
+        });
+        match parse_document(&lines.concat(), line_offset, limits) {
+            Ok(mut parsed) => {
+                parsed.quirks.extend(quirks);
+                return Ok(parsed);
+            }
+            Err(e) => error = e,
+        }
+    }
+    Err(first)
 }
 
 /// The result of parsing one document.

@@ -1,0 +1,51 @@
+//! `--as-manifests`: everything that was read, as one multi-document YAML stream. Each document
+//! is an object in JSON (a subset of YAML, so every string stays quoted and no YAML 1.1 scalar
+//! can change meaning), so `meshready check --live FILE` reads back exactly what was analysed.
+
+use std::io::{self, Write};
+
+use serde_json::Value;
+
+/// Writes `objects` as `---`-separated documents after a comment header.
+///
+/// # Errors
+/// When writing fails.
+pub fn write(out: &mut dyn Write, objects: &[Value], header: &str) -> io::Result<()> {
+    for line in header.lines() {
+        writeln!(out, "# {line}")?;
+    }
+    for object in objects {
+        writeln!(out, "---")?;
+        serde_json::to_writer_pretty(&mut *out, object)?;
+        writeln!(out)?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use meshready_core::source::{LoadOptions, load_str};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn documents_load_back_unchanged() {
+        let objects = vec![
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "on", "labels": {"istio-injection": "enabled"}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "off"}, "data": {"values": "{\"a\": \"b\\nc\"}", "yes": "no"}}),
+        ];
+        let mut out = Vec::new();
+        write(&mut out, &objects, "meshready cluster\nsecond line").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("# meshready cluster\n# second line\n---\n"));
+        let loaded = load_str("dump.yaml", &text, &LoadOptions::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        assert_eq!(loaded.objects.len(), 2);
+        for (object, value) in loaded.objects.iter().zip(&objects) {
+            assert_eq!(&object.root.to_json(), value);
+        }
+        assert_eq!(loaded.objects[0].name, "on");
+        assert_eq!(loaded.objects[1].namespace, "off");
+    }
+}

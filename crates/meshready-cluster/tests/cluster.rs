@@ -1,0 +1,358 @@
+//! `meshready cluster` against a mock API server: the same findings as `check --live` on the
+//! same objects, pagination, forbidden and unserved kinds, what is never read, and the
+//! `--as-manifests` round trip. One `#[ignore]` test reads a real cluster.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use meshready_cluster::{Options, Scope, Snapshot, facts, manifests};
+use meshready_core::source::{LoadOptions, Object, load_str};
+use meshready_core::{CheckOptions, Finding, ObjectRef, Settings, Severity};
+use serde_json::Value;
+use support::{MockApi, Setup};
+
+const FIXTURE: &str = include_str!("fixtures/cluster.yaml");
+
+/// A finding without its location: (code, severity, message, object, path).
+type Key = (String, Severity, String, ObjectRef, String);
+
+fn key(f: &Finding) -> Key {
+    (
+        f.code.clone(),
+        f.severity,
+        f.message.clone(),
+        f.object.clone(),
+        f.path.clone(),
+    )
+}
+
+fn fixture_objects() -> Vec<Value> {
+    let loaded = load_str("cluster.yaml", FIXTURE, &LoadOptions::default());
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    loaded.objects.iter().map(|o| o.root.to_json()).collect()
+}
+
+fn setup() -> Setup {
+    Setup {
+        objects: fixture_objects(),
+        forbidden: vec!["daemonsets"],
+        not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+    }
+}
+
+struct Cluster {
+    api: MockApi,
+    _dir: tempfile::TempDir,
+    kubeconfig: std::path::PathBuf,
+}
+
+fn start(setup: Setup) -> Cluster {
+    let api = MockApi::start(setup);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    Cluster {
+        api,
+        _dir: dir,
+        kubeconfig,
+    }
+}
+
+fn options(kubeconfig: &Path) -> Options {
+    Options {
+        kubeconfig: Some(kubeconfig.to_path_buf()),
+        all_namespaces: true,
+        page_size: 2,
+        timeout: Duration::from_secs(20),
+        ..Options::default()
+    }
+}
+
+async fn read(options: &Options) -> Snapshot {
+    let client = meshready_cluster::client(options).await.expect("client");
+    meshready_cluster::read(client, options, &|_| {})
+        .await
+        .expect("read")
+}
+
+fn live() -> CheckOptions {
+    CheckOptions {
+        settings: Settings {
+            live: true,
+            ..Settings::default()
+        },
+        ..CheckOptions::default()
+    }
+}
+
+fn cluster_findings(snapshot: &Snapshot) -> BTreeSet<Key> {
+    let loaded = meshready_cluster::loaded(snapshot);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let report = meshready_cluster::check(&loaded, &CheckOptions::default());
+    assert!(report.findings.iter().all(|f| f.location.is_none()));
+    report.findings.iter().map(key).collect()
+}
+
+/// `check --live` on the fixture file, keeping only the objects `keep` accepts.
+fn check_findings(keep: impl Fn(&Object) -> bool) -> BTreeSet<Key> {
+    let mut loaded = load_str("cluster.yaml", FIXTURE, &LoadOptions::default());
+    loaded.objects.retain(|o| keep(o));
+    let report = meshready_core::check(&loaded, &live());
+    report.findings.iter().map(key).collect()
+}
+
+/// What an all-namespaces read may see: no Secret, only the injector ConfigMap, no DaemonSet
+/// (forbidden).
+fn readable(o: &Object) -> bool {
+    match o.kind.as_str() {
+        "Secret" | "DaemonSet" => false,
+        "ConfigMap" => o.name.starts_with("istio-sidecar-injector"),
+        _ => true,
+    }
+}
+
+#[tokio::test]
+async fn findings_match_check_on_the_same_objects() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let got = cluster_findings(&snapshot);
+    let want = check_findings(readable);
+    assert_eq!(got, want);
+    // Reported once, at the top owner, with the pod count.
+    let messages: Vec<String> = got
+        .iter()
+        .map(|k| format!("{} {}: {}", k.0, k.3, k.2))
+        .collect();
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has("IST0103 Deployment shop/web: pods of `shop/web` are missing the Istio proxy (2 pods)"),
+        "{messages:#?}"
+    );
+    assert!(has("IST0103 Pod shop/debug"), "{messages:#?}");
+    assert!(
+        has("IST0144 Deployment shop/web") && has("(3 pods)"),
+        "{messages:#?}"
+    );
+    assert!(
+        !messages
+            .iter()
+            .any(|m| m.contains("ReplicaSet") || m.contains("web-5d8f7-")),
+        "owned objects reported: {messages:#?}"
+    );
+    // The DaemonSet was forbidden, so its pod stands alone.
+    assert!(has("Pod shop/agent-q7x"), "{messages:#?}");
+    assert!(!has("legacy/old: pods"), "{messages:#?}");
+}
+
+#[tokio::test]
+async fn lists_follow_continue_tokens() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let requests = cluster.api.requests();
+    let pod_pages: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/pods?"))
+        .collect();
+    // 6 pods, 2 per page.
+    assert_eq!(pod_pages.len(), 3, "{pod_pages:#?}");
+    assert!(pod_pages.iter().all(|r| r.contains("limit=2")));
+    assert!(pod_pages[1].contains("continue=page-2"), "{pod_pages:#?}");
+    assert!(pod_pages[2].contains("continue=page-4"), "{pod_pages:#?}");
+    let pods = snapshot
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "Pod")
+        .count();
+    assert_eq!(pods, 6);
+}
+
+#[tokio::test]
+async fn a_forbidden_kind_is_one_warning_and_the_rest_is_analysed() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    assert_eq!(snapshot.forbidden.len(), 1, "{:?}", snapshot.forbidden);
+    let warning = snapshot.forbidden[0].to_string();
+    assert!(
+        warning.starts_with("cannot read DaemonSet (forbidden); skipped: every workload check"),
+        "{warning}"
+    );
+    assert!(snapshot.objects.iter().all(|o| o["kind"] != "DaemonSet"));
+    for kind in [
+        "Deployment",
+        "StatefulSet",
+        "CronJob",
+        "Pod",
+        "Service",
+        "Namespace",
+    ] {
+        assert!(
+            snapshot.objects.iter().any(|o| o["kind"] == kind),
+            "{kind} missing"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unserved_kinds_are_skipped_silently() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    assert_eq!(
+        snapshot.not_served,
+        ["PodSecurityPolicy", "SecurityContextConstraints"]
+    );
+    assert!(
+        snapshot
+            .forbidden
+            .iter()
+            .all(|f| f.kind != "PodSecurityPolicy")
+    );
+    let requests = cluster.api.requests();
+    assert!(
+        requests.iter().any(|r| r == "/apis/policy/v1beta1"),
+        "discovery asked: {requests:#?}"
+    );
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("podsecuritypolicies") || r.contains("securitycontextconstraints"))
+    );
+    // Without pod security policies, RBAC objects and ServiceAccounts are not needed.
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.contains("rolebindings") || r.contains("serviceaccounts")),
+        "{requests:#?}"
+    );
+}
+
+#[tokio::test]
+async fn never_reads_secrets_or_lists_configmaps() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let requests = cluster.api.requests();
+    assert!(
+        !requests.iter().any(|r| r.contains("secrets")),
+        "{requests:#?}"
+    );
+    let configmaps: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.contains("/configmaps"))
+        .collect();
+    assert_eq!(
+        configmaps,
+        ["/api/v1/namespaces/istio-system/configmaps/istio-sidecar-injector"]
+    );
+    assert!(
+        snapshot
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "ConfigMap")
+            .all(|o| o["metadata"]["name"] == "istio-sidecar-injector")
+    );
+    // Every request is a read of a known resource or discovery.
+    assert!(requests.iter().all(|r| r.starts_with("/api")));
+}
+
+#[tokio::test]
+async fn default_scope_is_the_context_namespace() {
+    let cluster = start(setup());
+    let options = Options {
+        all_namespaces: false,
+        ..options(&cluster.kubeconfig)
+    };
+    let snapshot = read(&options).await;
+    assert_eq!(snapshot.scope, Some(Scope::Namespaces(vec!["shop".into()])));
+    let requests = cluster.api.requests();
+    assert!(requests.contains(&"/api/v1/namespaces/shop".to_string()));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.starts_with("/api/v1/namespaces/shop/pods?"))
+    );
+    // Namespaced kinds are listed in `shop` only; cluster-wide lists only for cluster kinds.
+    assert!(!requests.iter().any(|r| r.starts_with("/api/v1/pods")));
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("/api/v1/namespaces?"))
+    );
+    assert_eq!(snapshot.forbidden[0].namespaces, ["shop"]);
+    let got = cluster_findings(&snapshot);
+    let want = check_findings(|o| {
+        readable(o)
+            && (o.namespace == "shop"
+                || (o.kind == "Namespace" && o.name == "shop")
+                || o.kind == "MutatingWebhookConfiguration"
+                || o.kind == "ConfigMap")
+    });
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn as_manifests_round_trip() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let mut out = Vec::new();
+    manifests::write(&mut out, &snapshot.objects, "meshready cluster test").expect("write");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert!(!text.contains("managedFields"));
+    let loaded = load_str("dump.yaml", &text, &LoadOptions::default());
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    assert_eq!(loaded.objects.len(), snapshot.objects.len());
+    let report = meshready_core::check(&loaded, &live());
+    let again: BTreeSet<Key> = report.findings.iter().map(key).collect();
+    assert_eq!(again, cluster_findings(&snapshot));
+    assert!(report.findings.iter().all(|f| f.location.is_some()));
+}
+
+#[tokio::test]
+async fn injected_pods_reveal_cni() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let loaded = meshready_cluster::loaded(&snapshot);
+    assert_eq!(
+        facts::detect_cni(&loaded.objects),
+        Some(facts::Cni::On { pods: 1 })
+    );
+}
+
+#[tokio::test]
+async fn a_slow_server_hits_the_timeout() {
+    let cluster = start(setup());
+    let options = Options {
+        timeout: Duration::from_millis(1),
+        ..options(&cluster.kubeconfig)
+    };
+    let client = meshready_cluster::client(&options).await.expect("client");
+    let error = meshready_cluster::read(client, &options, &|_| {})
+        .await
+        .expect_err("timeout");
+    assert!(
+        matches!(error, meshready_cluster::Error::Timeout(_)),
+        "{error}"
+    );
+}
+
+/// Reads the cluster of the current kubeconfig context (`KUBECONFIG` or `~/.kube/config`):
+/// `cargo test -p meshready-cluster -- --ignored`. Needs only the RBAC in docs/cluster.md.
+#[tokio::test]
+#[ignore = "needs a real cluster in the current kubeconfig context"]
+async fn real_cluster() {
+    let options = Options {
+        all_namespaces: true,
+        ..Options::default()
+    };
+    let client = meshready_cluster::client(&options).await.expect("client");
+    let snapshot = meshready_cluster::read(client, &options, &|_| {})
+        .await
+        .expect("read");
+    assert!(snapshot.objects.iter().any(|o| o["kind"] == "Namespace"));
+    assert!(snapshot.objects.iter().all(|o| o["kind"] != "Secret"));
+    let loaded = meshready_cluster::loaded(&snapshot);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    let report = meshready_cluster::check(&loaded, &CheckOptions::default());
+    assert_eq!(report.summary.objects, snapshot.objects.len());
+}

@@ -1,0 +1,296 @@
+//! A tiny mock Kubernetes API server for tests: HTTP/1.1 on 127.0.0.1 (port 0), answering
+//! per-group discovery, paginated lists (`limit` / `continue`) and GETs from recorded objects,
+//! 403 for the kinds it is told to forbid, 404 for group-versions it does not serve. It records
+//! every request line.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+/// The fake bearer token the kubeconfig carries.
+pub const TOKEN: &str = "fake-token";
+
+/// (apiVersion, plural, kind, namespaced) of every resource the mock serves.
+const RESOURCES: &[(&str, &str, &str, bool)] = &[
+    ("v1", "namespaces", "Namespace", false),
+    ("v1", "pods", "Pod", true),
+    ("v1", "services", "Service", true),
+    ("v1", "serviceaccounts", "ServiceAccount", true),
+    (
+        "v1",
+        "replicationcontrollers",
+        "ReplicationController",
+        true,
+    ),
+    ("v1", "configmaps", "ConfigMap", true),
+    ("v1", "secrets", "Secret", true),
+    ("apps/v1", "deployments", "Deployment", true),
+    ("apps/v1", "statefulsets", "StatefulSet", true),
+    ("apps/v1", "daemonsets", "DaemonSet", true),
+    ("apps/v1", "replicasets", "ReplicaSet", true),
+    ("batch/v1", "jobs", "Job", true),
+    ("batch/v1", "cronjobs", "CronJob", true),
+    ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "mutatingwebhookconfigurations",
+        "MutatingWebhookConfiguration",
+        false,
+    ),
+    (
+        "policy/v1beta1",
+        "podsecuritypolicies",
+        "PodSecurityPolicy",
+        false,
+    ),
+    (
+        "security.openshift.io/v1",
+        "securitycontextconstraints",
+        "SecurityContextConstraints",
+        false,
+    ),
+];
+
+/// What the mock serves.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The objects (with apiVersion and kind).
+    pub objects: Vec<Value>,
+    /// Plurals whose requests get 403.
+    pub forbidden: Vec<&'static str>,
+    /// Group-versions that discovery and every request answer with 404.
+    pub not_served: Vec<&'static str>,
+}
+
+/// A running mock API server.
+pub struct MockApi {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl MockApi {
+    /// Starts the server on a free port, in a background thread.
+    pub fn start(setup: Setup) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let setup = Arc::new(setup);
+        let recorded = Arc::clone(&requests);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { break };
+                let setup = Arc::clone(&setup);
+                let recorded = Arc::clone(&recorded);
+                std::thread::spawn(move || serve(stream, &setup, &recorded));
+            }
+        });
+        Self { url, requests }
+    }
+
+    /// Every request target (`/api/v1/pods?limit=2`), in order.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+
+    /// Writes a kubeconfig for this server (insecure, fake token, default namespace `namespace`).
+    pub fn write_kubeconfig(&self, path: &Path, namespace: &str) {
+        let config = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": "mock", "cluster": {"server": self.url, "insecure-skip-tls-verify": true}}],
+            "users": [{"name": "mock", "user": {"token": TOKEN}}],
+            "contexts": [{"name": "mock", "context": {"cluster": "mock", "user": "mock", "namespace": namespace}}],
+            "current-context": "mock",
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&config).expect("json"))
+            .expect("write kubeconfig");
+    }
+}
+
+fn serve(stream: TcpStream, setup: &Setup, recorded: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut stream = stream;
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut authorized = false;
+        loop {
+            let mut header = String::new();
+            if reader.read_line(&mut header).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = header.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            if header.eq_ignore_ascii_case(&format!("authorization: Bearer {TOKEN}")) {
+                authorized = true;
+            }
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or("");
+        let target = parts.next().unwrap_or("").to_string();
+        recorded.lock().expect("requests lock").push(target.clone());
+        let (code, body) = if !authorized {
+            status(401, "Unauthorized", "no bearer token")
+        } else if method != "GET" {
+            status(405, "MethodNotAllowed", "the mock is read-only")
+        } else {
+            respond(setup, &target)
+        };
+        let reason = match code {
+            200 => "OK",
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            404 => "Not Found",
+            _ => "Error",
+        };
+        let body = body.to_string();
+        let response = format!(
+            "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
+    (
+        code,
+        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+               "message": message, "reason": reason, "code": code}),
+    )
+}
+
+fn respond(setup: &Setup, target: &str) -> (u16, Value) {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let query: BTreeMap<&str, &str> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .collect();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let (api_version, rest) = match segments.as_slice() {
+        ["api", version, rest @ ..] => ((*version).to_string(), rest),
+        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
+        _ => return status(404, "NotFound", "404 page not found"),
+    };
+    if setup.not_served.contains(&api_version.as_str()) {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    }
+    if rest.is_empty() {
+        let resources: Vec<Value> = RESOURCES
+            .iter()
+            .filter(|r| r.0 == api_version)
+            .map(|r| json!({"name": r.1, "singularName": "", "namespaced": r.3, "kind": r.2, "verbs": ["get", "list", "watch"]}))
+            .collect();
+        return (
+            200,
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}),
+        );
+    }
+    let (namespace, plural, name) = match rest {
+        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
+        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
+        [plural] => (None, *plural, None),
+        [plural, name] => (None, *plural, Some(*name)),
+        _ => return status(404, "NotFound", "404 page not found"),
+    };
+    let Some(&(_, _, kind, _)) = RESOURCES
+        .iter()
+        .find(|r| r.0 == api_version && r.1 == plural)
+    else {
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
+    };
+    if setup.forbidden.contains(&plural) {
+        let scope = namespace.map_or_else(
+            || "at the cluster scope".to_string(),
+            |ns| format!("in the namespace \"{ns}\""),
+        );
+        return status(
+            403,
+            "Forbidden",
+            &format!(
+                "{plural} is forbidden: User \"system:serviceaccount:ci:meshready\" cannot list resource \"{plural}\" {scope}"
+            ),
+        );
+    }
+    let matching = setup.objects.iter().filter(|o| {
+        o["apiVersion"] == api_version
+            && o["kind"] == kind
+            && namespace.is_none_or(|ns| o["metadata"]["namespace"] == ns)
+    });
+    if let Some(name) = name {
+        return match matching.into_iter().find(|o| o["metadata"]["name"] == name) {
+            Some(object) => (200, object.clone()),
+            None => status(404, "NotFound", &format!("{plural} \"{name}\" not found")),
+        };
+    }
+    let all: Vec<&Value> = matching.collect();
+    let offset: usize = query
+        .get("continue")
+        .and_then(|c| c.strip_prefix("page-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let limit: usize = query
+        .get("limit")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    let end = offset.saturating_add(limit).min(all.len());
+    let items: Vec<Value> = all[offset.min(end)..end]
+        .iter()
+        .map(|o| {
+            // List responses leave out each item's apiVersion and kind.
+            let mut item = (*o).clone();
+            if let Value::Object(map) = &mut item {
+                map.remove("apiVersion");
+                map.remove("kind");
+            }
+            item
+        })
+        .collect();
+    let mut metadata = json!({"resourceVersion": "42"});
+    if end < all.len() {
+        metadata["continue"] = json!(format!("page-{end}"));
+    }
+    (
+        200,
+        json!({"kind": format!("{kind}List"), "apiVersion": api_version, "metadata": metadata, "items": items}),
+    )
+}

@@ -1,0 +1,213 @@
+//! Simulates Istio's sidecar injection of a pod template, so that admission checks see the pod the API server will see.
+//!
+//! The security contexts follow Istio's injection template
+//! (`manifests/charts/istio-control/istio-discovery/files/injection-template.yaml`) with default
+//! values: without CNI `istio-init` adds NET_ADMIN and NET_RAW and runs as root; with CNI the
+//! init container is `istio-validation` and runs as 1337 like `istio-proxy`. No
+//! `seccompProfile` is set (Istio only sets one when `global.proxy.seccompProfile` is
+//! configured). See reference/istio.md §6.
+
+use serde_json::{Value, json};
+
+use crate::model::Workload;
+use crate::source::node::{Node, Value as NodeValue};
+
+/// The init container Istio injects without CNI.
+pub const ISTIO_INIT: &str = "istio-init";
+/// The init container Istio injects with CNI.
+pub const ISTIO_VALIDATION: &str = "istio-validation";
+/// The sidecar proxy container.
+pub const ISTIO_PROXY: &str = "istio-proxy";
+
+/// Whether a container name is one that the injector adds.
+#[must_use]
+pub fn is_injected_container(name: &str) -> bool {
+    matches!(name, ISTIO_INIT | ISTIO_VALIDATION | ISTIO_PROXY)
+}
+
+/// The proxy's UID and GID.
+const PROXY_ID: i64 = 1337;
+
+/// The init container: `istio-init` (no CNI) or `istio-validation` (CNI).
+fn init_container(cni: bool) -> Value {
+    if cni {
+        json!({
+            "name": ISTIO_VALIDATION,
+            "image": "docker.io/istio/proxyv2",
+            "args": ["istio-iptables", "--run-validation", "--skip-rule-apply"],
+            "securityContext": {
+                "allowPrivilegeEscalation": false,
+                "privileged": false,
+                "capabilities": {"drop": ["ALL"]},
+                "readOnlyRootFilesystem": true,
+                "runAsGroup": PROXY_ID,
+                "runAsUser": PROXY_ID,
+                "runAsNonRoot": true,
+            },
+        })
+    } else {
+        json!({
+            "name": ISTIO_INIT,
+            "image": "docker.io/istio/proxyv2",
+            "args": ["istio-iptables"],
+            "securityContext": {
+                "allowPrivilegeEscalation": false,
+                "privileged": false,
+                "capabilities": {"add": ["NET_ADMIN", "NET_RAW"], "drop": ["ALL"]},
+                "readOnlyRootFilesystem": false,
+                "runAsGroup": 0,
+                "runAsNonRoot": false,
+                "runAsUser": 0,
+            },
+        })
+    }
+}
+
+/// The sidecar proxy; `tproxy` is the TPROXY interception mode (NET_ADMIN, root).
+fn proxy_container(tproxy: bool) -> Value {
+    let security_context = if tproxy {
+        json!({
+            "allowPrivilegeEscalation": false,
+            "privileged": false,
+            "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+            "readOnlyRootFilesystem": true,
+            "runAsGroup": PROXY_ID,
+            "runAsNonRoot": false,
+            "runAsUser": 0,
+        })
+    } else {
+        json!({
+            "allowPrivilegeEscalation": false,
+            "privileged": false,
+            "capabilities": {"drop": ["ALL"]},
+            "readOnlyRootFilesystem": true,
+            "runAsGroup": PROXY_ID,
+            "runAsNonRoot": true,
+            "runAsUser": PROXY_ID,
+        })
+    };
+    json!({
+        "name": ISTIO_PROXY,
+        "image": "docker.io/istio/proxyv2",
+        "args": ["proxy", "sidecar"],
+        "ports": [{"containerPort": 15090, "name": "http-envoy-prom", "protocol": "TCP"}],
+        "securityContext": security_context,
+    })
+}
+
+/// The volumes the injector adds (all of kinds every level allows).
+fn volumes() -> Vec<Value> {
+    vec![
+        json!({"name": "workload-socket", "emptyDir": {}}),
+        json!({"name": "credential-socket", "emptyDir": {}}),
+        json!({"name": "workload-certs", "emptyDir": {}}),
+        json!({"name": "istio-envoy", "emptyDir": {"medium": "Memory"}}),
+        json!({"name": "istio-data", "emptyDir": {}}),
+        json!({"name": "istio-podinfo", "downwardAPI": {"items": []}}),
+        json!({"name": "istio-token", "projected": {"sources": []}}),
+        json!({"name": "istiod-ca-cert", "configMap": {"name": "istio-ca-root-cert"}}),
+    ]
+}
+
+/// The pod spec after injection of `w`'s template, or `None` when the template already carries
+/// Istio's sidecar (evaluate it as it is).
+///
+/// `sidecar.istio.io/interceptionMode: NONE` drops the init container; `TPROXY` makes the proxy
+/// add NET_ADMIN and run as root, as the template does.
+#[must_use]
+pub fn injected_spec(w: &Workload<'_>, cni: bool) -> Option<Node> {
+    if w.already_injected() {
+        return None;
+    }
+    let mode = w.annotation("sidecar.istio.io/interceptionMode");
+    Some(inject_spec(w.spec, cni, mode.as_deref()))
+}
+
+/// Adds Istio's containers and volumes to a pod spec.
+#[must_use]
+pub fn inject_spec(spec: &Node, cni: bool, interception_mode: Option<&str>) -> Node {
+    let pos = spec.pos;
+    let mut out = if spec.is_map() {
+        spec.clone()
+    } else {
+        Node::new(NodeValue::Map(Vec::new()), pos)
+    };
+    let mut add = |key: &str, items: Vec<Value>, front: bool| {
+        let new: Vec<Node> = items.iter().map(|v| Node::from_json(v, pos)).collect();
+        let NodeValue::Map(entries) = &mut out.value else {
+            return;
+        };
+        match entries.iter_mut().find(|e| &*e.key == key) {
+            Some(entry) => {
+                let mut list = match std::mem::replace(&mut entry.value.value, NodeValue::Null) {
+                    NodeValue::Seq(list) => list,
+                    _ => Vec::new(),
+                };
+                if front {
+                    let mut all = new;
+                    all.extend(list);
+                    list = all;
+                } else {
+                    list.extend(new);
+                }
+                entry.value.value = NodeValue::Seq(list);
+            }
+            None => entries.push(crate::source::Entry {
+                key: key.into(),
+                key_pos: pos,
+                value: Node::new(NodeValue::Seq(new), pos),
+            }),
+        }
+    };
+    if interception_mode != Some("NONE") {
+        add("initContainers", vec![init_container(cni)], true);
+    }
+    add(
+        "containers",
+        vec![proxy_container(interception_mode == Some("TPROXY"))],
+        false,
+    );
+    add("volumes", volumes(), false);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Pos;
+
+    fn names(spec: &Node, list: &str) -> Vec<String> {
+        spec.get(list)
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| c.get("name").and_then(Node::as_str).map(str::to_string))
+            .collect()
+    }
+
+    #[test]
+    fn adds_the_init_container_and_the_proxy() {
+        let spec = Node::from_json(
+            &json!({"initContainers": [{"name": "setup"}], "containers": [{"name": "app"}]}),
+            Pos::default(),
+        );
+        let no_cni = inject_spec(&spec, false, None);
+        assert_eq!(names(&no_cni, "initContainers"), ["istio-init", "setup"]);
+        assert_eq!(names(&no_cni, "containers"), ["app", "istio-proxy"]);
+        let cni = inject_spec(&spec, true, None);
+        assert_eq!(names(&cni, "initContainers"), ["istio-validation", "setup"]);
+        let none = inject_spec(&spec, false, Some("NONE"));
+        assert_eq!(names(&none, "initContainers"), ["setup"]);
+        let bare = inject_spec(
+            &Node::from_json(&json!({"containers": [{"name": "app"}]}), Pos::default()),
+            false,
+            None,
+        );
+        assert_eq!(names(&bare, "initContainers"), ["istio-init"]);
+        assert_eq!(
+            bare.at(&["initContainers"])
+                .map(|l| l.items()[0].to_json()["securityContext"]["capabilities"]["add"].clone()),
+            Some(json!(["NET_ADMIN", "NET_RAW"]))
+        );
+    }
+}

@@ -1,0 +1,786 @@
+//! PodSecurityPolicy admission of the injected pod: usable PSPs and whether one admits Istio's containers.
+//!
+//! A PSP is usable when RBAC lets the pod's ServiceAccount or the controller that creates the
+//! pod `use` it; it admits the pod when Istio's injected containers validate against it in the
+//! post-injection (validating, non-mutating) pass.
+//!
+//! Semantics: reference/k8s-semantics.md §2. PSPs are read as plain objects (`policy/v1beta1`,
+//! `extensions/v1beta1`, and the `policy/v1` of Istio's sample), since PSP is gone from current
+//! Kubernetes APIs.
+
+use std::fmt::Write as _;
+
+use super::rbac::{Grant, Identity, Rbac, Request, strings};
+use crate::model::Workload;
+use crate::source::{Node, Object};
+
+/// The UID istio-init runs as.
+const ROOT: i64 = 0;
+
+/// The security-relevant settings of one container, with pod-level defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerSecurity {
+    /// Container name.
+    pub name: String,
+    /// `capabilities.add`.
+    pub add: Vec<String>,
+    /// `capabilities.drop`.
+    pub drop: Vec<String>,
+    /// Whether `capabilities` is set at all.
+    pub has_capabilities: bool,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `allowPrivilegeEscalation`.
+    pub allow_privilege_escalation: Option<bool>,
+    /// Effective `runAsUser`.
+    pub run_as_user: Option<i64>,
+    /// Effective `runAsGroup`.
+    pub run_as_group: Option<i64>,
+    /// Effective `runAsNonRoot`.
+    pub run_as_non_root: Option<bool>,
+    /// `readOnlyRootFilesystem`.
+    pub read_only_root_filesystem: Option<bool>,
+}
+
+impl ContainerSecurity {
+    /// Reads a container of a pod spec (`pod_spec` supplies the pod-level `securityContext`).
+    #[must_use]
+    pub fn from_container(container: &Node, pod_spec: &Node) -> Self {
+        let sc = container.get("securityContext");
+        let pod = pod_spec.get("securityContext");
+        let int = |key: &str| {
+            sc.and_then(|s| s.get(key))
+                .and_then(Node::as_i64)
+                .or_else(|| pod.and_then(|p| p.get(key)).and_then(Node::as_i64))
+        };
+        let caps = sc.and_then(|s| s.get("capabilities"));
+        Self {
+            name: container
+                .get("name")
+                .and_then(Node::as_str)
+                .unwrap_or("")
+                .to_string(),
+            add: strings(caps.and_then(|c| c.get("add"))),
+            drop: strings(caps.and_then(|c| c.get("drop"))),
+            has_capabilities: caps.is_some_and(|c| !c.is_null()),
+            privileged: sc.and_then(|s| s.get("privileged")).and_then(Node::as_bool) == Some(true),
+            allow_privilege_escalation: sc
+                .and_then(|s| s.get("allowPrivilegeEscalation"))
+                .and_then(Node::as_bool),
+            run_as_user: int("runAsUser"),
+            run_as_group: int("runAsGroup"),
+            run_as_non_root: sc
+                .and_then(|s| s.get("runAsNonRoot"))
+                .and_then(Node::as_bool)
+                .or_else(|| {
+                    pod.and_then(|p| p.get("runAsNonRoot"))
+                        .and_then(Node::as_bool)
+                }),
+            read_only_root_filesystem: sc
+                .and_then(|s| s.get("readOnlyRootFilesystem"))
+                .and_then(Node::as_bool),
+        }
+    }
+
+    /// `istio-init` as Istio's injection template writes it without CNI: capabilities add
+    /// NET_ADMIN, NET_RAW, drop ALL; UID/GID 0; runAsNonRoot false; writable root filesystem;
+    /// not privileged.
+    #[must_use]
+    pub fn istio_init() -> Self {
+        Self {
+            name: "istio-init".into(),
+            add: vec!["NET_ADMIN".into(), "NET_RAW".into()],
+            drop: vec!["ALL".into()],
+            has_capabilities: true,
+            privileged: false,
+            allow_privilege_escalation: Some(false),
+            run_as_user: Some(ROOT),
+            run_as_group: Some(ROOT),
+            run_as_non_root: Some(false),
+            read_only_root_filesystem: Some(false),
+        }
+    }
+
+    /// `istio-proxy` as injected: drop ALL, UID/GID 1337, runAsNonRoot, read-only root
+    /// filesystem, not privileged.
+    #[must_use]
+    pub fn istio_proxy() -> Self {
+        Self {
+            name: "istio-proxy".into(),
+            add: Vec::new(),
+            drop: vec!["ALL".into()],
+            has_capabilities: true,
+            privileged: false,
+            allow_privilege_escalation: Some(false),
+            run_as_user: Some(1337),
+            run_as_group: Some(1337),
+            run_as_non_root: Some(true),
+            read_only_root_filesystem: Some(true),
+        }
+    }
+}
+
+/// The capability fields PSPs and SCCs share.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `allowedCapabilities` (`*` allows every capability).
+    pub allowed: Vec<String>,
+    /// `defaultAddCapabilities` (added unless dropped; also allowed).
+    pub default_add: Vec<String>,
+    /// `requiredDropCapabilities` (must appear literally in the drop list).
+    pub required_drop: Vec<String>,
+}
+
+impl Capabilities {
+    /// Reads the three fields from a PSP's `spec` or an SCC's top level.
+    #[must_use]
+    pub fn from_node(node: &Node) -> Self {
+        Self {
+            allowed: strings(node.get("allowedCapabilities")),
+            default_add: strings(node.get("defaultAddCapabilities")),
+            required_drop: strings(node.get("requiredDropCapabilities")),
+        }
+    }
+
+    /// Whether adding `cap` is allowed (`*`, or listed in allowed or default-add).
+    #[must_use]
+    pub fn allows_adding(&self, cap: &str) -> bool {
+        self.allowed.iter().any(|a| a == "*" || a == cap)
+            || self.default_add.iter().any(|a| a == cap)
+    }
+
+    /// What keeps `c` from validating without mutation (the post-injection pass): capabilities
+    /// that may not be added, required drops that are not literally dropped, and default adds
+    /// that would change the container. Lowercase fragments.
+    #[must_use]
+    pub fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
+        let mut out = Vec::new();
+        // Generate: a default add the container neither adds nor drops literally, or a required
+        // drop it does not drop literally, changes the container; the validating pass skips
+        // such a policy.
+        let missing_drops: Vec<&str> = self
+            .required_drop
+            .iter()
+            .filter(|d| !c.drop.contains(d))
+            .map(String::as_str)
+            .collect();
+        let would_add: Vec<&str> = self
+            .default_add
+            .iter()
+            .filter(|d| !c.add.contains(d) && !c.drop.contains(d))
+            .map(String::as_str)
+            .collect();
+        if !missing_drops.is_empty() {
+            let all = if c.drop.iter().any(|d| d == "ALL") {
+                " (`ALL` does not count)"
+            } else {
+                ""
+            };
+            out.push(format!(
+                "requiredDropCapabilities needs `{}` to drop {} literally{all}",
+                c.name,
+                missing_drops.join(", ")
+            ));
+        }
+        if !would_add.is_empty() {
+            out.push(format!(
+                "defaultAddCapabilities would add {} to `{}` after injection, which admission's validating pass does not allow",
+                would_add.join(", "),
+                c.name
+            ));
+        }
+        if !self.allowed.iter().any(|a| a == "*") {
+            let denied: Vec<&str> = c
+                .add
+                .iter()
+                .filter(|cap| !self.allows_adding(cap))
+                .map(String::as_str)
+                .collect();
+            if !denied.is_empty() {
+                out.push(format!(
+                    "allowedCapabilities lacks {} (added by `{}`)",
+                    denied.join(", "),
+                    c.name
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// A PSP `runAsUser` / `runAsGroup` rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdRule {
+    /// `RunAsAny` (or absent).
+    Any,
+    /// `MustRunAsNonRoot` (users only).
+    NonRoot,
+    /// `MustRunAs` with ranges (inclusive).
+    MustRunAs(Vec<(i64, i64)>),
+    /// `MayRunAs` with ranges (groups only: an unset group is fine).
+    MayRunAs(Vec<(i64, i64)>),
+}
+
+impl IdRule {
+    fn from_node(node: Option<&Node>) -> Self {
+        let Some(node) = node else {
+            return Self::Any;
+        };
+        let ranges = || {
+            node.get("ranges")
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get("min").and_then(Node::as_i64)?,
+                        r.get("max").and_then(Node::as_i64)?,
+                    ))
+                })
+                .collect()
+        };
+        match node.get("rule").and_then(Node::as_str) {
+            Some("MustRunAsNonRoot") => Self::NonRoot,
+            Some("MustRunAs") => Self::MustRunAs(ranges()),
+            Some("MayRunAs") => Self::MayRunAs(ranges()),
+            _ => Self::Any,
+        }
+    }
+}
+
+fn format_ranges(ranges: &[(i64, i64)]) -> String {
+    ranges
+        .iter()
+        .map(|(a, b)| format!("{a}-{b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Checks an ID against a range rule; `what` is `UID` or `GID`, `field` the PSP field.
+fn check_ranges(
+    field: &str,
+    what: &str,
+    ranges: &[(i64, i64)],
+    id: Option<i64>,
+    required: bool,
+    container: &str,
+    out: &mut Vec<String>,
+) {
+    match id {
+        None if required => out.push(format!(
+            "{field} MustRunAs needs `{container}` to set a {what} in {}",
+            format_ranges(ranges)
+        )),
+        None => {}
+        Some(id) if ranges.iter().any(|(a, b)| (*a..=*b).contains(&id)) => {}
+        Some(id) => out.push(format!(
+            "{field} ranges {} exclude `{container}`'s {what} {id}",
+            format_ranges(ranges)
+        )),
+    }
+}
+
+/// A PodSecurityPolicy, as far as admission of Istio's containers is concerned.
+#[derive(Debug, Clone)]
+pub struct Psp<'a> {
+    /// The object.
+    pub object: &'a Object,
+    /// `metadata.name`.
+    pub name: &'a str,
+    /// Capability fields.
+    pub capabilities: Capabilities,
+    /// `privileged`.
+    pub privileged: bool,
+    /// `allowPrivilegeEscalation` (absent = allowed).
+    pub allow_privilege_escalation: bool,
+    /// `runAsUser`.
+    pub run_as_user: IdRule,
+    /// `runAsGroup`.
+    pub run_as_group: IdRule,
+    /// `readOnlyRootFilesystem`.
+    pub read_only_root_filesystem: bool,
+}
+
+impl<'a> Psp<'a> {
+    /// Reads a PodSecurityPolicy object (any `policy/*` or `extensions/*` version).
+    #[must_use]
+    pub fn from_object(object: &'a Object) -> Option<Self> {
+        if !is_psp(object) {
+            return None;
+        }
+        let spec = object
+            .root
+            .get("spec")
+            .unwrap_or(&crate::source::node::NULL);
+        let flag = |key: &str| spec.get(key).and_then(Node::as_bool);
+        Some(Self {
+            object,
+            name: &object.name,
+            capabilities: Capabilities::from_node(spec),
+            privileged: flag("privileged") == Some(true),
+            allow_privilege_escalation: flag("allowPrivilegeEscalation") != Some(false),
+            run_as_user: IdRule::from_node(spec.get("runAsUser")),
+            run_as_group: IdRule::from_node(spec.get("runAsGroup")),
+            read_only_root_filesystem: flag("readOnlyRootFilesystem") == Some(true),
+        })
+    }
+
+    /// Every PSP of the input, sorted by name as admission tries them (the last of duplicates
+    /// wins).
+    #[must_use]
+    pub fn all(objects: &'a [Object]) -> Vec<Self> {
+        let mut psps: Vec<Self> = Vec::new();
+        for psp in objects.iter().filter_map(Self::from_object) {
+            if let Some(existing) = psps.iter_mut().find(|p| p.name == psp.name) {
+                *existing = psp;
+            } else {
+                psps.push(psp);
+            }
+        }
+        psps.sort_by(|a, b| a.name.cmp(b.name));
+        psps
+    }
+
+    /// What keeps `c` from validating against this PSP (empty: it validates). Lowercase
+    /// fragments.
+    #[must_use]
+    pub fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
+        let mut out = self.capabilities.violations(c);
+        if c.privileged && !self.privileged {
+            out.push(format!("privileged: false rejects privileged `{}`", c.name));
+        }
+        if !self.allow_privilege_escalation && c.allow_privilege_escalation == Some(true) {
+            out.push(format!(
+                "allowPrivilegeEscalation: false rejects `{}`, which allows it",
+                c.name
+            ));
+        }
+        match &self.run_as_user {
+            IdRule::Any | IdRule::MayRunAs(_) => {}
+            IdRule::NonRoot => {
+                if c.run_as_non_root == Some(false) {
+                    out.push(format!(
+                        "runAsUser MustRunAsNonRoot rejects `{}`'s runAsNonRoot: false",
+                        c.name
+                    ));
+                } else if c.run_as_user == Some(ROOT) {
+                    out.push(format!(
+                        "runAsUser MustRunAsNonRoot rejects `{}`'s UID 0",
+                        c.name
+                    ));
+                } else if c.run_as_user.is_none() && c.run_as_non_root.is_none() {
+                    out.push(format!(
+                        "runAsUser MustRunAsNonRoot needs `{}` to set runAsNonRoot",
+                        c.name
+                    ));
+                }
+            }
+            IdRule::MustRunAs(ranges) => {
+                check_ranges(
+                    "runAsUser",
+                    "UID",
+                    ranges,
+                    c.run_as_user,
+                    true,
+                    &c.name,
+                    &mut out,
+                );
+            }
+        }
+        match &self.run_as_group {
+            IdRule::Any | IdRule::NonRoot => {}
+            IdRule::MustRunAs(ranges) => {
+                check_ranges(
+                    "runAsGroup",
+                    "GID",
+                    ranges,
+                    c.run_as_group,
+                    true,
+                    &c.name,
+                    &mut out,
+                );
+            }
+            IdRule::MayRunAs(ranges) => {
+                check_ranges(
+                    "runAsGroup",
+                    "GID",
+                    ranges,
+                    c.run_as_group,
+                    false,
+                    &c.name,
+                    &mut out,
+                );
+            }
+        }
+        if self.read_only_root_filesystem && c.read_only_root_filesystem != Some(true) {
+            out.push(format!(
+                "readOnlyRootFilesystem: true rejects `{}`'s writable root filesystem",
+                c.name
+            ));
+        }
+        out
+    }
+}
+
+/// Whether an object is a PodSecurityPolicy.
+#[must_use]
+pub fn is_psp(object: &Object) -> bool {
+    object.kind == "PodSecurityPolicy"
+        && (object.api_version.starts_with("policy/")
+            || object.api_version.starts_with("extensions/"))
+}
+
+/// The identity of the controller that creates the pods of a workload kind, as the
+/// controller-manager runs with `--use-service-account-credentials` (a real token: it is also
+/// in `system:authenticated`). `None` for bare Pods (the requesting user is unknown offline).
+#[must_use]
+pub fn requesting_controller(kind: &str) -> Option<Identity> {
+    let name = match kind {
+        "Deployment" | "ReplicaSet" | "Rollout" => "replicaset-controller",
+        "StatefulSet" => "statefulset-controller",
+        "DaemonSet" => "daemon-set-controller",
+        "Job" | "CronJob" => "job-controller",
+        "ReplicationController" | "DeploymentConfig" => "replication-controller",
+        _ => return None,
+    };
+    let mut identity = Identity::service_account("kube-system", name);
+    identity.groups.push("system:authenticated".into());
+    Some(identity)
+}
+
+/// The RBAC grant that lets `identity` `use` PSP `name` in `namespace`, in API group `policy`
+/// or `extensions` (admission accepts either).
+#[must_use]
+pub fn use_grant<'r>(
+    rbac: &'r Rbac,
+    identity: &Identity,
+    namespace: &str,
+    name: &str,
+) -> Option<Grant<'r>> {
+    ["policy", "extensions"].iter().find_map(|group| {
+        rbac.grant(
+            identity,
+            &Request::use_of(namespace, group, "podsecuritypolicies", name),
+        )
+    })
+}
+
+/// One PSP considered for a pod.
+#[derive(Debug, Clone)]
+pub struct Candidate<'p, 'a> {
+    /// The PSP.
+    pub psp: &'p Psp<'a>,
+    /// How the pod may use it (`None`: it may not).
+    pub usable_via: Option<String>,
+    /// What keeps the injected containers from validating against it.
+    pub violations: Vec<String>,
+}
+
+impl Candidate<'_, '_> {
+    /// Usable and admits the injected containers.
+    #[must_use]
+    pub fn admits(&self) -> bool {
+        self.usable_via.is_some() && self.violations.is_empty()
+    }
+}
+
+/// PSP admission of one pod's injected containers.
+#[derive(Debug, Clone)]
+pub struct Verdict<'p, 'a> {
+    /// Every PSP, sorted by name.
+    pub candidates: Vec<Candidate<'p, 'a>>,
+}
+
+impl Verdict<'_, '_> {
+    /// The first usable PSP (by name) that admits the injected containers.
+    #[must_use]
+    pub fn admitted_by(&self) -> Option<&str> {
+        self.candidates
+            .iter()
+            .find(|c| c.admits())
+            .map(|c| c.psp.name)
+    }
+
+    /// The usable PSPs.
+    pub fn usable(&self) -> impl Iterator<Item = &Candidate<'_, '_>> {
+        self.candidates.iter().filter(|c| c.usable_via.is_some())
+    }
+
+    /// What each usable PSP lacks: `` `name` fragment, fragment `` joined by `; `.
+    #[must_use]
+    pub fn describe_rejections(&self) -> String {
+        let mut out = String::new();
+        for c in self.usable() {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            let _ = write!(out, "`{}` {}", c.psp.name, c.violations.join(", "));
+        }
+        out
+    }
+}
+
+/// How a pod in `namespace` with ServiceAccount `service_account`, created by `controller` (see
+/// [`requesting_controller`]), may use PSP `name`: the ServiceAccount's grant, else the
+/// controller's. `None`: it may not.
+#[must_use]
+pub fn usable_via(
+    rbac: &Rbac,
+    name: &str,
+    namespace: &str,
+    service_account: &Identity,
+    controller: Option<&Identity>,
+) -> Option<String> {
+    use_grant(rbac, service_account, namespace, name)
+        .map(|g| g.to_string())
+        .or_else(|| {
+            let controller = controller?;
+            use_grant(rbac, controller, namespace, name)
+                .map(|g| format!("{g}, as the requesting {}", controller.user))
+        })
+}
+
+/// Judges the injected `containers` against every PSP, given how each may be used (same order
+/// as `psps`, see [`usable_via`]).
+#[must_use]
+pub fn judge<'p, 'a>(
+    psps: &'p [Psp<'a>],
+    usable: Vec<Option<String>>,
+    containers: &[ContainerSecurity],
+) -> Verdict<'p, 'a> {
+    let candidates = psps
+        .iter()
+        .zip(usable)
+        .map(|(psp, usable_via)| Candidate {
+            psp,
+            usable_via,
+            violations: dedup_violations(containers.iter().map(|c| psp.violations(c))),
+        })
+        .collect();
+    Verdict { candidates }
+}
+
+/// Every violation once, in order.
+pub(crate) fn dedup_violations(lists: impl Iterator<Item = Vec<String>>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in lists.flatten() {
+        if !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Evaluates every PSP for a pod in `namespace` with ServiceAccount `service_account`, created
+/// by `controller` (see [`requesting_controller`]), whose injected containers are `containers`.
+#[must_use]
+pub fn evaluate<'p, 'a>(
+    psps: &'p [Psp<'a>],
+    rbac: &Rbac,
+    namespace: &str,
+    service_account: &str,
+    controller: Option<&Identity>,
+    containers: &[ContainerSecurity],
+) -> Verdict<'p, 'a> {
+    let sa = Identity::service_account(namespace, service_account);
+    let usable = psps
+        .iter()
+        .map(|psp| usable_via(rbac, psp.name, namespace, &sa, controller))
+        .collect();
+    judge(psps, usable, containers)
+}
+
+/// The Istio containers whose admission matters without CNI, for a workload: the injected
+/// `istio-init` and `istio-proxy` (simulated with [`super::inject`], or read from the template
+/// when it is already injected). Empty when the pod has no `istio-init` (CNI, or interception
+/// mode `NONE`).
+#[must_use]
+pub fn istio_containers(w: &Workload<'_>) -> Vec<ContainerSecurity> {
+    let injected = super::inject::injected_spec(w, false);
+    let spec = injected.as_ref().unwrap_or(w.spec);
+    let containers: Vec<ContainerSecurity> = ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| spec.get(list).map(Node::items).unwrap_or_default())
+        .filter(|c| {
+            matches!(
+                c.get("name").and_then(Node::as_str),
+                Some(super::inject::ISTIO_INIT | super::inject::ISTIO_PROXY)
+            )
+        })
+        .map(|c| ContainerSecurity::from_container(c, spec))
+        .collect();
+    if containers
+        .iter()
+        .any(|c| c.name == super::inject::ISTIO_INIT)
+    {
+        containers
+    } else {
+        Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    fn load(yaml: &str) -> crate::source::Loaded {
+        let loaded = load_str("psp.yaml", yaml, &LoadOptions::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        loaded
+    }
+
+    fn psp(spec: &str) -> String {
+        format!(
+            "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {{name: p}}\nspec: {spec}\n"
+        )
+    }
+
+    fn violations(spec: &str) -> Vec<String> {
+        let loaded = load(&psp(spec));
+        let psps = Psp::all(&loaded.objects);
+        psps[0].violations(&ContainerSecurity::istio_init())
+    }
+
+    #[test]
+    fn net_admin_and_net_raw_must_be_allowed_or_default_added() {
+        assert!(violations("{allowedCapabilities: [NET_ADMIN, NET_RAW]}").is_empty());
+        assert!(violations("{allowedCapabilities: ['*']}").is_empty());
+        assert!(violations("{defaultAddCapabilities: [NET_ADMIN, NET_RAW]}").is_empty());
+        assert!(
+            violations("{allowedCapabilities: [NET_ADMIN], defaultAddCapabilities: [NET_RAW]}")
+                .is_empty()
+        );
+        assert_eq!(
+            violations("{allowedCapabilities: [NET_ADMIN]}"),
+            ["allowedCapabilities lacks NET_RAW (added by `istio-init`)"]
+        );
+        // Exact strings: no CAP_ prefix folding, no case folding.
+        assert_eq!(
+            violations("{allowedCapabilities: [CAP_NET_ADMIN, net_raw]}"),
+            ["allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`)"]
+        );
+    }
+
+    #[test]
+    fn required_drops_must_be_literal() {
+        assert_eq!(
+            violations(
+                "{allowedCapabilities: [NET_ADMIN, NET_RAW], requiredDropCapabilities: [NET_RAW]}"
+            ),
+            [
+                "requiredDropCapabilities needs `istio-init` to drop NET_RAW literally (`ALL` does not count)"
+            ]
+        );
+        assert!(
+            violations(
+                "{allowedCapabilities: [NET_ADMIN, NET_RAW], requiredDropCapabilities: [ALL]}"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn default_adds_beyond_istio_init_would_mutate_it() {
+        assert_eq!(
+            violations("{allowedCapabilities: ['*'], defaultAddCapabilities: [SYS_TIME]}"),
+            [
+                "defaultAddCapabilities would add SYS_TIME to `istio-init` after injection, which admission's validating pass does not allow"
+            ]
+        );
+    }
+
+    #[test]
+    fn uid_zero_and_read_only_root() {
+        assert_eq!(
+            violations("{allowedCapabilities: ['*'], runAsUser: {rule: MustRunAsNonRoot}}"),
+            ["runAsUser MustRunAsNonRoot rejects `istio-init`'s runAsNonRoot: false"]
+        );
+        assert_eq!(
+            violations(
+                "{allowedCapabilities: ['*'], runAsUser: {rule: MustRunAs, ranges: [{min: 1, max: 65535}]}}"
+            ),
+            ["runAsUser ranges 1-65535 exclude `istio-init`'s UID 0"]
+        );
+        assert!(violations("{allowedCapabilities: ['*'], runAsUser: {rule: MustRunAs, ranges: [{min: 0, max: 0}]}}").is_empty());
+        assert_eq!(
+            violations(
+                "{allowedCapabilities: ['*'], runAsGroup: {rule: MayRunAs, ranges: [{min: 1, max: 9}]}}"
+            ),
+            ["runAsGroup ranges 1-9 exclude `istio-init`'s GID 0"]
+        );
+        assert_eq!(
+            violations("{allowedCapabilities: ['*'], readOnlyRootFilesystem: true}"),
+            ["readOnlyRootFilesystem: true rejects `istio-init`'s writable root filesystem"]
+        );
+        assert!(
+            violations(
+                "{allowedCapabilities: ['*'], privileged: false, allowPrivilegeEscalation: false}"
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn container_security_reads_pod_defaults() {
+        let loaded = load(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsUser: 5, runAsNonRoot: true}\n  containers:\n  - name: c\n    securityContext:\n      runAsUser: 0\n      capabilities: {add: [NET_ADMIN], drop: [ALL]}\n",
+        );
+        let spec = loaded.objects[0].root.get("spec").unwrap();
+        let c =
+            ContainerSecurity::from_container(&spec.get("containers").unwrap().items()[0], spec);
+        assert_eq!(c.run_as_user, Some(0));
+        assert_eq!(c.run_as_non_root, Some(true));
+        assert_eq!(c.add, ["NET_ADMIN"]);
+        assert_eq!(c.drop, ["ALL"]);
+    }
+
+    #[test]
+    fn usable_through_the_namespace_group_or_the_controller() {
+        let loaded = load(&format!(
+            "{}---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: use-p}}
+rules:
+- {{apiGroups: [extensions], resources: [podsecuritypolicies], verbs: [use], resourceNames: [p]}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: shop-sas, namespace: shop}}
+roleRef: {{kind: ClusterRole, name: use-p}}
+subjects:
+- {{kind: Group, name: 'system:serviceaccounts:shop'}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {{name: rs}}
+roleRef: {{kind: ClusterRole, name: use-p}}
+subjects:
+- {{kind: ServiceAccount, name: replicaset-controller, namespace: kube-system}}
+",
+            psp("{allowedCapabilities: [NET_ADMIN, NET_RAW]}")
+        ));
+        let rbac = Rbac::new(&loaded.objects);
+        let psps = Psp::all(&loaded.objects);
+        let init = [ContainerSecurity::istio_init()];
+        let v = evaluate(&psps, &rbac, "shop", "app", None, &init);
+        assert_eq!(v.admitted_by(), Some("p"));
+        assert_eq!(
+            v.candidates[0].usable_via.as_deref(),
+            Some(
+                "RoleBinding shop/shop-sas -> ClusterRole use-p (Group system:serviceaccounts:shop)"
+            )
+        );
+        // Another namespace's pods: only through their controller.
+        let v = evaluate(&psps, &rbac, "billing", "app", None, &init);
+        assert_eq!(v.admitted_by(), None);
+        let rs = requesting_controller("Deployment");
+        let v = evaluate(&psps, &rbac, "billing", "app", rs.as_ref(), &init);
+        assert_eq!(v.admitted_by(), Some("p"));
+        assert!(v.candidates[0].usable_via.as_deref().unwrap().ends_with(
+            "as the requesting system:serviceaccount:kube-system:replicaset-controller"
+        ),);
+        assert!(requesting_controller("Pod").is_none());
+    }
+}

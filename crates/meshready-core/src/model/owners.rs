@@ -1,0 +1,172 @@
+//! Ownership on a live cluster: the top-level workload each running Pod belongs to (Pod →
+//! ReplicaSet → Deployment, Pod → Job → CronJob), following controller `ownerReferences`
+//! through the objects of the input.
+
+use std::collections::HashMap;
+
+use crate::finding::Finding;
+use crate::source::{Node, Object};
+
+/// The controlling owner `(kind, name)` of an object, from its `ownerReferences`.
+fn controller(object: &Object) -> Option<(&str, &str)> {
+    object
+        .root
+        .at(&["metadata", "ownerReferences"])
+        .map(Node::items)
+        .unwrap_or_default()
+        .iter()
+        .find(|r| r.get("controller").and_then(Node::as_bool) == Some(true))
+        .and_then(|r| {
+            Some((
+                r.get("kind").and_then(Node::as_str)?,
+                r.get("name").and_then(Node::as_str)?,
+            ))
+        })
+}
+
+/// Whether a Pod has finished (`status.phase` `Succeeded` or `Failed`).
+#[must_use]
+pub fn is_finished(pod: &Object) -> bool {
+    matches!(
+        pod.root.at(&["status", "phase"]).and_then(Node::as_str),
+        Some("Succeeded" | "Failed")
+    )
+}
+
+/// Index of objects by (kind, namespace, name), to walk owner chains.
+#[derive(Debug)]
+pub struct Owners<'a> {
+    objects: &'a [Object],
+    by_ref: HashMap<(&'a str, &'a str, &'a str), usize>,
+}
+
+impl<'a> Owners<'a> {
+    /// Indexes the objects.
+    #[must_use]
+    pub fn new(objects: &'a [Object]) -> Self {
+        let by_ref = objects
+            .iter()
+            .enumerate()
+            .map(|(i, o)| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), i))
+            .collect();
+        Self { objects, by_ref }
+    }
+
+    /// The index of the top owner of object `index` that the input contains (itself when its
+    /// controller is not in the input).
+    #[must_use]
+    pub fn top(&self, index: usize) -> usize {
+        let mut current = index;
+        // Owner chains are short (Pod → ReplicaSet → Deployment); the bound guards cycles.
+        for _ in 0..8 {
+            let object = &self.objects[current];
+            let Some((kind, name)) = controller(object) else {
+                break;
+            };
+            match self.by_ref.get(&(kind, object.namespace.as_str(), name)) {
+                Some(&owner) if owner != current => current = owner,
+                _ => break,
+            }
+        }
+        current
+    }
+
+    /// How many running Pods of the input each top owner has (Pods without an owner in the
+    /// input, and finished Pods, are not counted).
+    #[must_use]
+    pub fn pod_counts(&self) -> HashMap<usize, usize> {
+        let mut counts = HashMap::new();
+        for (i, object) in self.objects.iter().enumerate() {
+            if object.kind != "Pod" || is_finished(object) {
+                continue;
+            }
+            let top = self.top(i);
+            if top != i {
+                *counts.entry(top).or_default() += 1;
+            }
+        }
+        counts
+    }
+}
+
+/// `(N pods)`: the suffix for a finding about a workload whose N running pods it affects.
+#[must_use]
+pub fn pods_suffix(count: usize) -> String {
+    if count == 1 {
+        " (1 pod)".into()
+    } else {
+        format!(" ({count} pods)")
+    }
+}
+
+/// On a live cluster, appends the number of running pods to every finding about a workload
+/// that owns pods in the input, except findings that count pods themselves (`skip`).
+pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding], skip: &[&str]) {
+    let owners = Owners::new(objects);
+    let counts = owners.pod_counts();
+    if counts.is_empty() {
+        return;
+    }
+    for f in findings {
+        if skip.contains(&f.code.as_str()) {
+            continue;
+        }
+        let key = (
+            f.object.kind.as_str(),
+            f.object.namespace.as_str(),
+            f.object.name.as_str(),
+        );
+        if let Some(count) = owners.by_ref.get(&key).and_then(|i| counts.get(i)) {
+            f.message.push_str(&pods_suffix(*count));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    const CHAIN: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-1
+  namespace: shop
+  ownerReferences: [{kind: Deployment, name: web, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1-a
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-1-b
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: web-1, controller: true}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: orphan
+  namespace: shop
+  ownerReferences: [{kind: ReplicaSet, name: gone, controller: true}]
+";
+
+    #[test]
+    fn pods_count_at_the_top_owner() {
+        let loaded = load_str("c.yaml", CHAIN, &LoadOptions::default());
+        let owners = Owners::new(&loaded.objects);
+        assert_eq!(owners.top(2), 0);
+        assert_eq!(owners.top(4), 4);
+        assert_eq!(owners.pod_counts(), HashMap::from([(0, 2)]));
+    }
+}

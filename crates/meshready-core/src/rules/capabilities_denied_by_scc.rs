@@ -1,0 +1,218 @@
+//! MR0013: no OpenShift SecurityContextConstraints usable by the pod admits Istio's `istio-init`.
+
+use std::collections::HashMap;
+
+use super::capabilities_denied_by_psp::{names, sa_pointer, who};
+use crate::admission::psp::{istio_containers, requesting_controller};
+use crate::admission::rbac::{Identity, Rbac};
+use crate::admission::scc::{self, Scc};
+use crate::admission::{cni_enabled, inject};
+use crate::finding::Finding;
+use crate::model::is_istio_control_plane;
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+
+declare_rule! {
+    /// ## What it checks
+    /// When the input contains OpenShift SecurityContextConstraints and Istio runs without the
+    /// CNI plugin: for every in-mesh workload, whether one SCC that the pod may use admits the
+    /// containers Istio injects — `istio-init` (adds NET_ADMIN and NET_RAW, drops ALL, runs as
+    /// UID 0) and `istio-proxy`. An SCC is usable when its `users` or `groups` name the pod's
+    /// ServiceAccount (or the controller that creates the pod), or RBAC lets them `use` it
+    /// (`securitycontextconstraints` in `security.openshift.io`) in the pod's namespace. The
+    /// capability check is PodSecurityPolicy's (`allowedCapabilities` with `*`,
+    /// `defaultAddCapabilities`, literal `requiredDropCapabilities`), plus
+    /// `allowPrivilegedContainer`, `runAsUser` (`MustRunAsRange` and `MustRunAsNonRoot` reject
+    /// UID 0) and `readOnlyRootFilesystem`.
+    ///
+    /// ## Why it matters in the mesh
+    /// OpenShift's default SCCs `restricted-v2` and `anyuid` do not allow NET_ADMIN or NET_RAW,
+    /// and `restricted-v2` rejects UID 0; only `privileged` (or a custom SCC) admits
+    /// `istio-init`. Without it the pods of a Deployment are never created. Istio's supported
+    /// OpenShift installation (`--set profile=openshift`) uses the CNI plugin for this reason.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: security.openshift.io/v1
+    /// kind: SecurityContextConstraints
+    /// metadata:
+    ///   name: restricted-v2
+    /// allowedCapabilities: [NET_BIND_SERVICE]
+    /// requiredDropCapabilities: [ALL]
+    /// runAsUser:
+    ///   type: MustRunAsRange
+    /// # the only SCC the application's ServiceAccount may use
+    /// ```
+    ///
+    /// ## Fix
+    /// Install Istio with the CNI plugin (`istioctl install --set profile=openshift`), or grant
+    /// the ServiceAccount an SCC that allows NET_ADMIN and NET_RAW and UID 0
+    /// (`oc adm policy add-scc-to-user privileged -z SA -n NS`).
+    ///
+    /// ## References
+    /// - https://istio.io/latest/docs/setup/platform-setup/openshift/
+    /// - https://docs.openshift.com/container-platform/latest/authentication/managing-security-context-constraints.html
+    /// - https://istio.io/latest/docs/ops/deployment/application-requirements/
+    pub struct CapabilitiesDeniedByScc {
+        code: "MR0013",
+        name: "capabilities-denied-by-scc",
+        severity: Error,
+        summary: "no OpenShift SecurityContextConstraints usable by the pod admits Istio's injected istio-init container",
+        istio_versions: "all Istio versions on OpenShift without Istio CNI",
+    }
+}
+
+impl Rule for CapabilitiesDeniedByScc {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        let objects = cx.model.objects;
+        let sccs = Scc::all(objects);
+        if sccs.is_empty() || cni_enabled(objects, &cx.model.settings.admission) {
+            return;
+        }
+        let rbac = Rbac::new(objects);
+        let mut usable: HashMap<(&str, &str, Option<String>), Vec<Option<String>>> = HashMap::new();
+        for (_, w) in cx.model.meshed() {
+            if is_istio_control_plane(w.object) {
+                continue;
+            }
+            let containers = istio_containers(w);
+            if containers.is_empty() {
+                continue;
+            }
+            let namespace = w.object.namespace.as_str();
+            let sa = w.service_account();
+            let controller = requesting_controller(&w.object.kind);
+            let via = usable
+                .entry((namespace, sa, controller.as_ref().map(|c| c.user.clone())))
+                .or_insert_with(|| {
+                    let identity = Identity::service_account(namespace, sa);
+                    sccs.iter()
+                        .map(|s| {
+                            scc::usable_via(&rbac, s, namespace, &identity, controller.as_ref())
+                        })
+                        .collect()
+                })
+                .clone();
+            let verdict = scc::judge(&sccs, via, &containers);
+            if verdict.admitted_by().is_some() {
+                continue;
+            }
+            let who = who(namespace, sa, controller.as_ref());
+            let message = if verdict.usable().next().is_none() {
+                format!(
+                    "none of the SecurityContextConstraints ({}) is usable by {who}, so the pod is rejected once Istio injects `{}`",
+                    names(sccs.iter().map(|s| s.name)),
+                    inject::ISTIO_INIT
+                )
+            } else {
+                let rejections: Vec<String> = verdict
+                    .usable()
+                    .map(|c| format!("`{}` {}", c.scc.name, c.violations.join(", ")))
+                    .collect();
+                format!(
+                    "no SecurityContextConstraints usable by {who} admits the injected `{}`: {}",
+                    inject::ISTIO_INIT,
+                    rejections.join("; ")
+                )
+            };
+            let fix = format!(
+                "Install Istio with the CNI plugin (the openshift profile), or grant ServiceAccount `{namespace}/{sa}` an SCC that allows NET_ADMIN, NET_RAW and UID 0 (`oc adm policy add-scc-to-user privileged -z {sa} -n {namespace}`)."
+            );
+            out.push(cx.finding(&Self::META, w.object, &sa_pointer(w), message, fix));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::source::{LoadOptions, load_str};
+    use crate::{CheckOptions, check};
+
+    const SCCS: &str = "
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: privileged}
+allowPrivilegedContainer: true
+allowedCapabilities: ['*']
+runAsUser: {type: RunAsAny}
+groups: ['system:cluster-admins']
+---
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: anyuid}
+priority: 10
+requiredDropCapabilities: [MKNOD]
+runAsUser: {type: RunAsAny}
+groups: ['system:cluster-admins']
+---
+apiVersion: security.openshift.io/v1
+kind: SecurityContextConstraints
+metadata: {name: restricted-v2}
+allowPrivilegeEscalation: false
+allowedCapabilities: [NET_BIND_SERVICE]
+requiredDropCapabilities: [ALL]
+runAsUser: {type: MustRunAsRange}
+groups: ['system:authenticated']
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web, version: v1}}
+    spec:
+      containers: [{name: web, image: web}]
+";
+
+    fn findings(extra: &str) -> Vec<crate::Finding> {
+        let loaded = load_str("x.yaml", &format!("{SCCS}{extra}"), &LoadOptions::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let mut report = check(&loaded, &CheckOptions::default());
+        report.findings.retain(|f| f.code == "MR0013");
+        report.findings
+    }
+
+    #[test]
+    fn restricted_v2_rejects_istio_init() {
+        let f = findings("");
+        assert_eq!(f.len(), 1);
+        assert_eq!(
+            f[0].message,
+            "no SecurityContextConstraints usable by ServiceAccount `shop/default` or the requesting `system:serviceaccount:kube-system:replicaset-controller` admits the injected `istio-init`: `restricted-v2` allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`), runAsUser MustRunAsRange (the namespace's UID range) excludes `istio-init`'s UID 0"
+        );
+        assert_eq!(f[0].path, "/spec/template/spec");
+    }
+
+    #[test]
+    fn anyuid_rejects_and_privileged_admits() {
+        let grant = |scc: &str| {
+            format!(
+                "---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {{name: 'system:openshift:scc:{scc}'}}
+rules: [{{apiGroups: [security.openshift.io], resources: [securitycontextconstraints], verbs: [use], resourceNames: [{scc}]}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {scc}, namespace: shop}}
+roleRef: {{kind: ClusterRole, name: 'system:openshift:scc:{scc}'}}
+subjects: [{{kind: ServiceAccount, name: default}}]
+"
+            )
+        };
+        let f = findings(&grant("anyuid"));
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message.contains(
+                "`anyuid` requiredDropCapabilities needs `istio-init` to drop MKNOD literally"
+            ),
+            "{}",
+            f[0].message
+        );
+        assert!(findings(&grant("privileged")).is_empty());
+    }
+}

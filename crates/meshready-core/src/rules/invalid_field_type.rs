@@ -1,0 +1,283 @@
+//! MR0023: a field the mesh checks read has a type or value the API server rejects.
+
+use crate::finding::Finding;
+use crate::model::{Workload, is_known_kind};
+use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::{Node, Object, Value};
+
+declare_rule! {
+    /// ## What it checks
+    /// The fields meshready's rules read, against the types the Kubernetes API defines:
+    /// `metadata`, `labels` and `annotations` are mappings; container lists are lists of
+    /// mappings; `containerPort`, `port`, `hostPort` are integers from 1 to 65535 and
+    /// `targetPort` an integer or a name; `runAsUser`, `runAsGroup` are integers from 0 to
+    /// 2147483647; `runAsNonRoot`, `privileged`, `allowPrivilegeEscalation`,
+    /// `readOnlyRootFilesystem`, `hostNetwork` are booleans; `protocol` is TCP, UDP or SCTP;
+    /// capability lists are lists of strings.
+    ///
+    /// ## Why it matters in the mesh
+    /// The API server rejects such an object (`containerPort: abc`, `runAsUser: "1337"`, labels
+    /// written as a list), so whatever the mesh checks conclude about it, it will not run. Other
+    /// linters often skip the field silently, which hides both the typo and the mesh problem
+    /// behind it. meshready reports the field and analyses the rest of the object.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// ports:
+    /// - containerPort: abc
+    /// securityContext:
+    ///   runAsUser: "1337"
+    /// ```
+    ///
+    /// ## Fix
+    /// Write the value with the type the API expects (`containerPort: 8080`, `runAsUser: 1337`
+    /// without quotes).
+    ///
+    /// ## References
+    /// - https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/
+    /// - https://kubernetes.io/docs/reference/kubernetes-api/service-resources/service-v1/
+    pub struct InvalidFieldType {
+        code: "MR0023",
+        name: "invalid-field-type",
+        severity: Error,
+        summary: "a field has a type or value that the Kubernetes API rejects",
+        istio_versions: "all (a Kubernetes API rule)",
+    }
+}
+
+/// What a field must be.
+#[derive(Clone, Copy)]
+enum Kind {
+    Map,
+    List,
+    Bool,
+    Port,
+    Id,
+    IntOrName,
+    Protocol,
+    Str,
+    StrList,
+}
+
+impl Kind {
+    fn accepts(self, node: &Node) -> bool {
+        match self {
+            Self::Map => node.is_map() || node.is_null(),
+            Self::List => matches!(node.value, Value::Seq(_) | Value::Null),
+            Self::Bool => node.as_bool().is_some() || node.is_null(),
+            Self::Port => node.as_i64().is_some_and(|p| (1..=65535).contains(&p)),
+            Self::Id => node
+                .as_i64()
+                .is_some_and(|p| (0..=i64::from(i32::MAX)).contains(&p)),
+            Self::IntOrName => {
+                node.as_i64().is_some_and(|p| (0..=65535).contains(&p))
+                    || node.as_str().is_some_and(|s| !s.is_empty())
+            }
+            Self::Protocol => matches!(node.as_str(), Some("TCP" | "UDP" | "SCTP")),
+            Self::Str => node.as_str().is_some(),
+            Self::StrList => {
+                node.items().iter().all(|i| i.as_str().is_some())
+                    && matches!(node.value, Value::Seq(_) | Value::Null)
+            }
+        }
+    }
+
+    fn expected(self) -> &'static str {
+        match self {
+            Self::Map => "a mapping",
+            Self::List => "a list",
+            Self::Bool => "a boolean",
+            Self::Port => "a port number from 1 to 65535",
+            Self::Id => "an integer from 0 to 2147483647",
+            Self::IntOrName => "a port number or a port name",
+            Self::Protocol => "TCP, UDP or SCTP",
+            Self::Str => "a string",
+            Self::StrList => "a list of strings",
+        }
+    }
+}
+
+const SECURITY_CONTEXT: &[(&str, Kind)] = &[
+    ("runAsUser", Kind::Id),
+    ("runAsGroup", Kind::Id),
+    ("runAsNonRoot", Kind::Bool),
+    ("privileged", Kind::Bool),
+    ("allowPrivilegeEscalation", Kind::Bool),
+    ("readOnlyRootFilesystem", Kind::Bool),
+    ("capabilities", Kind::Map),
+];
+
+struct Checker<'c, 'x, 'y> {
+    cx: &'c Ctx<'x, 'y>,
+    object: &'c Object,
+    out: &'c mut Vec<Finding>,
+}
+
+impl Checker<'_, '_, '_> {
+    fn field(&mut self, parent: &Node, pointer: &str, key: &str, kind: Kind) {
+        let Some(node) = parent.get(key) else { return };
+        if kind.accepts(node) {
+            return;
+        }
+        let shown = node.scalar_text().map_or_else(
+            || format!("a {}", node.type_name()),
+            |t| format!("{} `{t}`", node.type_name()),
+        );
+        self.out.push(self.cx.finding(
+            &InvalidFieldType::META,
+            self.object,
+            &format!("{pointer}/{key}"),
+            format!(
+                "`{key}` is {shown}, but the API expects {}",
+                kind.expected()
+            ),
+            format!(
+                "Write `{key}` as {}; the API server rejects this object as it is.",
+                kind.expected()
+            ),
+        ));
+    }
+
+    fn security_context(&mut self, parent: &Node, pointer: &str) {
+        let Some(sc) = parent.get("securityContext") else {
+            return;
+        };
+        self.field(parent, pointer, "securityContext", Kind::Map);
+        let pointer = format!("{pointer}/securityContext");
+        for (key, kind) in SECURITY_CONTEXT {
+            self.field(sc, &pointer, key, *kind);
+        }
+        if let Some(caps) = sc.get("capabilities") {
+            for key in ["add", "drop"] {
+                self.field(caps, &format!("{pointer}/capabilities"), key, Kind::StrList);
+            }
+        }
+    }
+
+    fn metadata(&mut self, parent: &Node, pointer: &str) {
+        let Some(meta) = parent.get("metadata") else {
+            return;
+        };
+        self.field(parent, pointer, "metadata", Kind::Map);
+        for key in ["labels", "annotations"] {
+            self.field(meta, &format!("{pointer}/metadata"), key, Kind::Map);
+        }
+    }
+
+    fn pod_spec(&mut self, w: &Workload<'_>) {
+        let spec = w.spec;
+        let pointer = w.pointer("/spec");
+        self.field(spec, &pointer, "hostNetwork", Kind::Bool);
+        self.field(spec, &pointer, "serviceAccountName", Kind::Str);
+        self.security_context(spec, &pointer);
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            self.field(spec, &pointer, list, Kind::List);
+            for (i, c) in spec
+                .get(list)
+                .map(Node::items)
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
+                let cp = format!("{pointer}/{list}/{i}");
+                if !c.is_map() {
+                    self.field(
+                        spec.get(list).unwrap_or(c),
+                        &format!("{pointer}/{list}"),
+                        &i.to_string(),
+                        Kind::Map,
+                    );
+                    continue;
+                }
+                self.field(c, &cp, "name", Kind::Str);
+                self.field(c, &cp, "ports", Kind::List);
+                for (j, p) in c
+                    .get("ports")
+                    .map(Node::items)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
+                    let pp = format!("{cp}/ports/{j}");
+                    self.field(p, &pp, "containerPort", Kind::Port);
+                    if p.get("containerPort").is_none() && p.is_map() {
+                        self.missing(&pp, "containerPort");
+                    }
+                    self.field(p, &pp, "hostPort", Kind::Port);
+                    self.field(p, &pp, "protocol", Kind::Protocol);
+                }
+                self.security_context(c, &cp);
+            }
+        }
+    }
+
+    fn service(&mut self) {
+        let Some(spec) = self.object.root.get("spec") else {
+            return;
+        };
+        self.field(&self.object.root, "", "spec", Kind::Map);
+        self.field(spec, "/spec", "selector", Kind::Map);
+        self.field(spec, "/spec", "ports", Kind::List);
+        for (i, p) in spec
+            .get("ports")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let pp = format!("/spec/ports/{i}");
+            self.field(p, &pp, "port", Kind::Port);
+            if p.get("port").is_none() && p.is_map() {
+                self.missing(&pp, "port");
+            }
+            self.field(p, &pp, "targetPort", Kind::IntOrName);
+            self.field(p, &pp, "protocol", Kind::Protocol);
+            self.field(p, &pp, "name", Kind::Str);
+        }
+    }
+
+    fn missing(&mut self, pointer: &str, key: &str) {
+        self.out.push(self.cx.finding(
+            &InvalidFieldType::META,
+            self.object,
+            pointer,
+            format!("`{key}` is missing, but the API requires it"),
+            format!("Add `{key}`; the API server rejects this object without it."),
+        ));
+    }
+}
+
+impl Rule for InvalidFieldType {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        for (i, object) in cx.model.objects.iter().enumerate() {
+            if !is_known_kind(object) {
+                continue;
+            }
+            let mut checker = Checker {
+                cx,
+                object,
+                out: &mut *out,
+            };
+            checker.metadata(&object.root, "");
+            if object.kind == "Service" {
+                checker.service();
+            }
+            if let Some(w) = Workload::new(i, object) {
+                if !w.template.is_empty() {
+                    checker.metadata(
+                        object
+                            .root
+                            .at(&w.template.split('/').skip(1).collect::<Vec<_>>())
+                            .unwrap_or(&object.root),
+                        w.template,
+                    );
+                }
+                checker.pod_spec(&w);
+            }
+        }
+    }
+}

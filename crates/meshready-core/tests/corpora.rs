@@ -1,0 +1,177 @@
+//! Real-world manifests (`../shared/corpora`): every directory is read without a panic, every
+//! object is counted (figures cross-checked against PyYAML, see BENCHMARKS.md / the closing
+//! notes), and the findings on Istio's samples and microservices-demo are the sensible ones.
+
+use std::path::{Path, PathBuf};
+
+use meshready_core::source::{Input, LoadOptions, load};
+use meshready_core::{CheckOptions, Report, Severity, check};
+
+fn corpora() -> PathBuf {
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/corpora"
+    ))
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files(&path, out);
+        } else if path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn run(paths: &[PathBuf]) -> (Report, usize) {
+    let inputs: Vec<Input> = paths
+        .iter()
+        .map(|p| Input {
+            path: p.display().to_string(),
+            bytes: std::fs::read(p).unwrap(),
+        })
+        .collect();
+    let n = inputs.len();
+    let loaded = load(inputs, &LoadOptions::default());
+    (check(&loaded, &CheckOptions::default()), n)
+}
+
+/// (directory, objects, invalid documents or items). Object counts match PyYAML's count of
+/// mappings with `kind` and `apiVersion` (List items one by one) on every file PyYAML can read.
+const EXPECTED: &[(&str, usize, usize)] = &[
+    ("argo-cd-install", 298, 0),
+    ("bank-of-anthos", 128, 0),
+    ("datadog-helm-baselines", 1676, 0),
+    ("deathstarbench", 168, 0),
+    // One `InferencePool` without apiVersion (a variables file).
+    ("gke-samples", 1064, 1),
+    ("istio-inject-testdata", 113, 0),
+    ("istio-operator-golden", 96, 0),
+    ("istio-samples", 346, 0),
+    ("kiali-demos", 194, 0),
+    ("kube-prometheus", 145, 0),
+    ("kubeflow-rendered", 503, 0),
+    ("kubernetes-examples", 270, 0),
+    // Four `List` items that are null.
+    ("linkerd-golden", 1348, 4),
+    ("microservices-demo", 80, 0),
+    ("otel-demo", 84, 0),
+    ("sock-shop", 139, 0),
+];
+
+#[test]
+fn every_corpus_is_read_and_every_object_counted() {
+    let root = corpora();
+    if !root.exists() {
+        eprintln!(
+            "SKIP: {} is absent; the corpora test did not run",
+            root.display()
+        );
+        return;
+    }
+    let mut dirs: Vec<String> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    dirs.sort();
+    assert_eq!(
+        dirs,
+        EXPECTED.iter().map(|e| e.0.to_string()).collect::<Vec<_>>(),
+        "a corpus was added or removed"
+    );
+    for (dir, objects, invalid) in EXPECTED {
+        let mut paths = Vec::new();
+        files(&root.join(dir), &mut paths);
+        let (report, n) = run(&paths);
+        let s = &report.summary;
+        assert_eq!(s.files, n, "{dir}");
+        assert_eq!(
+            (s.objects, s.invalid),
+            (*objects, *invalid),
+            "{dir}: {:#?}",
+            report.errors
+        );
+        assert_eq!(
+            s.documents,
+            s.objects - s.list_items + s.lists + s.invalid_documents,
+            "{dir}"
+        );
+        assert_eq!(s.objects, s.analysed + s.skipped, "{dir}");
+        for e in &report.errors {
+            assert!(
+                e.line >= 1 && e.column >= 1 && !e.file.is_empty() && !e.message.is_empty(),
+                "{dir}: {e:?}"
+            );
+        }
+        for f in &report.findings {
+            assert!(
+                f.location.as_ref().is_some_and(|l| l.line >= 1),
+                "{dir}: {f:?}"
+            );
+        }
+    }
+}
+
+fn above_info(report: &Report) -> Vec<String> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.severity > Severity::Info)
+        .map(|f| format!("{} {} {}", f.code, f.object, f.message))
+        .collect()
+}
+
+#[test]
+fn bookinfo_has_nothing_above_info() {
+    let dir = corpora().join("istio-samples/samples/bookinfo");
+    if !dir.exists() {
+        eprintln!("SKIP: corpora absent");
+        return;
+    }
+    let (report, _) = run(&[dir.join("platform/kube/bookinfo.yaml")]);
+    assert_eq!(above_info(&report), Vec::<String>::new());
+    assert!(report.summary.in_mesh >= 6);
+    let mut paths = Vec::new();
+    files(&dir, &mut paths);
+    let (report, _) = run(&paths);
+    assert_eq!(above_info(&report), Vec::<String>::new());
+}
+
+#[test]
+fn microservices_demo_findings_make_sense() {
+    let dir = corpora().join("microservices-demo");
+    if !dir.exists() {
+        eprintln!("SKIP: corpora absent");
+        return;
+    }
+    let mut paths = Vec::new();
+    files(&dir, &mut paths);
+    let (report, _) = run(&paths);
+    // loadgenerator is a client with no Service (the release bundle and the per-service files
+    // each contain it); every Deployment lacks a `version` label; nothing else.
+    assert_eq!(
+        above_info(&report),
+        vec![
+            "IST0117 Deployment default/loadgenerator no Service in namespace `default` selects the pods of Deployment `loadgenerator`".to_string();
+            2
+        ]
+    );
+    let infos: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Info)
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(infos.len(), 24);
+    assert!(infos.iter().all(|c| *c == "MR0004"), "{infos:?}");
+}

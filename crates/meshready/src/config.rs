@@ -1,0 +1,468 @@
+//! The `.meshready.yaml` config file: discovery, parsing with positions, validation.
+//!
+//! ```yaml
+//! rules:                       # per-rule severity, by code or name; `off` disables the rule
+//!   IST0118: {severity: off}
+//!   missing-version-label: {severity: warning}
+//! ignore:                      # per-object ignores, e.g. for third-party charts
+//! - codes: [IST0117]           # optional; default: every rule
+//!   kind: Deployment           # globs with `*`; at least one of kind, namespace, name
+//!   namespace: "vendor-*"
+//!   name: "*"
+//!   reason: installed from the vendor's chart   # required
+//! default-namespace: default
+//! mesh: auto                   # auto | all | none
+//! istio-cni: auto              # on | off | auto
+//! pod-security: restricted:v1.30   # LEVEL[:VERSION]
+//! output-threshold: info       # info | warning | error
+//! failure-threshold: error     # info | warning | error | never
+//! disallow-annotation-suppression: false
+//! ```
+//!
+//! The file is read with meshready's own YAML loader, so every error names file:line:column.
+//! Command-line flags override the file.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow};
+use meshready_core::rules::find;
+use meshready_core::source::yaml::{Limits, Quirk, parse_document};
+use meshready_core::source::{Node, Pos, Value};
+use meshready_core::suppress::Ignore;
+use meshready_core::{Location, Severity};
+
+use crate::args::{Mesh, Threshold};
+
+/// The config file's name.
+pub const FILE_NAME: &str = ".meshready.yaml";
+
+/// `istio-cni:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IstioCni {
+    /// The CNI plugin sets up the pod's network (no NET_ADMIN/NET_RAW init container).
+    On,
+    /// The `istio-init` container does.
+    Off,
+    /// Decide from the input.
+    Auto,
+}
+
+/// A parsed config file. Every field is optional; the command line overrides it.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Severity overrides by rule code (`None`: off).
+    pub severity_overrides: HashMap<String, Option<Severity>>,
+    /// Per-object ignores.
+    pub ignores: Vec<Ignore>,
+    /// `default-namespace:`.
+    pub default_namespace: Option<String>,
+    /// `mesh:`.
+    pub mesh: Option<Mesh>,
+    /// `istio-cni:`.
+    pub istio_cni: Option<IstioCni>,
+    /// `pod-security:` as written (`LEVEL[:VERSION]`, validated).
+    pub pod_security: Option<String>,
+    /// `output-threshold:`.
+    pub output_threshold: Option<Threshold>,
+    /// `failure-threshold:`.
+    pub failure_threshold: Option<Threshold>,
+    /// `disallow-annotation-suppression:`.
+    pub disallow_annotation_suppression: Option<bool>,
+}
+
+/// Finds the config file: `explicit` if given, else `.meshready.yaml` in `cwd` or the nearest
+/// ancestor. Returns the path to read and the path to show (relative to `cwd` when discovered).
+#[must_use]
+pub fn discover(cwd: &Path) -> Option<(PathBuf, String)> {
+    cwd.ancestors().enumerate().find_map(|(depth, dir)| {
+        let path = dir.join(FILE_NAME);
+        path.is_file()
+            .then(|| (path, format!("{}{FILE_NAME}", "../".repeat(depth))))
+    })
+}
+
+/// Loads the config the flags ask for: none with `--no-config`, `--config PATH`, or the
+/// discovered file.
+///
+/// # Errors
+/// When the file cannot be read or is invalid (the message names file:line:column).
+pub fn load(explicit: Option<&Path>, no_config: bool) -> Result<Option<Config>> {
+    if no_config {
+        return Ok(None);
+    }
+    let (path, shown) = match explicit {
+        Some(path) => (path.to_path_buf(), path.display().to_string()),
+        None => {
+            let cwd = std::env::current_dir().context("cannot read the working directory")?;
+            match discover(&cwd) {
+                Some(found) => found,
+                None => return Ok(None),
+            }
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read config file {shown}"))?;
+    parse(&shown, &text).map(Some)
+}
+
+/// Parses a config file's text; `path` is used in messages and locations.
+///
+/// # Errors
+/// Invalid YAML, unknown keys, unknown rule codes and bad values, with file:line:column.
+pub fn parse(path: &str, text: &str) -> Result<Config> {
+    let err = |pos: Pos, message: String| anyhow!("{path}:{}:{}: {message}", pos.line, pos.col);
+    let parsed = parse_document(text, 1, Limits::default())
+        .map_err(|e| err(e.pos, format!("invalid YAML: {}", e.message)))?;
+    if let Some(Quirk::DuplicateKey { key, pos, .. }) = parsed.quirks.first() {
+        return Err(err(*pos, format!("key `{key}` appears twice")));
+    }
+    let mut config = Config::default();
+    let Some(root) = parsed.root else {
+        return Ok(config);
+    };
+    if root.is_null() {
+        return Ok(config);
+    }
+    if !root.is_map() {
+        return Err(err(
+            root.pos,
+            format!(
+                "expected a mapping of settings, found a {}",
+                root.type_name()
+            ),
+        ));
+    }
+    for entry in root.entries() {
+        let value = &entry.value;
+        match &*entry.key {
+            "rules" => rules(value, &mut config, &err)?,
+            "ignore" => ignores(path, value, &mut config, &err)?,
+            "default-namespace" => {
+                config.default_namespace = Some(
+                    text_of(value)
+                        .filter(|s| !s.is_empty())
+                        .ok_or_else(|| err(value.pos, "expected a namespace name".into()))?,
+                );
+            }
+            "mesh" => {
+                config.mesh = Some(match choice(value, &["auto", "all", "none"], &err)? {
+                    "auto" => Mesh::Auto,
+                    "all" => Mesh::All,
+                    _ => Mesh::None,
+                });
+            }
+            "istio-cni" => {
+                config.istio_cni = Some(match value.as_bool() {
+                    Some(true) => IstioCni::On,
+                    Some(false) => IstioCni::Off,
+                    None => match choice(value, &["on", "off", "auto"], &err)? {
+                        "on" => IstioCni::On,
+                        "off" => IstioCni::Off,
+                        _ => IstioCni::Auto,
+                    },
+                });
+            }
+            "pod-security" => {
+                let text = text_of(value).unwrap_or_default();
+                validate_pod_security(&text).map_err(|m| err(value.pos, m))?;
+                config.pod_security = Some(text);
+            }
+            "output-threshold" => {
+                config.output_threshold = Some(threshold(choice(
+                    value,
+                    &["info", "warning", "error"],
+                    &err,
+                )?));
+            }
+            "failure-threshold" => {
+                config.failure_threshold = Some(threshold(choice(
+                    value,
+                    &["info", "warning", "error", "never"],
+                    &err,
+                )?));
+            }
+            "disallow-annotation-suppression" => {
+                config.disallow_annotation_suppression = Some(
+                    value
+                        .as_bool()
+                        .ok_or_else(|| err(value.pos, "expected `true` or `false`".into()))?,
+                );
+            }
+            other => {
+                return Err(err(
+                    entry.key_pos,
+                    format!(
+                        "unknown key `{other}`; expected one of: rules, ignore, default-namespace, \
+                         mesh, istio-cni, pod-security, output-threshold, failure-threshold, \
+                         disallow-annotation-suppression"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(config)
+}
+
+type ErrFn<'a> = dyn Fn(Pos, String) -> anyhow::Error + 'a;
+
+/// A scalar's text as written (`off` and `on` stay words, not YAML 1.1 booleans).
+fn text_of(node: &Node) -> Option<String> {
+    match &node.value {
+        Value::Str(s) | Value::Yaml11Bool(s, _) => Some(s.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+fn choice<'c>(node: &Node, choices: &[&'c str], err: &ErrFn<'_>) -> Result<&'c str> {
+    let text = text_of(node).map(|t| t.to_ascii_lowercase());
+    text.as_deref()
+        .and_then(|t| choices.iter().find(|c| **c == t).copied())
+        .ok_or_else(|| {
+            err(
+                node.pos,
+                format!(
+                    "expected one of {}, found {}",
+                    choices.join(", "),
+                    text.map_or_else(|| format!("a {}", node.type_name()), |t| format!("`{t}`"))
+                ),
+            )
+        })
+}
+
+fn threshold(text: &str) -> Threshold {
+    match text {
+        "info" => Threshold::Info,
+        "warning" => Threshold::Warning,
+        "error" => Threshold::Error,
+        _ => Threshold::Never,
+    }
+}
+
+fn validate_pod_security(text: &str) -> Result<(), String> {
+    let (level, version) = text
+        .split_once(':')
+        .map_or((text, None), |(l, v)| (l, Some(v)));
+    if !matches!(level, "privileged" | "baseline" | "restricted") {
+        return Err(format!(
+            "expected LEVEL[:VERSION] with LEVEL one of privileged, baseline, restricted, found `{text}`"
+        ));
+    }
+    if let Some(version) = version {
+        let ok = version == "latest"
+            || version.strip_prefix('v').is_some_and(|v| {
+                v.split_once('.').is_some_and(|(major, minor)| {
+                    !major.is_empty()
+                        && !minor.is_empty()
+                        && major.chars().all(|c| c.is_ascii_digit())
+                        && minor.chars().all(|c| c.is_ascii_digit())
+                })
+            });
+        if !ok {
+            return Err(format!(
+                "expected a Pod Security version like `v1.30` or `latest`, found `{version}`"
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn severity_or_off(node: &Node, err: &ErrFn<'_>) -> Result<Option<Severity>> {
+    Ok(
+        match choice(node, &["info", "warning", "error", "off"], err)? {
+            "off" => None,
+            other => Severity::parse(other),
+        },
+    )
+}
+
+fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
+    if !node.is_map() {
+        return Err(err(
+            node.pos,
+            format!(
+                "`rules` must map rule codes or names to settings, found a {}",
+                node.type_name()
+            ),
+        ));
+    }
+    for entry in node.entries() {
+        let meta = find(&entry.key).ok_or_else(|| {
+            err(
+                entry.key_pos,
+                format!(
+                    "unknown rule `{}`; `meshready rules` lists the codes and names",
+                    entry.key
+                ),
+            )
+        })?;
+        let severity = if entry.value.is_map() {
+            let mut severity = None;
+            for setting in entry.value.entries() {
+                match &*setting.key {
+                    "severity" => severity = Some(severity_or_off(&setting.value, err)?),
+                    other => {
+                        return Err(err(
+                            setting.key_pos,
+                            format!("unknown rule setting `{other}`; expected `severity`"),
+                        ));
+                    }
+                }
+            }
+            severity.ok_or_else(|| err(entry.value.pos, "expected `severity`".into()))?
+        } else {
+            // Shorthand: `IST0118: off`.
+            severity_or_off(&entry.value, err)?
+        };
+        if config
+            .severity_overrides
+            .insert(meta.code.to_string(), severity)
+            .is_some()
+        {
+            return Err(err(
+                entry.key_pos,
+                format!("rule {} is configured twice", meta.code),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn ignores(path: &str, node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
+    if !matches!(node.value, Value::Seq(_)) {
+        return Err(err(
+            node.pos,
+            format!(
+                "`ignore` must be a list of entries, found a {}",
+                node.type_name()
+            ),
+        ));
+    }
+    for (i, item) in node.items().iter().enumerate() {
+        if !item.is_map() {
+            return Err(err(
+                item.pos,
+                format!(
+                    "an ignore entry must be a mapping, found a {}",
+                    item.type_name()
+                ),
+            ));
+        }
+        let mut ignore = Ignore {
+            codes: Vec::new(),
+            kind: None,
+            namespace: None,
+            name: None,
+            reason: String::new(),
+            label: format!("ignore[{i}] of {path}"),
+            location: Some(Location {
+                file: path.to_string(),
+                line: item.pos.line,
+                column: item.pos.col,
+                chart_file: None,
+            }),
+        };
+        let glob = |value: &Node| {
+            text_of(value)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| err(value.pos, "expected a non-empty glob".into()))
+        };
+        for entry in item.entries() {
+            let value = &entry.value;
+            match &*entry.key {
+                "codes" => {
+                    let items: Vec<&Node> = match &value.value {
+                        Value::Seq(items) => items.iter().collect(),
+                        _ => vec![value],
+                    };
+                    for code in items {
+                        let text = text_of(code).unwrap_or_default();
+                        let meta = find(&text).ok_or_else(|| {
+                            err(
+                                code.pos,
+                                format!(
+                                    "unknown rule `{text}`; `meshready rules` lists the codes and names"
+                                ),
+                            )
+                        })?;
+                        ignore.codes.push(meta.code.to_string());
+                    }
+                }
+                "kind" => ignore.kind = Some(glob(value)?),
+                "namespace" => ignore.namespace = Some(glob(value)?),
+                "name" => ignore.name = Some(glob(value)?),
+                "reason" => ignore.reason = text_of(value).unwrap_or_default().trim().to_string(),
+                other => {
+                    return Err(err(
+                        entry.key_pos,
+                        format!(
+                            "unknown ignore key `{other}`; expected codes, kind, namespace, name, reason"
+                        ),
+                    ));
+                }
+            }
+        }
+        if ignore.reason.is_empty() {
+            return Err(err(
+                item.pos,
+                "this ignore entry needs a non-empty `reason` (say why the objects are exempt)"
+                    .into(),
+            ));
+        }
+        if ignore.kind.is_none() && ignore.namespace.is_none() && ignore.name.is_none() {
+            return Err(err(
+                item.pos,
+                "this ignore entry needs at least one of `kind`, `namespace`, `name` (to turn a \
+                 rule off everywhere, use `rules: {CODE: {severity: off}}`)"
+                    .into(),
+            ));
+        }
+        config.ignores.push(ignore);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_key() {
+        let c = parse(
+            ".meshready.yaml",
+            "rules:\n  IST0118: {severity: off}\n  missing-version-label: warning\nignore:\n- kind: Deployment\n  name: vendor-*\n  reason: vendor chart\ndefault-namespace: apps\nmesh: all\nistio-cni: on\npod-security: restricted:v1.30\noutput-threshold: warning\nfailure-threshold: never\ndisallow-annotation-suppression: yes\n",
+        )
+        .unwrap();
+        assert_eq!(c.severity_overrides.get("IST0118"), Some(&None));
+        assert_eq!(
+            c.severity_overrides.get("MR0004"),
+            Some(&Some(Severity::Warning))
+        );
+        assert_eq!(c.ignores.len(), 1);
+        assert_eq!(c.ignores[0].location.as_ref().map(|l| l.line), Some(5));
+        assert_eq!(c.default_namespace.as_deref(), Some("apps"));
+        assert_eq!(c.mesh, Some(Mesh::All));
+        assert_eq!(c.istio_cni, Some(IstioCni::On));
+        assert_eq!(c.pod_security.as_deref(), Some("restricted:v1.30"));
+        assert_eq!(c.output_threshold, Some(Threshold::Warning));
+        assert_eq!(c.failure_threshold, Some(Threshold::Never));
+        assert_eq!(c.disallow_annotation_suppression, Some(true));
+    }
+
+    #[test]
+    fn errors_name_the_place() {
+        let e = |text: &str| parse("c.yaml", text).unwrap_err().to_string();
+        assert_eq!(
+            e("mesh: all\nfoo: 1\n"),
+            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, disallow-annotation-suppression"
+        );
+        assert!(e("rules:\n  IST9999: off\n").starts_with("c.yaml:2:3: unknown rule `IST9999`"));
+        assert!(
+            e("ignore:\n- kind: Pod\n")
+                .starts_with("c.yaml:2:3: this ignore entry needs a non-empty `reason`")
+        );
+        assert!(e("pod-security: strict\n").starts_with("c.yaml:1:15:"));
+        assert!(e("mesh: all\nmesh: none\n").starts_with("c.yaml:2:1: key `mesh` appears twice"));
+    }
+}

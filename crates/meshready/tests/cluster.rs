@@ -1,0 +1,124 @@
+//! `meshready cluster` end to end against the mock API server of the cluster crate: output,
+//! exit code, one warning for a forbidden kind, and `--as-manifests` read back by
+//! `meshready check --live` with the same findings.
+
+#[path = "../../meshready-cluster/tests/support/mod.rs"]
+mod support;
+
+use std::process::Command;
+
+use meshready_core::source::{LoadOptions, load_str};
+use serde_json::Value;
+use support::{MockApi, Setup};
+
+const FIXTURE: &str = include_str!("../../meshready-cluster/tests/fixtures/cluster.yaml");
+
+fn meshready(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_meshready"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .output()
+        .expect("run meshready");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("utf-8"),
+        String::from_utf8(out.stderr).expect("utf-8"),
+    )
+}
+
+/// Findings without their location, sorted.
+fn findings(json: &str) -> Vec<Value> {
+    let doc: Value = serde_json::from_str(json).expect("json output");
+    let mut findings: Vec<Value> = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            f.as_object_mut().expect("object").remove("location");
+            f
+        })
+        .collect();
+    findings.sort_by_key(ToString::to_string);
+    findings
+}
+
+#[test]
+fn cluster_reports_like_check_and_round_trips() {
+    let objects = load_str("cluster.yaml", FIXTURE, &LoadOptions::default())
+        .objects
+        .iter()
+        .map(|o| o.root.to_json())
+        .collect();
+    let api = MockApi::start(Setup {
+        objects,
+        forbidden: vec!["daemonsets"],
+        not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    let dump = dir.path().join("dump.yaml");
+    let kubeconfig = kubeconfig.to_str().expect("path");
+    let dump = dump.to_str().expect("path");
+
+    let (code, stdout, stderr) = meshready(&[
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "-A",
+        "--request-limit",
+        "2",
+        "-o",
+        "json",
+        "--as-manifests",
+        dump,
+    ]);
+    // MR0002 (reserved sidecar port on the StatefulSet) is an error.
+    assert_eq!(code, 1, "stderr: {stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(warnings[0].contains("DaemonSet"), "{stderr}");
+    assert!(!stderr.contains("PodSecurityPolicy"), "{stderr}");
+    let live = findings(&stdout);
+    assert!(
+        live.iter()
+            .all(|f| f.get("location").is_none() && f["path"].is_string())
+    );
+    assert!(
+        live.iter().any(|f| f["code"] == "IST0103"
+            && f["object"]["kind"] == "Deployment"
+            && f["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("(2 pods)"))),
+        "{stdout}"
+    );
+
+    let (code, stdout, stderr) = meshready(&["check", "--live", "--no-config", "-o", "json", dump]);
+    assert_eq!(code, 1, "stderr: {stderr}");
+    assert_eq!(findings(&stdout), live);
+
+    // Text output: the same exit code, the CNI fact on stderr.
+    let (code, stdout, stderr) = meshready(&[
+        "cluster",
+        "--kubeconfig",
+        kubeconfig,
+        "-n",
+        "shop",
+        "--failure-threshold",
+        "never",
+    ]);
+    assert_eq!(code, 0, "stderr: {stderr}");
+    assert!(stdout.contains("IST0103"), "{stdout}");
+    assert!(stderr.contains("Istio CNI is on"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_cluster_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("nope");
+    let (code, _, stderr) =
+        meshready(&["cluster", "--kubeconfig", missing.to_str().expect("path")]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read kubeconfig"), "{stderr}");
+}
