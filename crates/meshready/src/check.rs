@@ -50,7 +50,6 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
                 cni: args.istio_cni.into(),
                 pod_security: args.pod_security,
             },
-            ..Settings::default()
         },
         suppress,
         annotation_suppression: !disallow_annotation_suppression,

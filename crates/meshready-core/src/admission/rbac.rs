@@ -280,7 +280,7 @@ impl Binding {
 fn subject_matches(subject: &Subject, identity: &Identity) -> bool {
     match subject.kind.as_str() {
         "User" => identity.user == subject.name,
-        "Group" => identity.groups.iter().any(|g| *g == subject.name),
+        "Group" => identity.groups.contains(&subject.name),
         "ServiceAccount" => {
             !subject.namespace.is_empty()
                 && identity.user

@@ -30,9 +30,10 @@ pub fn render(report: &Report, files: &[SourceFile], threshold: Severity) -> Str
             ),
             None => out.push_str("  --> (no source location)\n"),
         }
-        let _ = writeln!(out, "   = object: {}", f.object);
-        let _ = writeln!(out, "   = fix: {}", f.fix);
-        let _ = writeln!(out, "   = rule: {} (meshready explain {})", f.name, f.code);
+        let pad = " ".repeat(f.location.as_ref().map_or(1, |l| l.line.to_string().len()) + 1);
+        let _ = writeln!(out, "{pad}= object: {}", f.object);
+        let _ = writeln!(out, "{pad}= fix: {}", f.fix);
+        let _ = writeln!(out, "{pad}= rule: {} (meshready explain {})", f.name, f.code);
         out.push('\n');
     }
     out

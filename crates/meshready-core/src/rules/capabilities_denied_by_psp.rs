@@ -77,7 +77,7 @@ impl Rule for CapabilitiesDeniedByPsp {
         }
         let rbac = Rbac::new(objects);
         // Usability depends only on (namespace, ServiceAccount, controller).
-        let mut usable: HashMap<(&str, &str, Option<String>), Vec<Option<String>>> = HashMap::new();
+        let mut usable: UsableCache<'_> = HashMap::new();
         for (_, w) in cx.model.meshed() {
             if is_istio_control_plane(w.object) {
                 continue;
@@ -131,6 +131,9 @@ impl Rule for CapabilitiesDeniedByPsp {
         }
     }
 }
+
+/// How each policy may be used, by (namespace, ServiceAccount, requesting controller).
+pub(super) type UsableCache<'a> = HashMap<(&'a str, &'a str, Option<String>), Vec<Option<String>>>;
 
 /// `ServiceAccount `ns/sa`` and, when there is one, the requesting controller.
 pub(super) fn who(namespace: &str, sa: &str, controller: Option<&Identity>) -> String {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::capabilities_denied_by_psp::{names, sa_pointer, who};
+use super::capabilities_denied_by_psp::{UsableCache, names, sa_pointer, who};
 use crate::admission::psp::{istio_containers, requesting_controller};
 use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::scc::{self, Scc};
@@ -73,7 +73,7 @@ impl Rule for CapabilitiesDeniedByScc {
             return;
         }
         let rbac = Rbac::new(objects);
-        let mut usable: HashMap<(&str, &str, Option<String>), Vec<Option<String>>> = HashMap::new();
+        let mut usable: UsableCache<'_> = HashMap::new();
         for (_, w) in cx.model.meshed() {
             if is_istio_control_plane(w.object) {
                 continue;
