@@ -1,79 +1,69 @@
-//! Facts the running cluster reveals: whether the Istio CNI plugin is on, read from the init
-//! container that the injector put into running pods (`istio-validation` with CNI, `istio-init`
-//! without), or from the `istio-cni-node` DaemonSet when no injected pod runs.
+//! Facts the running cluster reveals. Whether the Istio CNI plugin is on is decided by the
+//! core's own detection (`meshready_core::admission::detect_cni`, the same one the rules use);
+//! this module adds the evidence from running pods: which init container the injector put into
+//! them (`istio-validation` with CNI, `istio-init` without).
 
 use std::fmt;
 
+use meshready_core::admission;
 use meshready_core::source::{Node, Object};
 
 /// What the cluster says about the Istio CNI plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cni {
-    /// Injected pods carry `istio-validation`: CNI sets up the redirection.
-    On {
-        /// Injected pods with `istio-validation`.
-        pods: usize,
-    },
-    /// Injected pods carry `istio-init`, which needs NET_ADMIN and NET_RAW.
-    Off {
-        /// Injected pods with `istio-init`.
-        pods: usize,
-    },
-    /// Some injected pods have one, some the other (a migration in progress).
-    Mixed {
-        /// Injected pods with `istio-validation`.
-        validation: usize,
-        /// Injected pods with `istio-init`.
-        init: usize,
-    },
-    /// No injected pod runs, but the `istio-cni-node` DaemonSet does.
-    DaemonSet,
-}
-
-impl Cni {
-    /// Whether new injected pods will get `istio-validation` (None when the cluster is mixed).
-    #[must_use]
-    pub fn enabled(self) -> Option<bool> {
-        match self {
-            Self::On { .. } | Self::DaemonSet => Some(true),
-            Self::Off { .. } => Some(false),
-            Self::Mixed { .. } => None,
-        }
-    }
+pub struct Cni {
+    /// The core's decision (what the admission rules assume).
+    pub enabled: bool,
+    /// Running injected pods whose init container is `istio-validation`.
+    pub validation_pods: usize,
+    /// Running injected pods whose init container is `istio-init` (NET_ADMIN, NET_RAW).
+    pub init_pods: usize,
 }
 
 impl fmt::Display for Cni {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let plural = |n: usize| if n == 1 { "" } else { "s" };
-        match *self {
-            Self::On { pods } => write!(
+        write!(
+            f,
+            "Istio CNI is {}",
+            if self.enabled { "on" } else { "off" }
+        )?;
+        let pods = |n: usize| {
+            if n == 1 {
+                "1 pod".to_string()
+            } else {
+                format!("{n} pods")
+            }
+        };
+        match (self.validation_pods, self.init_pods) {
+            (0, 0) if self.enabled => {
+                f.write_str(" (the istio-cni-node DaemonSet or the injector's values)")
+            }
+            (0, 0) => f.write_str(" (no evidence of the CNI plugin)"),
+            (v, 0) => write!(f, " (injected {} with istio-validation)", pods(v)),
+            (0, i) => write!(
                 f,
-                "Istio CNI is on ({pods} injected pod{} use{} istio-validation)",
-                plural(pods),
-                if pods == 1 { "s" } else { "" }
+                " (injected {} with istio-init, which needs NET_ADMIN and NET_RAW)",
+                pods(i)
             ),
-            Self::Off { pods } => write!(
+            (v, i) => write!(
                 f,
-                "Istio CNI is off ({pods} injected pod{} use{} istio-init, which needs NET_ADMIN and NET_RAW)",
-                plural(pods),
-                if pods == 1 { "s" } else { "" }
+                " (mixed: injected {} with istio-validation, {} with istio-init)",
+                pods(v),
+                pods(i)
             ),
-            Self::Mixed { validation, init } => write!(
-                f,
-                "Istio CNI is mixed ({validation} injected pod{} use istio-validation, {init} use istio-init)",
-                plural(validation)
-            ),
-            Self::DaemonSet => f.write_str("Istio CNI is on (DaemonSet istio-cni-node runs)"),
         }
     }
 }
 
-/// Detects the CNI plugin from running pods, then from the `istio-cni-node` DaemonSet.
+/// The CNI fact for a cluster's objects.
 #[must_use]
-pub fn detect_cni(objects: &[Object]) -> Option<Cni> {
-    let (mut validation, mut init) = (0, 0);
+pub fn detect_cni(objects: &[Object]) -> Cni {
+    let mut cni = Cni {
+        enabled: admission::detect_cni(objects),
+        validation_pods: 0,
+        init_pods: 0,
+    };
     for pod in objects.iter().filter(|o| o.kind == "Pod") {
-        let names: Vec<&str> = pod
+        let init: Vec<&str> = pod
             .root
             .at(&["spec", "initContainers"])
             .map(Node::items)
@@ -81,21 +71,13 @@ pub fn detect_cni(objects: &[Object]) -> Option<Cni> {
             .iter()
             .filter_map(|c| c.get("name").and_then(Node::as_str))
             .collect();
-        if names.contains(&"istio-validation") {
-            validation += 1;
-        } else if names.contains(&"istio-init") {
-            init += 1;
+        if init.contains(&"istio-validation") {
+            cni.validation_pods += 1;
+        } else if init.contains(&"istio-init") {
+            cni.init_pods += 1;
         }
     }
-    match (validation, init) {
-        (0, 0) => objects
-            .iter()
-            .any(|o| o.kind == "DaemonSet" && o.name == "istio-cni-node")
-            .then_some(Cni::DaemonSet),
-        (pods, 0) => Some(Cni::On { pods }),
-        (0, pods) => Some(Cni::Off { pods }),
-        (validation, init) => Some(Cni::Mixed { validation, init }),
-    }
+    cni
 }
 
 #[cfg(test)]
@@ -112,22 +94,23 @@ mod tests {
     }
 
     #[test]
-    fn init_container_tells_cni() {
+    fn init_containers_are_the_evidence() {
+        let on = detect_cni(&pods("istio-validation"));
+        assert!(on.enabled);
         assert_eq!(
-            detect_cni(&pods("istio-validation")),
-            Some(Cni::On { pods: 1 })
+            on.to_string(),
+            "Istio CNI is on (injected 1 pod with istio-validation)"
         );
-        assert_eq!(detect_cni(&pods("istio-init")), Some(Cni::Off { pods: 1 }));
-        assert_eq!(detect_cni(&pods("setup")), None);
-        let mut both = pods("istio-validation");
-        both.extend(pods("istio-init"));
+        let off = detect_cni(&pods("istio-init"));
+        assert!(!off.enabled);
+        assert!(
+            off.to_string()
+                .starts_with("Istio CNI is off (injected 1 pod with istio-init")
+        );
+        let none = detect_cni(&pods("setup"));
         assert_eq!(
-            detect_cni(&both),
-            Some(Cni::Mixed {
-                validation: 1,
-                init: 1
-            })
+            none.to_string(),
+            "Istio CNI is off (no evidence of the CNI plugin)"
         );
-        assert_eq!(detect_cni(&both).and_then(Cni::enabled), None);
     }
 }

@@ -103,6 +103,8 @@ pub struct Snapshot {
     pub not_served: Vec<&'static str>,
     /// The namespaces read (None before a read).
     pub scope: Option<Scope>,
+    /// Namespaces given with `-n` (or the context's) that do not exist.
+    pub missing_namespaces: Vec<String>,
 }
 
 /// Builds a client: `--kubeconfig` and `--context` if given, else the usual inference
@@ -205,10 +207,15 @@ impl Reader<'_> {
         };
         for kind in KINDS {
             if !is_served(kind) {
+                tracing::debug!(kind = kind.kind, "not served by the API server; skipped");
                 self.snapshot.not_served.push(kind.kind);
                 continue;
             }
             if kind.need == Need::WithPodSecurityPolicies && !pod_security {
+                tracing::debug!(
+                    kind = kind.kind,
+                    "no pod security policies served; not read"
+                );
                 continue;
             }
             match (&scope, kind.namespaced) {
@@ -226,6 +233,21 @@ impl Reader<'_> {
             }
         }
         self.injector_configmaps().await?;
+        if let Scope::Namespaces(namespaces) = &scope
+            && !self.forbidden.contains_key("Namespace")
+            && !self.snapshot.not_served.contains(&"Namespace")
+        {
+            let objects = &self.snapshot.objects;
+            self.snapshot.missing_namespaces = namespaces
+                .iter()
+                .filter(|ns| {
+                    !objects
+                        .iter()
+                        .any(|o| o["kind"] == "Namespace" && o["metadata"]["name"] == ns.as_str())
+                })
+                .cloned()
+                .collect();
+        }
         self.snapshot.scope = Some(scope);
         self.snapshot.forbidden = self.forbidden.into_values().collect();
         Ok(self.snapshot)
@@ -335,6 +357,7 @@ impl Reader<'_> {
         match refusal(&error) {
             Some(Refusal::NotFound) => Ok(()),
             Some(Refusal::Forbidden(message)) => {
+                tracing::debug!(kind = kind.kind, ?namespace, %message, "forbidden; skipped");
                 let entry = self
                     .forbidden
                     .entry(kind.kind)

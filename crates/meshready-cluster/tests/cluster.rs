@@ -280,6 +280,7 @@ async fn default_scope_is_the_context_namespace() {
             .any(|r| r.starts_with("/api/v1/namespaces?"))
     );
     assert_eq!(snapshot.forbidden[0].namespaces, ["shop"]);
+    assert!(snapshot.missing_namespaces.is_empty());
     let got = cluster_findings(&snapshot);
     let want = check_findings(|o| {
         readable(o)
@@ -289,6 +290,19 @@ async fn default_scope_is_the_context_namespace() {
                 || o.kind == "ConfigMap")
     });
     assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn a_missing_namespace_is_reported() {
+    let cluster = start(setup());
+    let options = Options {
+        all_namespaces: false,
+        namespaces: vec!["shop".into(), "typo".into()],
+        ..options(&cluster.kubeconfig)
+    };
+    let snapshot = read(&options).await;
+    assert_eq!(snapshot.missing_namespaces, ["typo"]);
+    assert!(snapshot.forbidden.iter().all(|f| f.kind != "Namespace"));
 }
 
 #[tokio::test]
@@ -315,7 +329,11 @@ async fn injected_pods_reveal_cni() {
     let loaded = meshready_cluster::loaded(&snapshot);
     assert_eq!(
         facts::detect_cni(&loaded.objects),
-        Some(facts::Cni::On { pods: 1 })
+        facts::Cni {
+            enabled: true,
+            validation_pods: 1,
+            init_pods: 0
+        }
     );
 }
 

@@ -101,10 +101,19 @@ pub struct Finding {
     pub location: Option<Location>,
 }
 
+/// The key findings are sorted by: location, code, object, path, message.
+pub type SortKey<'a> = (
+    Option<(&'a str, u32, u32)>,
+    &'a str,
+    &'a ObjectRef,
+    &'a str,
+    &'a str,
+);
+
 impl Finding {
     /// The order findings are reported in: by file, line, column, then code.
     #[must_use]
-    pub fn sort_key(&self) -> (Option<(&str, u32, u32)>, &str, &ObjectRef, &str, &str) {
+    pub fn sort_key(&self) -> SortKey<'_> {
         (
             self.location
                 .as_ref()

@@ -2,6 +2,11 @@
 //! object is counted (figures cross-checked against PyYAML, see BENCHMARKS.md / the closing
 //! notes), and the findings on Istio's samples and microservices-demo are the sensible ones.
 
+#![expect(
+    clippy::print_stderr,
+    reason = "the suite prints SKIP when ../shared is absent"
+)]
+
 use std::path::{Path, PathBuf};
 
 use meshready_core::source::{Input, LoadOptions, load};

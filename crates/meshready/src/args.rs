@@ -139,9 +139,10 @@ pub struct CheckArgs {
     /// the namespaces' `pod-security.kubernetes.io/enforce` labels.
     #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = parse_pod_security)]
     pub pod_security: Option<meshready_core::admission::psa::Policy>,
-    /// Whether Istio's CNI plugin is installed (auto: look for it in the input).
-    #[arg(long, value_enum, default_value_t = IstioCni::Auto)]
-    pub istio_cni: IstioCni,
+    /// Whether Istio's CNI plugin is installed (auto: look for it in the input) [default: auto,
+    /// or the config file's].
+    #[arg(long, value_enum)]
+    pub istio_cni: Option<IstioCni>,
 }
 
 /// Parses `--pod-security`.

@@ -213,7 +213,7 @@ fn answer<'p, 'a>(
             None => {
                 let why: Vec<String> = verdict
                     .usable()
-                    .map(|c| format!("{} {}", c.scc.name, c.violations.join(", ")))
+                    .map(|c| format!("{}: {}", c.scc.name, c.violations.join(", ")))
                     .collect();
                 format!(
                     "scc: istio-init is not admitted: no SecurityContextConstraints usable by {user} admits it ({})",
@@ -288,7 +288,7 @@ fn render_text(answer: &Answer<'_, '_>) -> String {
             .rows
             .iter()
             .filter(|r| r.covers())
-            .map(|r| format!("{} {}", r.psp.name, r.violations.join(", ")))
+            .map(|r| format!("{}: {}", r.psp.name, r.violations.join(", ")))
             .collect();
         out.push_str(&format!(
             "note: the injected pod is still rejected: {}\n",

@@ -9,7 +9,7 @@ use meshready_core::source::{Input, LoadOptions};
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
-use crate::args::{CheckArgs, Mesh, OutputFormat, Threshold};
+use crate::args::{CheckArgs, IstioCni, Mesh, OutputFormat, Threshold};
 use crate::config;
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
@@ -47,8 +47,12 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
             mesh: mesh.into(),
             live: args.live,
             admission: meshready_core::admission::AdmissionSettings {
-                cni: args.istio_cni.into(),
-                pod_security: args.pod_security,
+                cni: args
+                    .istio_cni
+                    .or(config.istio_cni)
+                    .unwrap_or(IstioCni::Auto)
+                    .into(),
+                pod_security: args.pod_security.or(config.pod_security),
             },
         },
         suppress,

@@ -43,13 +43,15 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     for forbidden in &snapshot.forbidden {
         writeln!(stderr, "meshready: warning: {forbidden}")?;
     }
+    for ns in &snapshot.missing_namespaces {
+        writeln!(stderr, "meshready: warning: namespace {ns} does not exist")?;
+    }
     if let Some(path) = &args.as_manifests {
         write_manifests(path, &snapshot)?;
     }
     let loaded = meshready_cluster::loaded(&snapshot);
-    if args.output == OutputFormat::Text
-        && let Some(cni) = facts::detect_cni(&loaded.objects)
-    {
+    if args.output == OutputFormat::Text {
+        let cni = facts::detect_cni(&loaded.objects);
         writeln!(stderr, "meshready: note: {cni}")?;
     }
     drop(stderr);

@@ -26,27 +26,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
+use meshready_core::admission::psa::Policy;
 use meshready_core::rules::find;
 use meshready_core::source::yaml::{Limits, Quirk, parse_document};
 use meshready_core::source::{Node, Pos, Value};
 use meshready_core::suppress::Ignore;
 use meshready_core::{Location, Severity};
 
-use crate::args::{Mesh, Threshold};
+use crate::args::{IstioCni, Mesh, Threshold};
 
 /// The config file's name.
 pub const FILE_NAME: &str = ".meshready.yaml";
-
-/// `istio-cni:`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IstioCni {
-    /// The CNI plugin sets up the pod's network (no NET_ADMIN/NET_RAW init container).
-    On,
-    /// The `istio-init` container does.
-    Off,
-    /// Decide from the input.
-    Auto,
-}
 
 /// A parsed config file. Every field is optional; the command line overrides it.
 #[derive(Debug, Clone, Default)]
@@ -61,8 +51,8 @@ pub struct Config {
     pub mesh: Option<Mesh>,
     /// `istio-cni:`.
     pub istio_cni: Option<IstioCni>,
-    /// `pod-security:` as written (`LEVEL[:VERSION]`, validated).
-    pub pod_security: Option<String>,
+    /// `pod-security:` (`LEVEL[:VERSION]`).
+    pub pod_security: Option<Policy>,
     /// `output-threshold:`.
     pub output_threshold: Option<Threshold>,
     /// `failure-threshold:`.
@@ -165,8 +155,7 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
             }
             "pod-security" => {
                 let text = text_of(value).unwrap_or_default();
-                validate_pod_security(&text).map_err(|m| err(value.pos, m))?;
-                config.pod_security = Some(text);
+                config.pod_security = Some(Policy::parse(&text).map_err(|m| err(value.pos, m))?);
             }
             "output-threshold" => {
                 config.output_threshold = Some(threshold(choice(
@@ -238,34 +227,6 @@ fn threshold(text: &str) -> Threshold {
         "error" => Threshold::Error,
         _ => Threshold::Never,
     }
-}
-
-fn validate_pod_security(text: &str) -> Result<(), String> {
-    let (level, version) = text
-        .split_once(':')
-        .map_or((text, None), |(l, v)| (l, Some(v)));
-    if !matches!(level, "privileged" | "baseline" | "restricted") {
-        return Err(format!(
-            "expected LEVEL[:VERSION] with LEVEL one of privileged, baseline, restricted, found `{text}`"
-        ));
-    }
-    if let Some(version) = version {
-        let ok = version == "latest"
-            || version.strip_prefix('v').is_some_and(|v| {
-                v.split_once('.').is_some_and(|(major, minor)| {
-                    !major.is_empty()
-                        && !minor.is_empty()
-                        && major.chars().all(|c| c.is_ascii_digit())
-                        && minor.chars().all(|c| c.is_ascii_digit())
-                })
-            });
-        if !ok {
-            return Err(format!(
-                "expected a Pod Security version like `v1.30` or `latest`, found `{version}`"
-            ));
-        }
-    }
-    Ok(())
 }
 
 fn severity_or_off(node: &Node, err: &ErrFn<'_>) -> Result<Option<Severity>> {
@@ -444,7 +405,10 @@ mod tests {
         assert_eq!(c.default_namespace.as_deref(), Some("apps"));
         assert_eq!(c.mesh, Some(Mesh::All));
         assert_eq!(c.istio_cni, Some(IstioCni::On));
-        assert_eq!(c.pod_security.as_deref(), Some("restricted:v1.30"));
+        assert_eq!(
+            c.pod_security.map(|p| p.to_string()).as_deref(),
+            Some("restricted:v1.30")
+        );
         assert_eq!(c.output_threshold, Some(Threshold::Warning));
         assert_eq!(c.failure_threshold, Some(Threshold::Never));
         assert_eq!(c.disallow_annotation_suppression, Some(true));

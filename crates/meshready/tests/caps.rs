@@ -73,7 +73,7 @@ fn default_add_capabilities_count_but_would_mutate_the_injected_pod() {
         "default-add   [NET_ADMIN]\n\
          restricted    <none>\n\
          verdict: NET_ADMIN and NET_RAW are allowed for system:serviceaccount:payments:api by default-add (NET_RAW via defaultAddCapabilities)\n\
-         note: the injected pod is still rejected: default-add defaultAddCapabilities would add NET_RAW to `istio-proxy` after injection, which admission's validating pass does not allow\n"
+         note: the injected pod is still rejected: default-add: defaultAddCapabilities would add NET_RAW to `istio-proxy` after injection, which admission's validating pass does not allow\n"
     );
     assert_eq!(code, 1);
 }
@@ -130,7 +130,7 @@ fn security_context_constraints() {
     assert_eq!(
         out,
         "verdict: the input has no PodSecurityPolicy, so none restricts NET_ADMIN and NET_RAW\n\
-         scc: istio-init is not admitted: no SecurityContextConstraints usable by system:serviceaccount:shop:web admits it (restricted-v2 allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`), runAsUser MustRunAsRange (the namespace's UID range) excludes `istio-init`'s UID 0)\n"
+         scc: istio-init is not admitted: no SecurityContextConstraints usable by system:serviceaccount:shop:web admits it (restricted-v2: allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`), runAsUser MustRunAsRange (the namespace's UID range) excludes `istio-init`'s UID 0)\n"
     );
     assert_eq!(code, 1);
 
@@ -169,7 +169,7 @@ fn json_output() {
     );
     assert_eq!(
         v["psps"][0]["usable_via"],
-        "ClusterRoleBinding istio-sidecar-psp -> ClusterRole istio-sidecar-psp (Group system:serviceaccounts)"
+        "ClusterRoleBinding istio-sidecar-psp -> ClusterRole istio-sidecar-psp (Group system:serviceaccounts), in API group extensions"
     );
     assert_eq!(v["verdict"]["covered"], true);
     assert_eq!(

@@ -7,7 +7,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 fn fixtures() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/config"))
+    Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/config"
+    ))
 }
 
 struct Run {
@@ -164,6 +167,24 @@ fn settings_and_flags_over_the_file() {
     ]);
     assert_eq!(run.code, 1, "the flag overrides failure-threshold: never");
     assert!(has(&run, "IST0118", "info", "web"));
+}
+
+#[test]
+fn istio_cni_and_pod_security_keys_act_like_the_flags() {
+    let from_file = check(&["--config", "admission.meshready.yaml"]);
+    let from_flags = check(&[
+        "--no-config",
+        "--istio-cni",
+        "off",
+        "--pod-security",
+        "baseline",
+    ]);
+    assert_eq!(from_file.json, from_flags.json);
+    assert_eq!(from_file.code, 1);
+    assert!(has(&from_file, "MR0011", "error", "web"));
+    // The flag wins over the file.
+    let with_cni = check(&["--config", "admission.meshready.yaml", "--istio-cni", "on"]);
+    assert!(findings(&with_cni).iter().all(|f| f.0 != "MR0011"));
 }
 
 #[test]

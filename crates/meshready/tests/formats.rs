@@ -226,6 +226,48 @@ fn sarif_fingerprints_survive_moved_lines() {
 }
 
 #[test]
+fn unused_suppress_patterns_are_configuration_notifications_in_sarif() {
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .current_dir(fixtures())
+        .args([
+            "check",
+            "--no-config",
+            "-o",
+            "sarif",
+            "-S",
+            "IST0103=Pod *.testing",
+            "clean.yaml",
+        ])
+        .output()
+        .unwrap();
+    let log: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let run = &log["runs"][0];
+    assert_eq!(run["results"], serde_json::json!([]));
+    let notes = &run["invocations"][0]["toolConfigurationNotifications"];
+    assert_eq!(notes[0]["associatedRule"]["id"], "MR0030");
+    assert_eq!(notes[0]["level"], "note");
+}
+
+#[test]
+fn github_commands_for_stdin_carry_no_file() {
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .args(["check", "--no-config", "-o", "github", "-"])
+        .write_stdin(std::fs::read(fixtures().join("app.yaml")).unwrap())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.lines().count() > 0);
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.starts_with("::") && !l.contains("file=")),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn stdin_is_named_stdin_in_sarif() {
     let output = Command::cargo_bin("meshready")
         .unwrap()

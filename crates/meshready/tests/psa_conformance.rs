@@ -26,8 +26,9 @@ fn sorted_dir(path: &Path) -> Vec<PathBuf> {
     entries
 }
 
-/// Checks one `pass` or `fail` directory; returns (files, mismatches).
-fn check_dir(dir: &Path, policy: Policy, expect_fail: bool) -> (usize, Vec<String>) {
+/// Checks one `pass` or `fail` directory; returns (files, files with the wrong outcome, fail
+/// files that fail for another check than the one they are named after).
+fn check_dir(dir: &Path, policy: Policy, expect_fail: bool) -> (usize, Vec<String>, Vec<String>) {
     let files: Vec<PathBuf> = sorted_dir(dir)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
@@ -55,9 +56,11 @@ fn check_dir(dir: &Path, policy: Policy, expect_fail: bool) -> (usize, Vec<Strin
         .filter(|f| f.code == "MR0012")
         .map(|f| f.object.name.as_str())
         .collect();
-    if expect_fail {
-        mismatches.extend(wrong_check(&loaded, policy));
-    }
+    let wrong = if expect_fail {
+        wrong_check(&loaded, policy)
+    } else {
+        Vec::new()
+    };
     for file in &files {
         let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let got_fail = rejected.contains(name);
@@ -76,7 +79,7 @@ fn check_dir(dir: &Path, policy: Policy, expect_fail: bool) -> (usize, Vec<Strin
             ));
         }
     }
-    (files.len(), mismatches)
+    (files.len(), mismatches, wrong)
 }
 
 /// A `fail` fixture must fail for the check it is named after (`<checkid><n>.yaml`, lowercased),
@@ -127,6 +130,7 @@ fn upstream_psa_fixtures() {
     }
     let mut total = 0;
     let mut mismatches = Vec::new();
+    let mut wrong = Vec::new();
     for level_dir in sorted_dir(&root) {
         let Some(level) = level_dir
             .file_name()
@@ -144,9 +148,10 @@ fn upstream_psa_fixtures() {
             for (outcome, expect_fail) in [("pass", false), ("fail", true)] {
                 let dir = version_dir.join(outcome);
                 if dir.is_dir() {
-                    let (n, m) = check_dir(&dir, policy, expect_fail);
+                    let (n, m, w) = check_dir(&dir, policy, expect_fail);
                     total += n;
                     mismatches.extend(m);
+                    wrong.extend(w);
                 }
             }
         }
@@ -159,6 +164,74 @@ fn upstream_psa_fixtures() {
     for m in &mismatches {
         println!("  MISMATCH {m}");
     }
+    println!(
+        "psa conformance: {} fail fixtures rejected for another check than their own",
+        wrong.len()
+    );
+    for w in &wrong {
+        println!("  WRONG CHECK {w}");
+    }
     assert!(total > 0, "no fixtures found under {}", root.display());
     assert!(mismatches.is_empty(), "{} mismatches", mismatches.len());
+    assert!(
+        wrong.is_empty(),
+        "{} rejected for another check",
+        wrong.len()
+    );
+}
+
+/// The Istio-shaped pods of `psa-notes/istio-synthetic` (not upstream), with the outcomes and
+/// failing checks that `psa-notes/README.md` documents for `baseline` and `restricted` latest.
+#[test]
+fn istio_synthetic_pods() {
+    let dir = root().join("../psa-notes/istio-synthetic");
+    if !dir.is_dir() {
+        eprintln!(
+            "\n*** SKIP istio_synthetic_pods: {} not found ***\n",
+            dir.display()
+        );
+        return;
+    }
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "istio-init-no-cni",
+            &["capabilities_baseline"],
+            &["capabilities_restricted", "runAsNonRoot", "runAsUser"],
+        ),
+        ("istio-cni", &[], &[]),
+        (
+            "istio-cni-app-unhardened",
+            &[],
+            &[
+                "allowPrivilegeEscalation",
+                "capabilities_restricted",
+                "runAsNonRoot",
+                "seccompProfile_restricted",
+            ],
+        ),
+        (
+            "istio-cni-tproxy",
+            &["capabilities_baseline"],
+            &["capabilities_restricted", "runAsNonRoot", "runAsUser"],
+        ),
+        ("istio-cni-capnetbind", &[], &["runAsNonRoot", "runAsUser"]),
+    ];
+    for (name, baseline, restricted) in cases {
+        let path = dir.join(format!("{name}.yaml"));
+        let text = std::fs::read_to_string(&path).expect("synthetic pod is readable");
+        let loaded = meshready_core::source::load_str(name, &text, &LoadOptions::default());
+        let object = &loaded.objects[0];
+        let meta = object.root.get("metadata").expect("metadata");
+        let spec = object.root.get("spec").expect("spec");
+        for (policy, want) in [("baseline", baseline), ("restricted", restricted)] {
+            let mut got: Vec<&str> = Policy::parse(policy)
+                .expect("valid policy")
+                .evaluate(meta, spec)
+                .iter()
+                .map(|v| v.check)
+                .collect();
+            got.dedup();
+            assert_eq!(&got, want, "{name} at {policy}");
+        }
+    }
 }

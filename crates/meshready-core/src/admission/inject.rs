@@ -63,13 +63,58 @@ fn init_container(cni: bool) -> Value {
     }
 }
 
-/// The sidecar proxy; `tproxy` is the TPROXY interception mode (NET_ADMIN, root).
-fn proxy_container(tproxy: bool) -> Value {
-    let security_context = if tproxy {
+/// How the template configures the proxy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProxyOptions {
+    /// `sidecar.istio.io/interceptionMode`: `NONE` drops the init container, `TPROXY` makes the
+    /// proxy add NET_ADMIN and run as root.
+    pub interception: Interception,
+    /// `sidecar.istio.io/capNetBindService: "true"`: the proxy adds NET_BIND_SERVICE and runs as
+    /// root.
+    pub cap_net_bind_service: bool,
+}
+
+/// Traffic interception mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Interception {
+    /// iptables REDIRECT (the default).
+    #[default]
+    Redirect,
+    /// TPROXY.
+    Tproxy,
+    /// No interception.
+    None,
+}
+
+impl ProxyOptions {
+    /// Reads the options from a workload's pod template annotations.
+    #[must_use]
+    pub fn of(w: &Workload<'_>) -> Self {
+        Self {
+            interception: match w.annotation("sidecar.istio.io/interceptionMode").as_deref() {
+                Some("TPROXY") => Interception::Tproxy,
+                Some("NONE") => Interception::None,
+                _ => Interception::Redirect,
+            },
+            cap_net_bind_service: w
+                .annotation("sidecar.istio.io/capNetBindService")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        }
+    }
+}
+
+/// The sidecar proxy container.
+fn proxy_container(options: ProxyOptions) -> Value {
+    let root_cap = match (options.interception, options.cap_net_bind_service) {
+        (Interception::Tproxy, _) => Some("NET_ADMIN"),
+        (_, true) => Some("NET_BIND_SERVICE"),
+        _ => None,
+    };
+    let security_context = if let Some(cap) = root_cap {
         json!({
             "allowPrivilegeEscalation": false,
             "privileged": false,
-            "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]},
+            "capabilities": {"add": [cap], "drop": ["ALL"]},
             "readOnlyRootFilesystem": true,
             "runAsGroup": PROXY_ID,
             "runAsNonRoot": false,
@@ -110,22 +155,19 @@ fn volumes() -> Vec<Value> {
 }
 
 /// The pod spec after injection of `w`'s template, or `None` when the template already carries
-/// Istio's sidecar (evaluate it as it is).
-///
-/// `sidecar.istio.io/interceptionMode: NONE` drops the init container; `TPROXY` makes the proxy
-/// add NET_ADMIN and run as root, as the template does.
+/// Istio's sidecar (evaluate it as it is). The template's annotations choose the
+/// [`ProxyOptions`].
 #[must_use]
 pub fn injected_spec(w: &Workload<'_>, cni: bool) -> Option<Node> {
     if w.already_injected() {
         return None;
     }
-    let mode = w.annotation("sidecar.istio.io/interceptionMode");
-    Some(inject_spec(w.spec, cni, mode.as_deref()))
+    Some(inject_spec(w.spec, cni, ProxyOptions::of(w)))
 }
 
 /// Adds Istio's containers and volumes to a pod spec.
 #[must_use]
-pub fn inject_spec(spec: &Node, cni: bool, interception_mode: Option<&str>) -> Node {
+pub fn inject_spec(spec: &Node, cni: bool, options: ProxyOptions) -> Node {
     let pos = spec.pos;
     let mut out = if spec.is_map() {
         spec.clone()
@@ -159,14 +201,10 @@ pub fn inject_spec(spec: &Node, cni: bool, interception_mode: Option<&str>) -> N
             }),
         }
     };
-    if interception_mode != Some("NONE") {
+    if options.interception != Interception::None {
         add("initContainers", vec![init_container(cni)], true);
     }
-    add(
-        "containers",
-        vec![proxy_container(interception_mode == Some("TPROXY"))],
-        false,
-    );
+    add("containers", vec![proxy_container(options)], false);
     add("volumes", volumes(), false);
     out
 }
@@ -191,17 +229,24 @@ mod tests {
             &json!({"initContainers": [{"name": "setup"}], "containers": [{"name": "app"}]}),
             Pos::default(),
         );
-        let no_cni = inject_spec(&spec, false, None);
+        let no_cni = inject_spec(&spec, false, ProxyOptions::default());
         assert_eq!(names(&no_cni, "initContainers"), ["istio-init", "setup"]);
         assert_eq!(names(&no_cni, "containers"), ["app", "istio-proxy"]);
-        let cni = inject_spec(&spec, true, None);
+        let cni = inject_spec(&spec, true, ProxyOptions::default());
         assert_eq!(names(&cni, "initContainers"), ["istio-validation", "setup"]);
-        let none = inject_spec(&spec, false, Some("NONE"));
+        let none = inject_spec(
+            &spec,
+            false,
+            ProxyOptions {
+                interception: Interception::None,
+                ..ProxyOptions::default()
+            },
+        );
         assert_eq!(names(&none, "initContainers"), ["setup"]);
         let bare = inject_spec(
             &Node::from_json(&json!({"containers": [{"name": "app"}]}), Pos::default()),
             false,
-            None,
+            ProxyOptions::default(),
         );
         assert_eq!(names(&bare, "initContainers"), ["istio-init"]);
         assert_eq!(

@@ -101,3 +101,71 @@ pub fn policy_source(model: &Model<'_>, namespace: &str) -> String {
         format!("namespace {namespace:?} enforces")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    fn detect(yaml: &str) -> bool {
+        detect_cni(&load_str("t.yaml", yaml, &LoadOptions::default()).objects)
+    }
+
+    const APP: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+";
+
+    #[test]
+    fn detects_cni_from_the_input() {
+        assert!(!detect(APP));
+        assert!(detect(&format!(
+            "{APP}---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: istio-cni-node, namespace: kube-system}}\nspec:\n  template:\n    spec:\n      containers:\n      - name: install-cni\n"
+        )));
+        let injector = |name: &str, values: &str| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: istio-system}}\ndata:\n  values: '{values}'\n"
+            )
+        };
+        assert!(detect(&injector(
+            "istio-sidecar-injector",
+            r#"{"pilot": {"cni": {"enabled": true}}}"#
+        )));
+        assert!(detect(&injector(
+            "istio-sidecar-injector-canary",
+            r#"{"istio_cni": {"enabled": true}}"#
+        )));
+        assert!(!detect(&injector(
+            "istio-sidecar-injector",
+            r#"{"pilot": {"cni": {"enabled": false}}}"#
+        )));
+        assert!(!detect(&injector(
+            "other",
+            r#"{"pilot": {"cni": {"enabled": true}}}"#
+        )));
+        let injected = APP.replace(
+            "      containers:\n",
+            "      initContainers:\n      - name: istio-validation\n      containers:\n      - name: istio-proxy\n",
+        );
+        assert!(detect(&injected));
+        assert!(!detect(&injected.replace("istio-validation", "istio-init")));
+    }
+
+    #[test]
+    fn the_setting_overrides_detection() {
+        let objects = load_str("t.yaml", APP, &LoadOptions::default()).objects;
+        let with = |cni| AdmissionSettings {
+            cni,
+            pod_security: None,
+        };
+        assert!(cni_enabled(&objects, &with(CniMode::On)));
+        assert!(!cni_enabled(&objects, &with(CniMode::Off)));
+        assert!(!cni_enabled(&objects, &with(CniMode::Auto)));
+    }
+}

@@ -448,6 +448,25 @@ pub fn requesting_controller(kind: &str) -> Option<Identity> {
     Some(identity)
 }
 
+/// Who creates the pods of a workload kind: its controller (see [`requesting_controller`]),
+/// or, for bare Pods, a user unknown offline of whom only the group `system:authenticated` is
+/// certain (user name `""`).
+#[must_use]
+pub fn requester(kind: &str) -> Identity {
+    requesting_controller(kind).unwrap_or_else(|| Identity::new("", &["system:authenticated"]))
+}
+
+/// How messages name a requester: `the requesting USER` (in backticks when `quote`), or `the
+/// authenticated user creating the pod` for the unknown user of [`requester`].
+#[must_use]
+pub fn requester_phrase(identity: &Identity, quote: bool) -> String {
+    match (identity.user.is_empty(), quote) {
+        (true, _) => "the authenticated user creating the pod".to_string(),
+        (false, true) => format!("the requesting `{}`", identity.user),
+        (false, false) => format!("the requesting {}", identity.user),
+    }
+}
+
 /// The RBAC grant that lets `identity` `use` PSP `name` in `namespace`, in API group `policy`
 /// or `extensions` (admission accepts either).
 #[must_use]
@@ -506,7 +525,7 @@ impl Verdict<'_, '_> {
         self.candidates.iter().filter(|c| c.usable_via.is_some())
     }
 
-    /// What each usable PSP lacks: `` `name` fragment, fragment `` joined by `; `.
+    /// What each usable PSP lacks: `` `name`: fragment, fragment `` joined by `; `.
     #[must_use]
     pub fn describe_rejections(&self) -> String {
         let mut out = String::new();
@@ -514,7 +533,7 @@ impl Verdict<'_, '_> {
             if !out.is_empty() {
                 out.push_str("; ");
             }
-            let _ = write!(out, "`{}` {}", c.psp.name, c.violations.join(", "));
+            let _ = write!(out, "`{}`: {}", c.psp.name, c.violations.join(", "));
         }
         out
     }
@@ -531,13 +550,25 @@ pub fn usable_via(
     service_account: &Identity,
     controller: Option<&Identity>,
 ) -> Option<String> {
-    use_grant(rbac, service_account, namespace, name)
-        .map(|g| g.to_string())
-        .or_else(|| {
-            let controller = controller?;
-            use_grant(rbac, controller, namespace, name)
-                .map(|g| format!("{g}, as the requesting {}", controller.user))
+    let describe = |identity: &Identity| {
+        ["policy", "extensions"].iter().find_map(|group| {
+            let grant = rbac.grant(
+                identity,
+                &Request::use_of(namespace, group, "podsecuritypolicies", name),
+            )?;
+            // `kubectl auth can-i use psp/NAME` asks about `policy` only: say when the grant
+            // is in `extensions`, which admission also accepts.
+            Some(if *group == "extensions" {
+                format!("{grant}, in API group extensions")
+            } else {
+                grant.to_string()
+            })
         })
+    };
+    describe(service_account).or_else(|| {
+        let controller = controller?;
+        describe(controller).map(|via| format!("{via}, as {}", requester_phrase(controller, false)))
+    })
 }
 
 /// Judges the injected `containers` against every PSP, given how each may be used (same order
@@ -769,7 +800,7 @@ subjects:
         assert_eq!(
             v.candidates[0].usable_via.as_deref(),
             Some(
-                "RoleBinding shop/shop-sas -> ClusterRole use-p (Group system:serviceaccounts:shop)"
+                "RoleBinding shop/shop-sas -> ClusterRole use-p (Group system:serviceaccounts:shop), in API group extensions"
             )
         );
         // Another namespace's pods: only through their controller.
@@ -782,5 +813,12 @@ subjects:
             "as the requesting system:serviceaccount:kube-system:replicaset-controller"
         ),);
         assert!(requesting_controller("Pod").is_none());
+        // A bare Pod's creator is unknown, but authenticated.
+        let creator = requester("Pod");
+        assert_eq!(creator.groups, ["system:authenticated"]);
+        assert_eq!(
+            requester_phrase(&creator, true),
+            "the authenticated user creating the pod"
+        );
     }
 }

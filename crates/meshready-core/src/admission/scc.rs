@@ -243,8 +243,12 @@ pub fn usable_via(
     scc.usable_via(rbac, service_account, namespace)
         .or_else(|| {
             let controller = controller?;
-            scc.usable_via(rbac, controller, namespace)
-                .map(|via| format!("{via}, as the requesting {}", controller.user))
+            scc.usable_via(rbac, controller, namespace).map(|via| {
+                format!(
+                    "{via}, as {}",
+                    super::psp::requester_phrase(controller, false)
+                )
+            })
         })
 }
 

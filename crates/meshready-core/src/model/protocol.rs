@@ -134,7 +134,8 @@ mod tests {
     fn convert_protocol_cases() {
         // (port, name, l4, appProtocol, expected) — the cases of Istio's conversion_test.go plus
         // every branch of ConvertProtocol.
-        let cases: &[(i64, &str, Option<&str>, Option<&str>, Protocol)] = &[
+        type Case<'a> = (i64, &'a str, Option<&'a str>, Option<&'a str>, Protocol);
+        let cases: &[Case<'_>] = &[
             (80, "", None, None, Unsupported),
             (80, "", Some("UDP"), None, Udp),
             (80, "http", Some("UDP"), Some("http"), Udp),

@@ -15,6 +15,10 @@
 //!   identity when lines move.
 //! - Inputs that could not be read go into `invocations[0].toolExecutionNotifications` with
 //!   their location; `invocations[0].executionSuccessful` is false when there are any.
+//! - Unused `--suppress` patterns (MR0030 findings without a file location) go into
+//!   `invocations[0].toolConfigurationNotifications`: GitHub code scanning wants a file location
+//!   on every result. Other findings without a file location (live-cluster objects) stay results
+//!   with only the logical location; use `--output json` for cluster scans.
 //!
 //! Built on the `serde-sarif` crate's generated types and builders.
 
@@ -240,7 +244,12 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
         .map(|(i, r)| (r.meta().code, i))
         .collect();
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let results: Vec<sarif::Result> = visible(&report.findings, threshold)
+    let unused_code = crate::rules::UnusedSuppression::META.code;
+    let (config_notes, findings): (Vec<&Finding>, Vec<&Finding>) =
+        visible(&report.findings, threshold)
+            .partition(|f| f.code == unused_code && f.location.is_none());
+    let results: Vec<sarif::Result> = findings
+        .into_iter()
         .map(|f| {
             // Two findings on the same field of the same object get distinct fingerprints, in
             // report order.
@@ -263,10 +272,38 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
                 .collect::<Vec<_>>(),
         )
         .build();
-    let invocation = sarif::Invocation::builder()
+    let config_notifications: Vec<sarif::Notification> = config_notes
+        .iter()
+        .map(|f| {
+            sarif::Notification::builder()
+                .level(serde_json::Value::from(level(f.severity)))
+                .message(
+                    sarif::Message::builder()
+                        .text(format!("{}. {}", f.message, f.fix))
+                        .build(),
+                )
+                .associated_rule(match index.get(f.code.as_str()) {
+                    Some(&i) => sarif::ReportingDescriptorReference::builder()
+                        .id(f.code.clone())
+                        .index(i64::try_from(i).unwrap_or(-1))
+                        .build(),
+                    None => sarif::ReportingDescriptorReference::builder()
+                        .id(f.code.clone())
+                        .build(),
+                })
+                .build()
+        })
+        .collect();
+    let mut invocation = sarif::Invocation::builder()
         .execution_successful(report.errors.is_empty())
-        .tool_execution_notifications(report.errors.iter().map(notification).collect::<Vec<_>>())
         .build();
+    if !report.errors.is_empty() {
+        invocation.tool_execution_notifications =
+            Some(report.errors.iter().map(notification).collect());
+    }
+    if !config_notifications.is_empty() {
+        invocation.tool_configuration_notifications = Some(config_notifications);
+    }
     let run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
         .invocations(vec![invocation])

@@ -33,7 +33,11 @@ pub fn render(report: &Report, files: &[SourceFile], threshold: Severity) -> Str
         let pad = " ".repeat(f.location.as_ref().map_or(1, |l| l.line.to_string().len()) + 1);
         let _ = writeln!(out, "{pad}= object: {}", f.object);
         let _ = writeln!(out, "{pad}= fix: {}", f.fix);
-        let _ = writeln!(out, "{pad}= rule: {} (meshready explain {})", f.name, f.code);
+        let _ = writeln!(
+            out,
+            "{pad}= rule: {} (meshready explain {})",
+            f.name, f.code
+        );
         out.push('\n');
     }
     out

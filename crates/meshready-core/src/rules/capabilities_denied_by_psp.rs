@@ -16,7 +16,8 @@ declare_rule! {
     /// injects — `istio-init` (adds NET_ADMIN and NET_RAW, drops ALL, runs as UID 0) and
     /// `istio-proxy`. A PSP is usable when RBAC lets the pod's ServiceAccount, or the controller
     /// that creates the pod (`replicaset-controller` for Deployments, `job-controller` for Jobs
-    /// and CronJobs, ...), `use` it in the pod's namespace, in API group `policy` or
+    /// and CronJobs, ...; for a bare Pod, whoever creates it is at least in
+    /// `system:authenticated`), `use` it in the pod's namespace, in API group `policy` or
     /// `extensions`: ClusterRoleBindings plus RoleBindings of that namespace, `*` and
     /// `resourceNames`, aggregated ClusterRoles. A PSP admits the containers when each added
     /// capability is in `allowedCapabilities` (or `*`) or `defaultAddCapabilities`, every
@@ -88,7 +89,7 @@ impl Rule for CapabilitiesDeniedByPsp {
             }
             let namespace = w.object.namespace.as_str();
             let sa = w.service_account();
-            let controller = psp::requesting_controller(&w.object.kind);
+            let controller = Some(psp::requester(&w.object.kind));
             let via = usable
                 .entry((namespace, sa, controller.as_ref().map(|c| c.user.clone())))
                 .or_insert_with(|| {
@@ -119,7 +120,7 @@ impl Rule for CapabilitiesDeniedByPsp {
                 )
             } else {
                 format!(
-                    "no PodSecurityPolicy usable by {who} admits the injected `{}`: {}",
+                    "no PodSecurityPolicy usable by {who} admits the injected `{}`; {}",
                     inject::ISTIO_INIT,
                     verdict.describe_rejections()
                 )
@@ -135,12 +136,12 @@ impl Rule for CapabilitiesDeniedByPsp {
 /// How each policy may be used, by (namespace, ServiceAccount, requesting controller).
 pub(super) type UsableCache<'a> = HashMap<(&'a str, &'a str, Option<String>), Vec<Option<String>>>;
 
-/// `ServiceAccount `ns/sa`` and, when there is one, the requesting controller.
+/// `ServiceAccount `ns/sa`` and the requester (its controller, or the user creating a bare pod).
 pub(super) fn who(namespace: &str, sa: &str, controller: Option<&Identity>) -> String {
     match controller {
         Some(c) => format!(
-            "ServiceAccount `{namespace}/{sa}` or the requesting `{}`",
-            c.user
+            "ServiceAccount `{namespace}/{sa}` or {}",
+            psp::requester_phrase(c, true)
         ),
         None => format!("ServiceAccount `{namespace}/{sa}`"),
     }
@@ -246,7 +247,7 @@ subjects: [{kind: Group, name: 'system:serviceaccounts:shop'}]
         );
         assert!(
             f[0].message.contains(
-                "`drops` requiredDropCapabilities needs `istio-init` to drop NET_RAW literally"
+                "`drops`: requiredDropCapabilities needs `istio-init` to drop NET_RAW literally"
             ),
             "{}",
             f[0].message

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::capabilities_denied_by_psp::{UsableCache, names, sa_pointer, who};
-use crate::admission::psp::{istio_containers, requesting_controller};
+use crate::admission::psp::{istio_containers, requester};
 use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::scc::{self, Scc};
 use crate::admission::{cni_enabled, inject};
@@ -17,7 +17,8 @@ declare_rule! {
     /// CNI plugin: for every in-mesh workload, whether one SCC that the pod may use admits the
     /// containers Istio injects — `istio-init` (adds NET_ADMIN and NET_RAW, drops ALL, runs as
     /// UID 0) and `istio-proxy`. An SCC is usable when its `users` or `groups` name the pod's
-    /// ServiceAccount (or the controller that creates the pod), or RBAC lets them `use` it
+    /// ServiceAccount (or the controller that creates the pod; for a bare Pod, the group
+    /// `system:authenticated` of whoever creates it), or RBAC lets them `use` it
     /// (`securitycontextconstraints` in `security.openshift.io`) in the pod's namespace. The
     /// capability check is PodSecurityPolicy's (`allowedCapabilities` with `*`,
     /// `defaultAddCapabilities`, literal `requiredDropCapabilities`), plus
@@ -84,7 +85,7 @@ impl Rule for CapabilitiesDeniedByScc {
             }
             let namespace = w.object.namespace.as_str();
             let sa = w.service_account();
-            let controller = requesting_controller(&w.object.kind);
+            let controller = Some(requester(&w.object.kind));
             let via = usable
                 .entry((namespace, sa, controller.as_ref().map(|c| c.user.clone())))
                 .or_insert_with(|| {
@@ -110,10 +111,10 @@ impl Rule for CapabilitiesDeniedByScc {
             } else {
                 let rejections: Vec<String> = verdict
                     .usable()
-                    .map(|c| format!("`{}` {}", c.scc.name, c.violations.join(", ")))
+                    .map(|c| format!("`{}`: {}", c.scc.name, c.violations.join(", ")))
                     .collect();
                 format!(
-                    "no SecurityContextConstraints usable by {who} admits the injected `{}`: {}",
+                    "no SecurityContextConstraints usable by {who} admits the injected `{}`; {}",
                     inject::ISTIO_INIT,
                     rejections.join("; ")
                 )
@@ -181,7 +182,7 @@ spec:
         assert_eq!(f.len(), 1);
         assert_eq!(
             f[0].message,
-            "no SecurityContextConstraints usable by ServiceAccount `shop/default` or the requesting `system:serviceaccount:kube-system:replicaset-controller` admits the injected `istio-init`: `restricted-v2` allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`), runAsUser MustRunAsRange (the namespace's UID range) excludes `istio-init`'s UID 0"
+            "no SecurityContextConstraints usable by ServiceAccount `shop/default` or the requesting `system:serviceaccount:kube-system:replicaset-controller` admits the injected `istio-init`; `restricted-v2`: allowedCapabilities lacks NET_ADMIN, NET_RAW (added by `istio-init`), runAsUser MustRunAsRange (the namespace's UID range) excludes `istio-init`'s UID 0"
         );
         assert_eq!(f[0].path, "/spec/template/spec");
     }
@@ -208,7 +209,7 @@ subjects: [{{kind: ServiceAccount, name: default}}]
         assert_eq!(f.len(), 1);
         assert!(
             f[0].message.contains(
-                "`anyuid` requiredDropCapabilities needs `istio-init` to drop MKNOD literally"
+                "`anyuid`: requiredDropCapabilities needs `istio-init` to drop MKNOD literally"
             ),
             "{}",
             f[0].message

@@ -81,10 +81,17 @@ impl Rule for PodMissingProxy {
                 continue;
             };
             let (message, fix) = if object.kind == "Pod" {
-                (
-                    format!("pod `{}/{}` is missing the Istio proxy", object.namespace, object.name),
+                let fix = if object.root.at(&["metadata", "ownerReferences"]).is_some() {
                     "Restart the workload that owns this pod so that the injector adds the sidecar."
-                        .to_string(),
+                } else {
+                    "Delete and recreate this pod (it has no owner) so that the injector adds the sidecar."
+                };
+                (
+                    format!(
+                        "pod `{}/{}` is missing the Istio proxy",
+                        object.namespace, object.name
+                    ),
+                    fix.to_string(),
                 )
             } else {
                 let restart = if matches!(

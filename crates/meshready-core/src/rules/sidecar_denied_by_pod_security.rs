@@ -273,6 +273,36 @@ spec:
     }
 
     #[test]
+    fn tproxy_needs_net_admin_in_the_proxy_even_with_cni() {
+        let yaml = workload("baseline", "{}", "{}").replace(
+            "        app: web\n",
+            "        app: web\n      annotations:\n        sidecar.istio.io/interceptionMode: TPROXY\n",
+        );
+        let f = run(&yaml, CniMode::On);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            f[0].message,
+            r#"namespace "shop" enforces baseline:latest; the injected istio-proxy container adds NET_ADMIN"#
+        );
+    }
+
+    #[test]
+    fn already_injected_templates_are_evaluated_as_they_are() {
+        let yaml = workload("baseline", "{}", "{}").replace(
+            "      containers:\n",
+            "      initContainers:\n      - name: istio-init\n        securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}}\n      containers:\n      - name: istio-proxy\n",
+        );
+        // Explicit CNI does not change a pod that was injected without it.
+        let f = run(&yaml, CniMode::On);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].code, "MR0011");
+        assert!(
+            f[0].message
+                .contains("istio-init container adds NET_ADMIN, NET_RAW")
+        );
+    }
+
+    #[test]
     fn restricted_rejects_the_sidecar_when_only_app_containers_set_seccomp() {
         let f = run(&workload("restricted", "{}", HARDENED), CniMode::On);
         assert_eq!(f.len(), 2, "{f:?}");

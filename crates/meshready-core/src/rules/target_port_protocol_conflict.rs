@@ -47,6 +47,9 @@ declare_rule! {
     }
 }
 
+/// Container port → (pointer of its declaration, [(service, service port, protocol)]).
+type ByTarget = BTreeMap<i64, (Option<String>, Vec<(String, i64, Protocol)>)>;
+
 impl Rule for TargetPortProtocolConflict {
     fn meta(&self) -> &'static RuleMeta {
         &Self::META
@@ -58,8 +61,7 @@ impl Rule for TargetPortProtocolConflict {
                 continue;
             }
             // container port -> (pointer of its declaration, [(service, service port, protocol)])
-            let mut by_target: BTreeMap<i64, (Option<String>, Vec<(String, i64, Protocol)>)> =
-                BTreeMap::new();
+            let mut by_target: ByTarget = BTreeMap::new();
             for s in cx.model.services_of(i) {
                 for p in s
                     .ports

@@ -27,8 +27,7 @@ pub fn split_yaml(text: &str) -> Vec<Chunk> {
     let mut has_marker = false;
     let mut helm_source: Option<String> = None;
     let mut offset = 0usize;
-    let mut line_no = 1u32;
-    for line in text.split_inclusive('\n') {
+    for (line_no, line) in (1u32..).zip(text.split_inclusive('\n')) {
         let trimmed = line.trim_end_matches(['\n', '\r']);
         let is_start = is_marker(trimmed, "---");
         let is_end = is_marker(trimmed, "...");
@@ -76,7 +75,6 @@ pub fn split_yaml(text: &str) -> Vec<Chunk> {
             }
         }
         offset += line.len();
-        line_no += 1;
     }
     push(
         &mut chunks,
