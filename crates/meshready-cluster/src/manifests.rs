@@ -33,7 +33,8 @@ mod tests {
     fn documents_load_back_unchanged() {
         let objects = vec![
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "on", "labels": {"istio-injection": "enabled"}}}),
-            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "off"}, "data": {"values": "{\"a\": \"b\\nc\"}", "yes": "no"}}),
+            // The injector ConfigMap: the loader keeps its data (other ConfigMaps' data no rule reads).
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio-sidecar-injector", "namespace": "off"}, "data": {"values": "{\"a\": \"b\\nc\"}", "yes": "no"}}),
         ];
         let mut out = Vec::new();
         write(&mut out, &objects, "meshready cluster\nsecond line").unwrap();

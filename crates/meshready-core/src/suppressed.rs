@@ -3,6 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use rayon::prelude::*;
+
 use crate::CheckOptions;
 use crate::finding::{Finding, ObjectRef};
 use crate::rule::Ctx;
@@ -27,7 +29,7 @@ pub(crate) fn apply(
         Some(Some(s)) => Some(*s),
         None => Some(meta.severity),
     };
-    let by_ref: HashMap<(&str, &str, &str), usize> = loaded
+    let by_ref: rustc_hash::FxHashMap<(&str, &str, &str), usize> = loaded
         .objects
         .iter()
         .enumerate()
@@ -37,7 +39,7 @@ pub(crate) fn apply(
     {
         loaded
             .objects
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(i, o)| (i, annotation_suppressions(o)))
             .filter(|(_, a)| !a.is_empty())

@@ -51,10 +51,11 @@ pub enum Error {
     #[error("the HTTPS server failed")]
     Serve(#[source] std::io::Error),
     /// No cluster to read the context from.
+    /// (kube's message already nests its causes, so it is kept as text rather than as a source.)
     #[error(
-        "cannot connect to the cluster for the context (use --offline-context to run without one)"
+        "cannot connect to the cluster for the context (use --offline-context to run without one): {0}"
     )]
-    Kube(#[source] kube::Error),
+    Kube(String),
     /// The async runtime could not start.
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
@@ -117,7 +118,9 @@ pub async fn run(options: RunOptions, on_listening: impl FnOnce(SocketAddr)) -> 
             SharedContext::fixed(context)
         }
         ContextSource::Cluster { istio_namespace } => {
-            let client = kube::Client::try_default().await.map_err(Error::Kube)?;
+            let client = kube::Client::try_default()
+                .await
+                .map_err(|e| Error::Kube(e.to_string()))?;
             let shared = SharedContext::pending();
             let target = shared.clone();
             sync = Some(tokio::spawn(async move {

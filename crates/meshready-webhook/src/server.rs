@@ -139,9 +139,7 @@ pub async fn start(
     let tls = RustlsConfig::from_pem(cert.clone(), key.clone())
         .await
         .map_err(|source| tls_error(&options, source))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|source| Error::Serve(source))?;
+    let addr = listener.local_addr().map_err(Error::Serve)?;
     let state = Arc::new(AppState {
         config,
         context,

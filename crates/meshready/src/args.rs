@@ -62,7 +62,7 @@ pub enum Threshold {
     Info,
     Warning,
     Error,
-    /// Never (only for --failure-threshold: findings never fail the run).
+    /// Never (thresholds only: findings never fail the run, never deny a request).
     Never,
 }
 

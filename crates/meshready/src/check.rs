@@ -61,13 +61,18 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         ignores: config.ignores.clone(),
     };
     let report = check(&loaded, &check_options);
-    emit(
+    let code = emit(
         &report,
         &loaded.files,
         args.output,
         output_threshold,
         failure_threshold,
-    )
+    );
+    // The process ends right after: freeing a large input's tree node by node would only
+    // delay the exit (about 5% of the run on 100k objects).
+    std::mem::forget(report);
+    std::mem::forget(loaded);
+    code
 }
 
 /// Prints a report in the chosen format (the text summary on stderr) and returns the exit

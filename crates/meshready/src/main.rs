@@ -18,6 +18,11 @@ use clap::Parser;
 
 use args::{Cli, Command};
 
+/// mimalloc: the loader allocates many small nodes on every core at once, where glibc's malloc
+/// spends a third of the time growing per-thread arenas (measured, see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

@@ -48,6 +48,11 @@ pub fn run(args: &WebhookArgs) -> Result<u8> {
         },
         context,
     };
+    // Operational logs (certificate reloads, watch errors, shutdown) on stderr.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
     meshready_webhook::run_blocking(options, |addr| {
         let _ = writeln!(
             std::io::stderr(),

@@ -383,7 +383,7 @@ impl Selector {
             return Self::Nothing;
         }
         let labels = crate::source::string_map(node.get("matchLabels"))
-            .map(|(k, v)| (k.to_string(), v))
+            .map(|(k, v)| (k.to_string(), v.into_owned()))
             .collect();
         let mut expressions = Vec::new();
         for e in node
@@ -488,7 +488,10 @@ impl Rbac {
                     defs.insert(
                         object.name.clone(),
                         ClusterRoleDef {
-                            labels: object.labels().map(|(k, v)| (k.to_string(), v)).collect(),
+                            labels: object
+                                .labels()
+                                .map(|(k, v)| (k.to_string(), v.into_owned()))
+                                .collect(),
                             rules: rules_of(object),
                             selectors,
                         },

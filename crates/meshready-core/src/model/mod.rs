@@ -7,7 +7,9 @@ pub mod protocol;
 pub mod service;
 pub mod workload;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rayon::prelude::*;
 
 pub use mesh::{InjectorConfig, Membership, MeshMode};
 pub use protocol::Protocol;
@@ -29,8 +31,25 @@ pub struct Settings {
 
 /// Kinds the model reads; everything else is counted and skipped.
 pub fn is_known_kind(object: &Object) -> bool {
-    matches!(object.kind.as_str(), "Service" | "Namespace" | "ConfigMap")
-        || workload::template_pointer(&object.kind, &object.api_version).is_some()
+    is_known(&object.kind, &object.api_version)
+}
+
+/// Whether the rules read objects of this kind (see [`is_known_kind`]).
+#[must_use]
+pub fn is_known(kind: &str, api_version: &str) -> bool {
+    matches!(
+        kind,
+        "Service"
+            | "Namespace"
+            | "ConfigMap"
+            | "ServiceAccount"
+            | "Role"
+            | "ClusterRole"
+            | "RoleBinding"
+            | "ClusterRoleBinding"
+            | "PodSecurityPolicy"
+            | "SecurityContextConstraints"
+    ) || workload::template_pointer(kind, api_version).is_some()
 }
 
 /// The analysed input.
@@ -50,6 +69,8 @@ pub struct Model<'a> {
     pub injector: InjectorConfig,
     /// The settings used.
     pub settings: Settings,
+    /// Whether each object (by index) belongs to Istio's control plane.
+    control_plane: Vec<bool>,
     /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
     selected_by: Vec<Vec<usize>>,
 }
@@ -81,7 +102,7 @@ impl<'a> Model<'a> {
         }
         let workloads = drop_owned(candidates);
         let membership = workloads
-            .iter()
+            .par_iter()
             .map(|w| {
                 mesh::membership(
                     w,
@@ -92,6 +113,7 @@ impl<'a> Model<'a> {
             })
             .collect();
         let selected_by = associate(&workloads, &services);
+        let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
         Self {
             objects,
             workloads,
@@ -100,6 +122,7 @@ impl<'a> Model<'a> {
             namespaces,
             injector,
             settings,
+            control_plane,
             selected_by,
         }
     }
@@ -107,6 +130,15 @@ impl<'a> Model<'a> {
     /// The Services selecting workload number `i`, in input order.
     pub fn services_of(&self, i: usize) -> impl Iterator<Item = &Service<'a>> {
         self.selected_by[i].iter().map(|&s| &self.services[s])
+    }
+
+    /// Whether a workload belongs to Istio's control plane (never an application problem).
+    #[must_use]
+    pub fn is_control_plane(&self, w: &Workload<'_>) -> bool {
+        self.control_plane
+            .get(w.object_index)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Workloads with a sidecar, with their index.
@@ -122,7 +154,7 @@ impl<'a> Model<'a> {
 /// the Pods of a ReplicaSet, the Jobs of a CronJob), so that each problem is reported once, at
 /// the top owner.
 fn drop_owned<'a>(candidates: Vec<Workload<'a>>) -> Vec<Workload<'a>> {
-    let present: HashSet<(&str, &str, &str)> = candidates
+    let present: rustc_hash::FxHashSet<(&str, &str, &str)> = candidates
         .iter()
         .map(|w| {
             (
@@ -160,22 +192,23 @@ fn drop_owned<'a>(candidates: Vec<Workload<'a>>) -> Vec<Workload<'a>> {
 /// For each workload, the Services that select it. Services are indexed by (namespace, first
 /// selector pair), so each workload only looks at Services that share one of its labels.
 fn associate(workloads: &[Workload<'_>], services: &[Service<'_>]) -> Vec<Vec<usize>> {
-    let mut index: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    let mut index: rustc_hash::FxHashMap<(&str, &str, &str), Vec<usize>> =
+        rustc_hash::FxHashMap::default();
     for (i, s) in services.iter().enumerate() {
         if let Some((k, v)) = s.selector.first() {
             index
-                .entry((s.object.namespace.as_str(), k, v.as_str()))
+                .entry((s.object.namespace.as_str(), k, &**v))
                 .or_default()
                 .push(i);
         }
     }
     workloads
-        .iter()
+        .par_iter()
         .map(|w| {
-            let labels: Vec<(&str, String)> = w.labels().collect();
+            let labels: Vec<(&str, std::borrow::Cow<'_, str>)> = w.labels().collect();
             let mut hits: Vec<usize> = labels
                 .iter()
-                .filter_map(|(k, v)| index.get(&(w.object.namespace.as_str(), *k, v.as_str())))
+                .filter_map(|(k, v)| index.get(&(w.object.namespace.as_str(), *k, &**v)))
                 .flatten()
                 .copied()
                 .filter(|&s| services[s].selects(&labels))

@@ -51,7 +51,7 @@ pub struct Service<'a> {
     /// The object.
     pub object: &'a Object,
     /// `spec.selector` (empty: selects nothing).
-    pub selector: Vec<(&'a str, String)>,
+    pub selector: Vec<(&'a str, std::borrow::Cow<'a, str>)>,
     /// `spec.type` (`ClusterIP` by default).
     pub service_type: &'a str,
     /// `spec.ports`.
@@ -126,7 +126,7 @@ impl<'a> Service<'a> {
     /// Whether the Service selects pods with these labels (every selector key present with an
     /// equal value; an empty selector selects nothing).
     #[must_use]
-    pub fn selects(&self, labels: &[(&str, String)]) -> bool {
+    pub fn selects(&self, labels: &[(&str, std::borrow::Cow<'_, str>)]) -> bool {
         !self.selector.is_empty()
             && self
                 .selector

@@ -136,8 +136,8 @@ impl<'a> Workload<'a> {
 
     /// The pod template's label value for `key`.
     #[must_use]
-    pub fn label(&self, key: &str) -> Option<String> {
-        self.meta.at(&["labels", key]).and_then(Node::scalar_text)
+    pub fn label(&self, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+        scalar(self.meta.at(&["labels", key]))
     }
 
     /// The pod template's annotation value for `key`.
@@ -149,7 +149,7 @@ impl<'a> Workload<'a> {
     }
 
     /// The pod template's labels.
-    pub fn labels(&self) -> impl Iterator<Item = (&'a str, String)> + use<'a> {
+    pub fn labels(&self) -> impl Iterator<Item = (&'a str, std::borrow::Cow<'a, str>)> + use<'a> {
         crate::source::string_map(self.meta.get("labels"))
     }
 
@@ -219,6 +219,20 @@ impl<'a> Workload<'a> {
 /// as Istio's `util.IsIstioControlPlane` decides.
 #[must_use]
 pub fn is_istio_control_plane(object: &Object) -> bool {
-    object.root.at(&["metadata", "labels", "istio"]).is_some()
-        || object.label("release").as_deref() == Some("istio")
+    object
+        .root
+        .at(&["metadata", "labels"])
+        .is_some_and(|labels| {
+            labels.get("istio").is_some()
+                || labels.get("release").and_then(Node::as_str) == Some("istio")
+        })
+}
+
+/// A scalar's text, borrowed when it is a string.
+fn scalar(node: Option<&Node>) -> Option<std::borrow::Cow<'_, str>> {
+    let node = node?;
+    match node.as_str() {
+        Some(s) => Some(std::borrow::Cow::Borrowed(s)),
+        None => node.scalar_text().map(std::borrow::Cow::Owned),
+    }
 }

@@ -6,7 +6,7 @@ use crate::admission::psp::{self, Psp};
 use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::{cni_enabled, inject};
 use crate::finding::Finding;
-use crate::model::{Workload, is_istio_control_plane};
+use crate::model::Workload;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -80,7 +80,7 @@ impl Rule for CapabilitiesDeniedByPsp {
         // Usability depends only on (namespace, ServiceAccount, controller).
         let mut usable: UsableCache<'_> = HashMap::new();
         for (_, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let containers = psp::istio_containers(w);

@@ -8,7 +8,6 @@ use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::scc::{self, Scc};
 use crate::admission::{cni_enabled, inject};
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -76,7 +75,7 @@ impl Rule for CapabilitiesDeniedByScc {
         let rbac = Rbac::new(objects);
         let mut usable: UsableCache<'_> = HashMap::new();
         for (_, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let containers = istio_containers(w);

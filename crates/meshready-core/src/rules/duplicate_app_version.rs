@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use super::helpers::{NAME_LABELS, VERSION_LABELS, first_label, labels_pointer};
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -51,21 +50,30 @@ impl Rule for DuplicateAppVersion {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let mut groups: BTreeMap<(&str, String, String), Vec<usize>> = BTreeMap::new();
+        type Key<'k> = (
+            &'k str,
+            std::borrow::Cow<'k, str>,
+            std::borrow::Cow<'k, str>,
+        );
+        let mut groups: rustc_hash::FxHashMap<Key<'_>, Vec<usize>> =
+            rustc_hash::FxHashMap::default();
         for (i, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let Some((_, app)) = first_label(w, &NAME_LABELS) else {
                 continue;
             };
-            let version =
-                first_label(w, &VERSION_LABELS).map_or_else(|| "latest".to_string(), |(_, v)| v);
+            let version = first_label(w, &VERSION_LABELS)
+                .map_or(std::borrow::Cow::Borrowed("latest"), |(_, v)| v);
             groups
                 .entry((w.object.namespace.as_str(), app, version))
                 .or_default()
                 .push(i);
         }
+        // Only groups of two or more matter; order them for a stable output.
+        let groups: BTreeMap<Key<'_>, Vec<usize>> =
+            groups.into_iter().filter(|(_, m)| m.len() > 1).collect();
         for ((_, app, version), members) in groups {
             // The same object in several files (alternative manifests) is one workload.
             let identity = |j: usize| {

@@ -17,7 +17,7 @@ pub(crate) fn check_proxy_id(
     fix: &str,
 ) {
     for (_, w) in cx.model.meshed() {
-        if is_istio_control_plane(w.object) {
+        if cx.model.is_control_plane(w) {
             continue;
         }
         let pod_level = w
@@ -92,10 +92,10 @@ pub(crate) const VERSION_LABELS: [&str; 3] = [
 ];
 
 /// The first of `keys` that the pod template labels carry, with its value.
-pub(crate) fn first_label(
-    w: &Workload<'_>,
+pub(crate) fn first_label<'a>(
+    w: &Workload<'a>,
     keys: &[&'static str],
-) -> Option<(&'static str, String)> {
+) -> Option<(&'static str, std::borrow::Cow<'a, str>)> {
     keys.iter().find_map(|k| w.label(k).map(|v| (*k, v)))
 }
 

@@ -1,7 +1,10 @@
 //! MR0023: a field the mesh checks read has a type or value the API server rejects.
 
 use crate::finding::Finding;
-use crate::model::{Workload, is_known_kind};
+use std::fmt::Write;
+
+use crate::model::is_known_kind;
+use crate::model::workload::template_pointer;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::{Node, Object, Value};
 
@@ -111,10 +114,19 @@ struct Checker<'c, 'x, 'y> {
     cx: &'c Ctx<'x, 'y>,
     object: &'c Object,
     out: &'c mut Vec<Finding>,
+    /// JSON pointer of the node being checked; segments are pushed and truncated, so the
+    /// common case (every field valid) allocates nothing.
+    path: String,
 }
 
 impl Checker<'_, '_, '_> {
-    fn field(&mut self, parent: &Node, pointer: &str, key: &str, kind: Kind) {
+    fn enter(&mut self, segment: impl std::fmt::Display) -> usize {
+        let len = self.path.len();
+        let _ = write!(self.path, "/{segment}");
+        len
+    }
+
+    fn field(&mut self, parent: &Node, key: &str, kind: Kind) {
         let Some(node) = parent.get(key) else { return };
         if kind.accepts(node) {
             return;
@@ -123,10 +135,11 @@ impl Checker<'_, '_, '_> {
             || format!("a {}", node.type_name()),
             |t| format!("{} `{t}`", node.type_name()),
         );
+        let pointer = format!("{}/{key}", self.path);
         self.out.push(self.cx.finding(
             &InvalidFieldType::META,
             self.object,
-            &format!("{pointer}/{key}"),
+            &pointer,
             format!(
                 "`{key}` is {shown}, but the API expects {}",
                 kind.expected()
@@ -138,86 +151,87 @@ impl Checker<'_, '_, '_> {
         ));
     }
 
-    fn security_context(&mut self, parent: &Node, pointer: &str) {
+    fn security_context(&mut self, parent: &Node) {
         let Some(sc) = parent.get("securityContext") else {
             return;
         };
-        self.field(parent, pointer, "securityContext", Kind::Map);
-        let pointer = format!("{pointer}/securityContext");
+        self.field(parent, "securityContext", Kind::Map);
+        let len = self.enter("securityContext");
         for (key, kind) in SECURITY_CONTEXT {
-            self.field(sc, &pointer, key, *kind);
+            self.field(sc, key, *kind);
         }
         if let Some(caps) = sc.get("capabilities") {
+            let inner = self.enter("capabilities");
             for key in ["add", "drop"] {
-                self.field(caps, &format!("{pointer}/capabilities"), key, Kind::StrList);
+                self.field(caps, key, Kind::StrList);
             }
+            self.path.truncate(inner);
         }
+        self.path.truncate(len);
     }
 
-    fn metadata(&mut self, parent: &Node, pointer: &str) {
+    fn metadata(&mut self, parent: &Node) {
         let Some(meta) = parent.get("metadata") else {
             return;
         };
-        self.field(parent, pointer, "metadata", Kind::Map);
+        self.field(parent, "metadata", Kind::Map);
+        let len = self.enter("metadata");
         for key in ["labels", "annotations"] {
-            self.field(meta, &format!("{pointer}/metadata"), key, Kind::Map);
+            self.field(meta, key, Kind::Map);
         }
+        self.path.truncate(len);
     }
 
-    fn pod_spec(&mut self, w: &Workload<'_>) {
-        let spec = w.spec;
-        let pointer = w.pointer("/spec");
-        self.field(spec, &pointer, "hostNetwork", Kind::Bool);
-        self.field(spec, &pointer, "serviceAccountName", Kind::Str);
-        self.security_context(spec, &pointer);
+    fn pod_spec(&mut self, spec: &Node) {
+        let len = self.enter("spec");
+        self.field(spec, "hostNetwork", Kind::Bool);
+        self.field(spec, "serviceAccountName", Kind::Str);
+        self.security_context(spec);
         for list in ["initContainers", "containers", "ephemeralContainers"] {
-            self.field(spec, &pointer, list, Kind::List);
-            for (i, c) in spec
-                .get(list)
-                .map(Node::items)
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-            {
-                let cp = format!("{pointer}/{list}/{i}");
+            self.field(spec, list, Kind::List);
+            let Some(items) = spec.get(list) else {
+                continue;
+            };
+            let list_len = self.enter(list);
+            for (i, c) in items.items().iter().enumerate() {
                 if !c.is_map() {
-                    self.field(
-                        spec.get(list).unwrap_or(c),
-                        &format!("{pointer}/{list}"),
-                        &i.to_string(),
-                        Kind::Map,
-                    );
+                    self.field(items, &i.to_string(), Kind::Map);
                     continue;
                 }
-                self.field(c, &cp, "name", Kind::Str);
-                self.field(c, &cp, "ports", Kind::List);
-                for (j, p) in c
-                    .get("ports")
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    let pp = format!("{cp}/ports/{j}");
-                    self.field(p, &pp, "containerPort", Kind::Port);
-                    if p.get("containerPort").is_none() && p.is_map() {
-                        self.missing(&pp, "containerPort");
+                let c_len = self.enter(i);
+                self.field(c, "name", Kind::Str);
+                self.field(c, "ports", Kind::List);
+                if let Some(ports) = c.get("ports") {
+                    let ports_len = self.enter("ports");
+                    for (j, p) in ports.items().iter().enumerate() {
+                        let p_len = self.enter(j);
+                        self.field(p, "containerPort", Kind::Port);
+                        if p.get("containerPort").is_none() && p.is_map() {
+                            self.missing("containerPort");
+                        }
+                        self.field(p, "hostPort", Kind::Port);
+                        self.field(p, "protocol", Kind::Protocol);
+                        self.path.truncate(p_len);
                     }
-                    self.field(p, &pp, "hostPort", Kind::Port);
-                    self.field(p, &pp, "protocol", Kind::Protocol);
+                    self.path.truncate(ports_len);
                 }
-                self.security_context(c, &cp);
+                self.security_context(c);
+                self.path.truncate(c_len);
             }
+            self.path.truncate(list_len);
         }
+        self.path.truncate(len);
     }
 
     fn service(&mut self) {
         let Some(spec) = self.object.root.get("spec") else {
             return;
         };
-        self.field(&self.object.root, "", "spec", Kind::Map);
-        self.field(spec, "/spec", "selector", Kind::Map);
-        self.field(spec, "/spec", "ports", Kind::List);
+        self.field(&self.object.root, "spec", Kind::Map);
+        let len = self.enter("spec");
+        self.field(spec, "selector", Kind::Map);
+        self.field(spec, "ports", Kind::List);
+        let ports_len = self.enter("ports");
         for (i, p) in spec
             .get("ports")
             .map(Node::items)
@@ -225,22 +239,26 @@ impl Checker<'_, '_, '_> {
             .iter()
             .enumerate()
         {
-            let pp = format!("/spec/ports/{i}");
-            self.field(p, &pp, "port", Kind::Port);
+            let p_len = self.enter(i);
+            self.field(p, "port", Kind::Port);
             if p.get("port").is_none() && p.is_map() {
-                self.missing(&pp, "port");
+                self.missing("port");
             }
-            self.field(p, &pp, "targetPort", Kind::IntOrName);
-            self.field(p, &pp, "protocol", Kind::Protocol);
-            self.field(p, &pp, "name", Kind::Str);
+            self.field(p, "targetPort", Kind::IntOrName);
+            self.field(p, "protocol", Kind::Protocol);
+            self.field(p, "name", Kind::Str);
+            self.path.truncate(p_len);
         }
+        self.path.truncate(ports_len);
+        self.path.truncate(len);
     }
 
-    fn missing(&mut self, pointer: &str, key: &str) {
+    fn missing(&mut self, key: &str) {
+        let pointer = self.path.clone();
         self.out.push(self.cx.finding(
             &InvalidFieldType::META,
             self.object,
-            pointer,
+            &pointer,
             format!("`{key}` is missing, but the API requires it"),
             format!("Add `{key}`; the API server rejects this object without it."),
         ));
@@ -253,7 +271,7 @@ impl Rule for InvalidFieldType {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (i, object) in cx.model.objects.iter().enumerate() {
+        for object in cx.model.objects {
             if !is_known_kind(object) {
                 continue;
             }
@@ -261,22 +279,27 @@ impl Rule for InvalidFieldType {
                 cx,
                 object,
                 out: &mut *out,
+                path: String::with_capacity(96),
             };
-            checker.metadata(&object.root, "");
+            checker.metadata(&object.root);
             if object.kind == "Service" {
                 checker.service();
             }
-            if let Some(w) = Workload::new(i, object) {
-                if !w.template.is_empty() {
-                    checker.metadata(
-                        object
-                            .root
-                            .at(&w.template.split('/').skip(1).collect::<Vec<_>>())
-                            .unwrap_or(&object.root),
-                        w.template,
-                    );
+            if let Some(template) = template_pointer(&object.kind, &object.api_version) {
+                let mut node = &object.root;
+                for key in template.split('/').skip(1) {
+                    match node.get(key) {
+                        Some(next) => node = next,
+                        None => break,
+                    }
                 }
-                checker.pod_spec(&w);
+                checker.path.push_str(template);
+                if !template.is_empty() {
+                    checker.metadata(node);
+                }
+                if let Some(spec) = node.get("spec") {
+                    checker.pod_spec(spec);
+                }
             }
         }
     }

@@ -2,7 +2,6 @@
 
 use super::helpers::{VERSION_LABELS, first_label, labels_pointer};
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -44,7 +43,7 @@ impl Rule for MissingVersionLabel {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for (_, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) || first_label(w, &VERSION_LABELS).is_some() {
+            if cx.model.is_control_plane(w) || first_label(w, &VERSION_LABELS).is_some() {
                 continue;
             }
             out.push(cx.finding(

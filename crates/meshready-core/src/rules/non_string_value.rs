@@ -1,7 +1,7 @@
 //! MR0020: a name, label, annotation or selector value that Kubernetes does not read as a string.
 
 use crate::finding::Finding;
-use crate::model::{Workload, is_known_kind};
+use crate::model::is_known_kind;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::node::escape;
 use crate::source::{Node, Object, Value};
@@ -48,19 +48,31 @@ impl Rule for NonStringValue {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (i, object) in cx.model.objects.iter().enumerate() {
+        for object in cx.model.objects {
             if !is_known_kind(object) {
                 continue;
             }
             let mut places: Vec<(String, &Node, String)> = Vec::new();
             collect_metadata(&object.root, "", &mut places);
-            if let Some(w) = Workload::new(i, object).filter(|w| !w.template.is_empty()) {
-                collect_metadata(w.meta, w.template, &mut places);
+            if let Some(template) =
+                crate::model::workload::template_pointer(&object.kind, &object.api_version)
+                    .filter(|t| !t.is_empty())
+                && let Some(meta) = object.root.at(&template
+                    .split('/')
+                    .skip(1)
+                    .chain(["metadata"])
+                    .collect::<Vec<_>>())
+            {
+                collect_metadata(meta, template, &mut places);
             }
             if object.kind == "Service"
                 && let Some(selector) = object.root.at(&["spec", "selector"])
             {
-                for e in selector.entries() {
+                for e in selector
+                    .entries()
+                    .iter()
+                    .filter(|e| !matches!(e.value.value, Value::Str(_)))
+                {
                     places.push((
                         format!("/spec/selector/{}", escape(&e.key)),
                         &e.value,
@@ -115,13 +127,22 @@ fn collect_metadata<'a>(
     places: &mut Vec<(String, &'a Node, String)>,
 ) {
     let (meta, meta_pointer) = if prefix.is_empty() {
-        (root.get("metadata"), "/metadata".to_string())
+        (
+            root.get("metadata"),
+            std::borrow::Cow::Borrowed("/metadata"),
+        )
     } else {
-        (Some(root), format!("{prefix}/metadata"))
+        (
+            Some(root),
+            std::borrow::Cow::Owned(format!("{prefix}/metadata")),
+        )
     };
     let Some(meta) = meta else { return };
     for field in ["name", "namespace", "generateName"] {
-        if let Some(node) = meta.get(field) {
+        if let Some(node) = meta
+            .get(field)
+            .filter(|n| !matches!(n.value, Value::Str(_)))
+        {
             places.push((
                 format!("{meta_pointer}/{field}"),
                 node,
@@ -130,7 +151,12 @@ fn collect_metadata<'a>(
         }
     }
     for (field, what) in [("labels", "label"), ("annotations", "annotation")] {
-        for e in meta.get(field).map(Node::entries).unwrap_or_default() {
+        let entries = meta.get(field).map(Node::entries).unwrap_or_default();
+        // Almost every value is a string: build pointers only for the others.
+        for e in entries
+            .iter()
+            .filter(|e| !matches!(e.value.value, Value::Str(_)))
+        {
             places.push((
                 format!("{meta_pointer}/{field}/{}", escape(&e.key)),
                 &e.value,

@@ -2,7 +2,6 @@
 
 use crate::admission::{self, psa};
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -67,7 +66,7 @@ impl Rule for PodSecurityViolation {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for w in &cx.model.workloads {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let Some(policy) = admission::enforced_policy(cx.model, &w.object.namespace) else {

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use crate::finding::Finding;
-use crate::model::{is_istio_control_plane, resolve_target};
+use crate::model::resolve_target;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::Node;
 
@@ -74,7 +74,7 @@ impl Rule for ReservedSidecarPort {
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         let mut reported_service_ports = BTreeSet::new();
         for (i, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             for c in w.app_containers() {

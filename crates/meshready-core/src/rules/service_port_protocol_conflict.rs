@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::finding::Finding;
-use crate::model::{Protocol, is_istio_control_plane};
+use crate::model::Protocol;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -56,7 +56,17 @@ impl Rule for ServicePortProtocolConflict {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for (i, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            // A conflict needs two Service ports; most workloads have one.
+            if cx
+                .model
+                .services_of(i)
+                .map(|s| s.ports.len())
+                .sum::<usize>()
+                < 2
+            {
+                continue;
+            }
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let mut by_port: BTreeMap<i64, Vec<(String, Protocol)>> = BTreeMap::new();

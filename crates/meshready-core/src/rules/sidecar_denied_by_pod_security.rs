@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use crate::admission::{self, inject, psa};
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -68,7 +67,7 @@ impl Rule for SidecarDeniedByPodSecurity {
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         let mut cni = None;
         for (_, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let Some(policy) = admission::enforced_policy(cx.model, &w.object.namespace) else {

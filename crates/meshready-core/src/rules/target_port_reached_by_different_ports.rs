@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -49,7 +48,17 @@ impl Rule for TargetPortReachedByDifferentPorts {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for (i, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) {
+            // A conflict needs two Service ports; most workloads have one.
+            if cx
+                .model
+                .services_of(i)
+                .map(|s| s.ports.len())
+                .sum::<usize>()
+                < 2
+            {
+                continue;
+            }
+            if cx.model.is_control_plane(w) {
                 continue;
             }
             let mut by_target: BTreeMap<String, (BTreeSet<i64>, BTreeSet<String>)> =

@@ -1,7 +1,6 @@
 //! IST0117: an in-mesh workload that no Service selects.
 
 use crate::finding::Finding;
-use crate::model::is_istio_control_plane;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -52,7 +51,7 @@ impl Rule for WorkloadWithoutService {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for (i, w) in cx.model.meshed() {
-            if is_istio_control_plane(w.object) || w.label("gateway.istio.io/managed").is_some() {
+            if cx.model.is_control_plane(w) || w.label("gateway.istio.io/managed").is_some() {
                 continue;
             }
             if cx.model.services_of(i).next().is_some() {

@@ -77,16 +77,18 @@ pub struct Object {
 impl Object {
     /// `metadata.labels` as (key, value) pairs of strings (values that are not strings, which
     /// the loader reports separately, are rendered as Kubernetes' JSON conversion would).
-    pub fn labels(&self) -> impl Iterator<Item = (&str, String)> {
+    pub fn labels(&self) -> impl Iterator<Item = (&str, std::borrow::Cow<'_, str>)> {
         string_map(self.root.at(&["metadata", "labels"]))
     }
 
     /// One label's value.
     #[must_use]
-    pub fn label(&self, key: &str) -> Option<String> {
-        self.root
-            .at(&["metadata", "labels", key])
-            .and_then(Node::scalar_text)
+    pub fn label(&self, key: &str) -> Option<std::borrow::Cow<'_, str>> {
+        let node = self.root.at(&["metadata", "labels", key])?;
+        match node.as_str() {
+            Some(s) => Some(std::borrow::Cow::Borrowed(s)),
+            None => node.scalar_text().map(std::borrow::Cow::Owned),
+        }
     }
 
     /// One annotation's value.
@@ -109,11 +111,19 @@ impl Object {
 }
 
 /// A map node's entries as (key, scalar text) pairs.
-pub fn string_map(node: Option<&Node>) -> impl Iterator<Item = (&str, String)> {
+/// Strings are borrowed; other scalars (which the loader reports) are rendered as Kubernetes'
+/// JSON conversion would.
+pub fn string_map(node: Option<&Node>) -> impl Iterator<Item = (&str, std::borrow::Cow<'_, str>)> {
     node.map(Node::entries)
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| e.value.scalar_text().map(|v| (&*e.key, v)))
+        .filter_map(|e| {
+            let value = match e.value.as_str() {
+                Some(s) => std::borrow::Cow::Borrowed(s),
+                None => std::borrow::Cow::Owned(e.value.scalar_text()?),
+            };
+            Some((&*e.key, value))
+        })
 }
 
 /// A document or file that could not be analysed, with the reason.
@@ -162,7 +172,10 @@ impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             default_namespace: "default".into(),
-            limits: Limits::default(),
+            limits: Limits {
+                skip_unread_fields: true,
+                ..Limits::default()
+            },
         }
     }
 }
@@ -217,7 +230,7 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
     let mut jobs: Vec<(usize, usize, Chunk)> = Vec::new();
     for input in inputs {
         let file = loaded.files.len();
-        let text = match decode(&input) {
+        let text = match decode(&input.path, input.bytes) {
             Ok(text) => text,
             Err(error) => {
                 loaded.errors.push(error);
@@ -291,28 +304,27 @@ pub fn load_str(path: &str, text: &str, options: &LoadOptions) -> Loaded {
     )
 }
 
-fn decode(input: &Input) -> Result<String, LoadError> {
-    let bytes = input
-        .bytes
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(&input.bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(text) => Ok(text.to_string()),
-        Err(e) => {
-            let valid = &bytes[..e.valid_up_to()];
-            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
-            let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
-            Err(LoadError {
-                file: input.path.clone(),
-                line: u32::try_from(line).unwrap_or(u32::MAX),
-                column: u32::try_from(col).unwrap_or(u32::MAX),
-                message: format!(
-                    "invalid UTF-8 (byte 0x{:02X}); Kubernetes manifests must be UTF-8",
-                    bytes[e.valid_up_to()]
-                ),
-            })
-        }
+/// Takes the input's bytes as text without copying them (a BOM is dropped in place).
+fn decode(path: &str, mut bytes: Vec<u8>) -> Result<String, LoadError> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
     }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let valid_up_to = e.utf8_error().valid_up_to();
+        let valid = &bytes[..valid_up_to];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+        let col = valid.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        LoadError {
+            file: path.to_string(),
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(col).unwrap_or(u32::MAX),
+            message: format!(
+                "invalid UTF-8 (byte 0x{:02X}); Kubernetes manifests must be UTF-8",
+                bytes[valid_up_to]
+            ),
+        }
+    })
 }
 
 enum DocResult {
@@ -433,6 +445,125 @@ pub fn object_from_json(
     to_object(root, origin, options).map_err(|(_, message)| message)
 }
 
+/// Container fields that no rule or admission check reads; dropped at load time so that the
+/// model stays compact (issue: peak memory a small multiple of the input).
+pub(crate) const UNREAD_CONTAINER_FIELDS: [&str; 11] = [
+    "env",
+    "envFrom",
+    "args",
+    "command",
+    "resources",
+    "volumeMounts",
+    "volumeDevices",
+    "workingDir",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+    "resizePolicy",
+];
+
+/// Drops what no rule reads: the bodies of kinds the rules skip (only `apiVersion`, `kind` and
+/// `metadata` stay, for counting and suppression), ConfigMap data other than Istio's injector
+/// configuration, `managedFields`, kubectl's last-applied annotation, and unread container
+/// fields. Positions of everything kept are unchanged.
+fn prune(object: &mut Object) {
+    fn retain(node: &mut Node, keep: impl Fn(&str) -> bool) {
+        if let Value::Map(entries) = &mut node.value {
+            entries.retain(|e| keep(&e.key));
+        }
+    }
+    fn entry_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+        match &mut node.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|e| &*e.key == key)
+                .map(|e| &mut e.value),
+            _ => None,
+        }
+    }
+    if let Some(meta) = entry_mut(&mut object.root, "metadata") {
+        retain(meta, |k| k != "managedFields");
+        if let Some(annotations) = entry_mut(meta, "annotations") {
+            retain(annotations, |k| {
+                k != "kubectl.kubernetes.io/last-applied-configuration"
+            });
+        }
+    }
+    let known = crate::model::is_known(&object.kind, &object.api_version);
+    if !known {
+        retain(&mut object.root, |k| {
+            matches!(k, "apiVersion" | "kind" | "metadata")
+        });
+        return;
+    }
+    if object.kind == "ConfigMap" && !object.name.starts_with("istio-sidecar-injector") {
+        retain(&mut object.root, |k| !matches!(k, "data" | "binaryData"));
+        return;
+    }
+    let Some(template) =
+        crate::model::workload::template_pointer(&object.kind, &object.api_version)
+    else {
+        return;
+    };
+    let mut node = &mut object.root;
+    for key in template.split('/').skip(1).chain(["spec"]) {
+        match entry_mut(node, key) {
+            Some(next) => node = next,
+            None => return,
+        }
+    }
+    retain(node, |k| !UNREAD_POD_FIELDS.contains(&k));
+    for list in ["initContainers", "containers", "ephemeralContainers"] {
+        if let Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) = entry_mut(node, list)
+        {
+            for container in items {
+                retain(container, |k| !UNREAD_CONTAINER_FIELDS.contains(&k));
+                // Probes and lifecycle hooks matter only when they name a host (PSA's
+                // hostProbesAndHostLifecycle check).
+                if let Value::Map(entries) = &mut container.value {
+                    entries.retain(|e| {
+                        !matches!(
+                            &*e.key,
+                            "livenessProbe" | "readinessProbe" | "startupProbe" | "lifecycle"
+                        ) || names_a_host(&e.value)
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Pod spec fields that no rule or admission check reads.
+pub(crate) const UNREAD_POD_FIELDS: [&str; 14] = [
+    "affinity",
+    "tolerations",
+    "nodeSelector",
+    "topologySpreadConstraints",
+    "imagePullSecrets",
+    "dnsConfig",
+    "dnsPolicy",
+    "terminationGracePeriodSeconds",
+    "activeDeadlineSeconds",
+    "priorityClassName",
+    "priority",
+    "schedulerName",
+    "readinessGates",
+    "resourceClaims",
+];
+
+/// Whether a probe or lifecycle subtree has a `host` field anywhere.
+fn names_a_host(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .any(|e| &*e.key == "host" || names_a_host(&e.value)),
+        Value::Seq(items) => items.iter().any(names_a_host),
+        _ => false,
+    }
+}
+
 fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object, (Pos, String)> {
     if !root.is_map() {
         return Err((
@@ -490,7 +621,7 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| options.default_namespace.clone())
     };
-    Ok(Object {
+    let mut object = Object {
         kind,
         api_version,
         name,
@@ -498,7 +629,9 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
         origin,
         root,
         quirks: Vec::new(),
-    })
+    };
+    prune(&mut object);
+    Ok(object)
 }
 
 #[cfg(test)]

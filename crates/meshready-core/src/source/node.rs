@@ -57,7 +57,8 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     /// The key, as a string (non-string keys are converted as Kubernetes' JSON conversion does).
-    pub key: Box<str>,
+    /// Keys repeat across every object, so the loader shares one allocation per distinct key.
+    pub key: std::sync::Arc<str>,
     /// Where the key starts.
     pub key_pos: Pos,
     /// The value.

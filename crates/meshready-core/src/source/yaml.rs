@@ -13,6 +13,10 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum number of nodes that aliases may copy into one document.
     pub max_alias_nodes: usize,
+    /// Whether to skip, while parsing, the fields no rule reads (container `env`, `args`,
+    /// `resources`, ..., pod scheduling fields, `metadata.managedFields`), so they are never
+    /// allocated. The loader turns this on; the result is the same as pruning afterwards.
+    pub skip_unread_fields: bool,
 }
 
 impl Default for Limits {
@@ -20,6 +24,7 @@ impl Default for Limits {
         Self {
             max_depth: 100,
             max_alias_nodes: 100_000,
+            skip_unread_fields: false,
         }
     }
 }
@@ -157,6 +162,20 @@ pub struct Parsed {
 /// Returns a [`ParseError`] for invalid YAML, more than one document, unsupported constructs
 /// (complex keys) or exceeded [`Limits`].
 pub fn parse_document(text: &str, line_offset: u32, limits: Limits) -> Result<Parsed, ParseError> {
+    match parse_once(text, line_offset, limits) {
+        Err(e) if e.message == SKIPPED_ANCHOR => parse_once(
+            text,
+            line_offset,
+            Limits {
+                skip_unread_fields: false,
+                ..limits
+            },
+        ),
+        result => result,
+    }
+}
+
+fn parse_once(text: &str, line_offset: u32, limits: Limits) -> Result<Parsed, ParseError> {
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
@@ -166,6 +185,10 @@ pub fn parse_document(text: &str, line_offset: u32, limits: Limits) -> Result<Pa
         quirks: Vec::new(),
         line_offset,
         limits,
+        skip_depth: 0,
+        skipped_anchor: false,
+        items: Vec::new(),
+        entries: Vec::new(),
     };
     let parser = Parser::new_from_str(text);
     for item in parser {
@@ -192,15 +215,17 @@ fn shift(line: usize, offset: u32) -> u32 {
         .max(1)
 }
 
+/// An open collection. Its children live on the builder's scratch stacks from `start` on, so
+/// that each finished collection is allocated once, at its exact size.
 enum Frame {
     Seq {
-        items: Vec<Node>,
+        start: usize,
         pos: Pos,
         anchor: usize,
     },
     Map {
-        entries: Vec<Entry>,
-        key: Option<(Box<str>, Pos)>,
+        start: usize,
+        key: Option<(std::sync::Arc<str>, Pos)>,
         merges: Vec<Node>,
         pos: Pos,
         anchor: usize,
@@ -216,7 +241,18 @@ struct Builder {
     quirks: Vec<Quirk>,
     line_offset: u32,
     limits: Limits,
+    /// Depth inside a subtree being skipped (0: not skipping).
+    skip_depth: usize,
+    /// Whether a skipped subtree defined an anchor (an alias to it forces a full re-parse).
+    skipped_anchor: bool,
+    /// Items of the open sequences.
+    items: Vec<Node>,
+    /// Entries of the open mappings.
+    entries: Vec<Entry>,
 }
+
+/// The message of the internal error that makes [`parse_document`] retry without skipping.
+const SKIPPED_ANCHOR: &str = "alias to an anchor inside a skipped field";
 
 impl Builder {
     fn pos(&self, span: Span) -> Pos {
@@ -226,7 +262,80 @@ impl Builder {
         }
     }
 
+    /// Whether the value about to start belongs to a field that no rule reads.
+    fn value_is_unread(&self) -> bool {
+        let n = self.stack.len();
+        let key_at = |i: usize| match self.stack.get(i) {
+            Some(Frame::Map {
+                key: Some((k, _)), ..
+            }) => Some(&**k),
+            _ => None,
+        };
+        let Some(key) = n.checked_sub(1).and_then(key_at) else {
+            return false;
+        };
+        (super::UNREAD_CONTAINER_FIELDS.contains(&key)
+            && n >= 3
+            && matches!(self.stack[n - 2], Frame::Seq { .. })
+            && matches!(
+                key_at(n - 3),
+                Some("containers" | "initContainers" | "ephemeralContainers")
+            ))
+            || (super::UNREAD_POD_FIELDS.contains(&key) && n >= 2 && key_at(n - 2) == Some("spec"))
+            || (key == "managedFields" && n >= 2 && key_at(n - 2) == Some("metadata"))
+    }
+
+    /// Forgets the pending key whose value was skipped.
+    fn drop_pending_key(&mut self) {
+        if let Some(Frame::Map { key, .. }) = self.stack.last_mut() {
+            *key = None;
+        }
+    }
+
+    /// Consumes events of skipped fields; returns whether the event was consumed.
+    fn skip(&mut self, event: &Event<'_>) -> bool {
+        let anchor = match event {
+            Event::SequenceStart(a, _) | Event::MappingStart(a, _) | Event::Scalar(_, _, a, _) => {
+                *a
+            }
+            _ => 0,
+        };
+        if self.skip_depth > 0 {
+            self.skipped_anchor |= anchor != 0;
+            match event {
+                Event::SequenceStart(..) | Event::MappingStart(..) => self.skip_depth += 1,
+                Event::SequenceEnd | Event::MappingEnd => {
+                    self.skip_depth -= 1;
+                    if self.skip_depth == 0 {
+                        self.drop_pending_key();
+                    }
+                }
+                _ => {}
+            }
+            return true;
+        }
+        if !self.limits.skip_unread_fields || !self.value_is_unread() {
+            return false;
+        }
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                self.skipped_anchor |= anchor != 0;
+                self.skip_depth = 1;
+                true
+            }
+            Event::Scalar(..) | Event::Alias(_) => {
+                self.skipped_anchor |= anchor != 0;
+                self.drop_pending_key();
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn event(&mut self, event: Event<'_>, span: Span) -> Result<(), ParseError> {
+        if self.skip(&event) {
+            return Ok(());
+        }
         let pos = self.pos(span);
         match event {
             Event::DocumentStart(_) => {
@@ -239,13 +348,24 @@ impl Builder {
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
+                // Fast path for the most common event: a plain word or a quoted string as a key.
+                if anchor == 0
+                    && tag.is_none()
+                    && is_string_key(&text, style)
+                    && let Some(Frame::Map {
+                        key: key @ None, ..
+                    }) = self.stack.last_mut()
+                {
+                    *key = Some((intern(&text), pos));
+                    return Ok(());
+                }
                 let node = Node::new(resolve(&text, style, tag.as_deref()), pos);
                 self.complete(node, anchor)?;
             }
             Event::SequenceStart(anchor, _) => {
                 self.check_depth(pos)?;
                 self.stack.push(Frame::Seq {
-                    items: Vec::new(),
+                    start: self.items.len(),
                     pos,
                     anchor,
                 });
@@ -253,7 +373,7 @@ impl Builder {
             Event::MappingStart(anchor, _) => {
                 self.check_depth(pos)?;
                 self.stack.push(Frame::Map {
-                    entries: Vec::new(),
+                    start: self.entries.len(),
                     key: None,
                     merges: Vec::new(),
                     pos,
@@ -261,24 +381,34 @@ impl Builder {
                 });
             }
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, pos, anchor }) = self.stack.pop() {
+                if let Some(Frame::Seq { start, pos, anchor }) = self.stack.pop() {
+                    let items: Vec<Node> = self.items.drain(start..).collect();
                     self.complete(Node::new(Value::Seq(items), pos), anchor)?;
                 }
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map {
-                    mut entries,
+                    start,
                     merges,
                     pos,
                     anchor,
                     ..
                 }) = self.stack.pop()
                 {
-                    apply_merges(&mut entries, merges);
+                    let mut entries: Vec<Entry> = self.entries.drain(start..).collect();
+                    if !merges.is_empty() {
+                        apply_merges(&mut entries, merges);
+                    }
                     self.complete(Node::new(Value::Map(entries), pos), anchor)?;
                 }
             }
             Event::Alias(id) => {
+                if !self.anchors.contains_key(&id) && self.skipped_anchor {
+                    return Err(ParseError {
+                        pos,
+                        message: SKIPPED_ANCHOR.into(),
+                    });
+                }
                 let Some((node, size)) = self.anchors.get(&id) else {
                     return Err(ParseError {
                         pos,
@@ -321,12 +451,9 @@ impl Builder {
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq { .. }) => self.items.push(node),
             Some(Frame::Map {
-                entries,
-                key,
-                merges,
-                ..
+                start, key, merges, ..
             }) => match key.take() {
                 None => {
                     let Some(text) = key_text(&node) else {
@@ -335,11 +462,11 @@ impl Builder {
                             message: format!("a {} cannot be a mapping key", node.type_name()),
                         });
                     };
-                    *key = Some((text.into(), node.pos));
+                    *key = Some((intern(&text), node.pos));
                 }
                 Some((k, _)) if &*k == "<<" && is_plain_merge(&node) => merges.push(node),
                 Some((k, key_pos)) => {
-                    if let Some(existing) = find_entry(entries, &k) {
+                    if let Some(existing) = find_entry(&mut self.entries[*start..], &k) {
                         self.quirks.push(Quirk::DuplicateKey {
                             key: k.to_string(),
                             first: existing.key_pos,
@@ -348,7 +475,7 @@ impl Builder {
                         existing.key_pos = key_pos;
                         existing.value = node;
                     } else {
-                        entries.push(Entry {
+                        self.entries.push(Entry {
                             key: k,
                             key_pos,
                             value: node,
@@ -359,6 +486,68 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Shares one allocation per distinct mapping key within a thread (keys repeat in every object).
+/// The table is bounded so that inputs with endless distinct keys cannot grow it without limit.
+fn intern(key: &str) -> std::sync::Arc<str> {
+    use std::cell::RefCell;
+    use std::sync::Arc;
+    thread_local! {
+        // Fx hashing: the keys are short and not attacker-controlled in a way that matters
+        // (the table is bounded), and SipHash was a visible share of the load time.
+        static KEYS: RefCell<rustc_hash::FxHashSet<Arc<str>>> = RefCell::new(rustc_hash::FxHashSet::default());
+    }
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        if let Some(k) = keys.get(key) {
+            return Arc::clone(k);
+        }
+        let k: Arc<str> = Arc::from(key);
+        if keys.len() < 65_536 {
+            keys.insert(Arc::clone(&k));
+        }
+        k
+    })
+}
+
+/// Whether a key scalar is certainly a string whose text is the key (no resolution needed).
+fn is_string_key(text: &str, style: ScalarStyle) -> bool {
+    if style != ScalarStyle::Plain {
+        return true;
+    }
+    let Some(first) = text.as_bytes().first() else {
+        return false;
+    };
+    first.is_ascii_alphabetic()
+        && !matches!(
+            text,
+            "null"
+                | "Null"
+                | "NULL"
+                | "true"
+                | "True"
+                | "TRUE"
+                | "false"
+                | "False"
+                | "FALSE"
+                | "y"
+                | "Y"
+                | "yes"
+                | "Yes"
+                | "YES"
+                | "n"
+                | "N"
+                | "no"
+                | "No"
+                | "NO"
+                | "on"
+                | "On"
+                | "ON"
+                | "off"
+                | "Off"
+                | "OFF"
+        )
 }
 
 fn find_entry<'a>(entries: &'a mut [Entry], key: &str) -> Option<&'a mut Entry> {
