@@ -143,6 +143,47 @@ pub struct CheckArgs {
     /// or the config file's].
     #[arg(long, value_enum)]
     pub istio_cni: Option<IstioCni>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource bounds for untrusted input; each exceeded limit is reported with file:line.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Largest single document, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub max_document_size: usize,
+    /// Largest total input, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_input_size: usize,
+    /// Most documents analysed.
+    #[arg(long, value_name = "N", default_value_t = 2_000_000)]
+    pub max_documents: usize,
+    /// Most nodes that YAML aliases may copy into one document ("billion laughs" guard).
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    pub max_alias_nodes: usize,
+    /// Deepest nesting of mappings and lists.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max_depth: usize,
+}
+
+impl LimitArgs {
+    /// Loader options with these limits.
+    pub fn load_options(&self, default_namespace: String) -> meshready_core::source::LoadOptions {
+        let defaults = meshready_core::source::LoadOptions::default();
+        meshready_core::source::LoadOptions {
+            default_namespace,
+            limits: meshready_core::source::yaml::Limits {
+                max_depth: self.max_depth,
+                max_alias_nodes: self.max_alias_nodes,
+                max_document_bytes: self.max_document_size,
+                ..defaults.limits
+            },
+            max_input_bytes: self.max_input_size,
+            max_documents: self.max_documents,
+        }
+    }
 }
 
 /// Parses `--pod-security`.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use meshready_core::output::{github, json, junit, sarif, text};
-use meshready_core::source::{Input, LoadOptions};
+use meshready_core::source::Input;
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
@@ -37,10 +37,7 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         .map(|s| Pattern::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
     let inputs = read_inputs(&args.paths)?;
-    let options = LoadOptions {
-        default_namespace,
-        ..LoadOptions::default()
-    };
+    let options = args.limits.load_options(default_namespace);
     let loaded = meshready_core::source::load(inputs, &options);
     let check_options = CheckOptions {
         settings: Settings {

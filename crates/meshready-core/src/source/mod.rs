@@ -166,12 +166,18 @@ pub struct LoadOptions {
     pub default_namespace: String,
     /// Parser limits.
     pub limits: Limits,
+    /// Maximum total size of all inputs in bytes; files past it are reported, not read.
+    pub max_input_bytes: usize,
+    /// Maximum number of documents; documents past it are reported, not analysed.
+    pub max_documents: usize,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         Self {
             default_namespace: "default".into(),
+            max_input_bytes: 4 << 30,
+            max_documents: 2_000_000,
             limits: Limits {
                 skip_unread_fields: true,
                 ..Limits::default()
@@ -228,8 +234,24 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
 pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
     let mut loaded = Loaded::default();
     let mut jobs: Vec<(usize, usize, Chunk)> = Vec::new();
+    let mut total_bytes = 0usize;
     for input in inputs {
         let file = loaded.files.len();
+        total_bytes = total_bytes.saturating_add(input.bytes.len());
+        if total_bytes > options.max_input_bytes {
+            loaded.errors.push(LoadError {
+                file: input.path.clone(),
+                line: 1,
+                column: 1,
+                message: format!(
+                    "not read: the inputs exceed the total size limit of {} bytes (raise it with --max-input-size)",
+                    options.max_input_bytes
+                ),
+            });
+            loaded.files.push(SourceFile { path: input.path, text: String::new() });
+            loaded.stats.files += 1;
+            continue;
+        }
         let text = match decode(&input.path, input.bytes) {
             Ok(text) => text,
             Err(error) => {
@@ -258,6 +280,20 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
             text,
         });
         loaded.stats.files += 1;
+    }
+    if jobs.len() > options.max_documents {
+        let (file, _, chunk) = &jobs[options.max_documents];
+        loaded.errors.push(LoadError {
+            file: loaded.files[*file].path.clone(),
+            line: chunk.line,
+            column: 1,
+            message: format!(
+                "not analysed: this and {} later documents exceed the limit of {} documents (raise it with --max-documents)",
+                jobs.len() - options.max_documents - 1,
+                options.max_documents
+            ),
+        });
+        jobs.truncate(options.max_documents);
     }
     let files = &loaded.files;
     let results: Vec<DocResult> = jobs
@@ -352,6 +388,16 @@ fn load_document(
         column: pos.col,
         message,
     };
+    if text.len() > options.limits.max_document_bytes {
+        return DocResult::Error(err(
+            Pos { line: chunk.line, col: 1 },
+            format!(
+                "document of {} bytes exceeds the limit of {} bytes (raise it with --max-document-size)",
+                text.len(),
+                options.limits.max_document_bytes
+            ),
+        ));
+    }
     let parsed = match yaml::parse_document_lenient(text, chunk.line, options.limits) {
         Ok(parsed) => parsed,
         Err(e) => return DocResult::Error(err(e.pos, e.message)),

@@ -13,6 +13,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Maximum number of nodes that aliases may copy into one document.
     pub max_alias_nodes: usize,
+    /// Maximum size of one document in bytes.
+    pub max_document_bytes: usize,
     /// Whether to skip, while parsing, the fields no rule reads (container `env`, `args`,
     /// `resources`, ..., pod scheduling fields, `metadata.managedFields`), so they are never
     /// allocated. The loader turns this on; the result is the same as pruning afterwards.
@@ -24,6 +26,7 @@ impl Default for Limits {
         Self {
             max_depth: 100,
             max_alias_nodes: 100_000,
+            max_document_bytes: 64 << 20,
             skip_unread_fields: false,
         }
     }
