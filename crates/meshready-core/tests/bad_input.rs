@@ -155,26 +155,55 @@ fn summary_counts_reconcile() {
 
 #[test]
 fn resource_limits_are_reported_with_their_place_and_the_rest_is_analysed() {
-    let big = format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{blob: \"{}\"}}\n", "x".repeat(5000));
+    let big = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{blob: \"{}\"}}\n",
+        "x".repeat(5000)
+    );
     let text = format!("{GOOD_POD}---\n{big}---\n{GOOD_POD}");
     let mut options = LoadOptions::default();
     options.limits.max_document_bytes = 4096;
     let loaded = load_str("x.yaml", &text, &options);
     assert_eq!(loaded.errors.len(), 1);
     assert_eq!(loaded.errors[0].line, 9);
-    assert!(loaded.errors[0].message.contains("--max-document-size"), "{}", loaded.errors[0].message);
+    assert!(
+        loaded.errors[0].message.contains("--max-document-size"),
+        "{}",
+        loaded.errors[0].message
+    );
     assert_eq!(loaded.objects.len(), 2);
 
-    let options = LoadOptions { max_documents: 1, ..LoadOptions::default() };
-    let loaded = load_str("x.yaml", &format!("{GOOD_POD}---\n{GOOD_POD}---\n{GOOD_POD}"), &options);
+    let options = LoadOptions {
+        max_documents: 1,
+        ..LoadOptions::default()
+    };
+    let loaded = load_str(
+        "x.yaml",
+        &format!("{GOOD_POD}---\n{GOOD_POD}---\n{GOOD_POD}"),
+        &options,
+    );
     assert_eq!(loaded.objects.len(), 1);
     assert_eq!(loaded.errors[0].line, 9);
-    assert!(loaded.errors[0].message.contains("this and 1 later documents"), "{}", loaded.errors[0].message);
+    assert!(
+        loaded.errors[0]
+            .message
+            .contains("this and 1 later documents"),
+        "{}",
+        loaded.errors[0].message
+    );
 
-    let options = LoadOptions { max_input_bytes: GOOD_POD.len() + 10, ..LoadOptions::default() };
+    let options = LoadOptions {
+        max_input_bytes: GOOD_POD.len() + 10,
+        ..LoadOptions::default()
+    };
     let inputs = vec![
-        Input { path: "a.yaml".into(), bytes: GOOD_POD.as_bytes().to_vec() },
-        Input { path: "b.yaml".into(), bytes: GOOD_POD.as_bytes().to_vec() },
+        Input {
+            path: "a.yaml".into(),
+            bytes: GOOD_POD.as_bytes().to_vec(),
+        },
+        Input {
+            path: "b.yaml".into(),
+            bytes: GOOD_POD.as_bytes().to_vec(),
+        },
     ];
     let loaded = load(inputs, &options);
     assert_eq!(loaded.objects.len(), 1);
@@ -187,7 +216,11 @@ fn helm_source_comments_map_findings_to_the_chart_file_and_keep_the_rendered_pla
     let text = format!("---\n# Source: shop/templates/pod.yaml\n{GOOD_POD}");
     let loaded = load_str("rendered.yaml", &text, &LoadOptions::default());
     let report = check(&loaded, &CheckOptions::default());
-    let f = report.findings.iter().find(|f| f.code == "IST0144").expect("IST0144");
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.code == "IST0144")
+        .expect("IST0144");
     let loc = f.location.as_ref().unwrap();
     assert_eq!(loc.chart_file.as_deref(), Some("shop/templates/pod.yaml"));
     assert_eq!((loc.file.as_str(), loc.line), ("rendered.yaml", 10));

@@ -10,6 +10,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use meshready_core::admission::detect_cni;
+use meshready_core::admission::policy::AdmissionPolicy;
 use meshready_core::admission::psp::{self, ContainerSecurity, Psp};
 use meshready_core::admission::rbac::{Identity, Rbac};
 use meshready_core::admission::scc::{self, Scc};
@@ -197,8 +198,8 @@ fn answer<'p, 'a>(
             .usable()
             .map(|c| {
                 json!({
-                    "name": c.scc.name,
-                    "priority": c.scc.priority,
+                    "name": c.policy.name,
+                    "priority": c.policy.priority,
                     "usable_via": c.usable_via,
                     "violations": c.violations,
                 })
@@ -213,7 +214,7 @@ fn answer<'p, 'a>(
             None => {
                 let why: Vec<String> = verdict
                     .usable()
-                    .map(|c| format!("{}: {}", c.scc.name, c.violations.join(", ")))
+                    .map(|c| format!("{}: {}", c.policy.name, c.violations.join(", ")))
                     .collect();
                 format!(
                     "scc: istio-init is not admitted: no SecurityContextConstraints usable by {user} admits it ({})",

@@ -1,6 +1,7 @@
 //! Admission of the injected pod (SPEC 3.4): Istio CNI detection, injection simulation and Pod Security Admission.
 
 pub mod inject;
+pub mod policy;
 pub mod psa;
 pub mod psp;
 pub mod rbac;

@@ -8,8 +8,8 @@
 //! `extensions/v1beta1`, and the `policy/v1` of Istio's sample), since PSP is gone from current
 //! Kubernetes APIs.
 
-use std::fmt::Write as _;
-
+use super::policy::{self, AdmissionPolicy, check_read_only_root, sa_or_controller};
+pub use super::policy::{Capabilities, evaluate, judge};
 use super::rbac::{Grant, Identity, Rbac, Request, strings};
 use crate::model::Workload;
 use crate::source::{Node, Object};
@@ -117,94 +117,6 @@ impl ContainerSecurity {
             run_as_non_root: Some(true),
             read_only_root_filesystem: Some(true),
         }
-    }
-}
-
-/// The capability fields PSPs and SCCs share.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Capabilities {
-    /// `allowedCapabilities` (`*` allows every capability).
-    pub allowed: Vec<String>,
-    /// `defaultAddCapabilities` (added unless dropped; also allowed).
-    pub default_add: Vec<String>,
-    /// `requiredDropCapabilities` (must appear literally in the drop list).
-    pub required_drop: Vec<String>,
-}
-
-impl Capabilities {
-    /// Reads the three fields from a PSP's `spec` or an SCC's top level.
-    #[must_use]
-    pub fn from_node(node: &Node) -> Self {
-        Self {
-            allowed: strings(node.get("allowedCapabilities")),
-            default_add: strings(node.get("defaultAddCapabilities")),
-            required_drop: strings(node.get("requiredDropCapabilities")),
-        }
-    }
-
-    /// Whether adding `cap` is allowed (`*`, or listed in allowed or default-add).
-    #[must_use]
-    pub fn allows_adding(&self, cap: &str) -> bool {
-        self.allowed.iter().any(|a| a == "*" || a == cap)
-            || self.default_add.iter().any(|a| a == cap)
-    }
-
-    /// What keeps `c` from validating without mutation (the post-injection pass): capabilities
-    /// that may not be added, required drops that are not literally dropped, and default adds
-    /// that would change the container. Lowercase fragments.
-    #[must_use]
-    pub fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
-        let mut out = Vec::new();
-        // Generate: a default add the container neither adds nor drops literally, or a required
-        // drop it does not drop literally, changes the container; the validating pass skips
-        // such a policy.
-        let missing_drops: Vec<&str> = self
-            .required_drop
-            .iter()
-            .filter(|d| !c.drop.contains(d))
-            .map(String::as_str)
-            .collect();
-        let would_add: Vec<&str> = self
-            .default_add
-            .iter()
-            .filter(|d| !c.add.contains(d) && !c.drop.contains(d))
-            .map(String::as_str)
-            .collect();
-        if !missing_drops.is_empty() {
-            let all = if c.drop.iter().any(|d| d == "ALL") {
-                " (`ALL` does not count)"
-            } else {
-                ""
-            };
-            out.push(format!(
-                "requiredDropCapabilities needs `{}` to drop {} literally{all}",
-                c.name,
-                missing_drops.join(", ")
-            ));
-        }
-        if !would_add.is_empty() {
-            out.push(format!(
-                "defaultAddCapabilities would add {} to `{}` after injection, which admission's validating pass does not allow",
-                would_add.join(", "),
-                c.name
-            ));
-        }
-        if !self.allowed.iter().any(|a| a == "*") {
-            let denied: Vec<&str> = c
-                .add
-                .iter()
-                .filter(|cap| !self.allows_adding(cap))
-                .map(String::as_str)
-                .collect();
-            if !denied.is_empty() {
-                out.push(format!(
-                    "allowedCapabilities lacks {} (added by `{}`)",
-                    denied.join(", "),
-                    c.name
-                ));
-            }
-        }
-        out
     }
 }
 
@@ -340,21 +252,22 @@ impl<'a> Psp<'a> {
         psps.sort_by(|a, b| a.name.cmp(b.name));
         psps
     }
+}
 
-    /// What keeps `c` from validating against this PSP (empty: it validates). Lowercase
-    /// fragments.
-    #[must_use]
-    pub fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
-        let mut out = self.capabilities.violations(c);
-        if c.privileged && !self.privileged {
-            out.push(format!("privileged: false rejects privileged `{}`", c.name));
-        }
-        if !self.allow_privilege_escalation && c.allow_privilege_escalation == Some(true) {
-            out.push(format!(
-                "allowPrivilegeEscalation: false rejects `{}`, which allows it",
-                c.name
-            ));
-        }
+impl AdmissionPolicy for Psp<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Capabilities, `privileged`, `allowPrivilegeEscalation`, `runAsUser`, `runAsGroup`,
+    /// `readOnlyRootFilesystem`.
+    fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
+        let mut out = self.capabilities.violations_with_privilege(
+            c,
+            "privileged",
+            self.privileged,
+            self.allow_privilege_escalation,
+        );
         match &self.run_as_user {
             IdRule::Any | IdRule::MayRunAs(_) => {}
             IdRule::NonRoot => {
@@ -412,13 +325,13 @@ impl<'a> Psp<'a> {
                 );
             }
         }
-        if self.read_only_root_filesystem && c.read_only_root_filesystem != Some(true) {
-            out.push(format!(
-                "readOnlyRootFilesystem: true rejects `{}`'s writable root filesystem",
-                c.name
-            ));
-        }
+        check_read_only_root(self.read_only_root_filesystem, c, &mut out);
         out
+    }
+
+    /// RBAC `use` in API group `policy` or `extensions` (admission accepts either).
+    fn usable_via(&self, rbac: &Rbac, identity: &Identity, namespace: &str) -> Option<String> {
+        grant_phrase(rbac, identity, namespace, self.name)
     }
 }
 
@@ -485,59 +398,10 @@ pub fn use_grant<'r>(
 }
 
 /// One PSP considered for a pod.
-#[derive(Debug, Clone)]
-pub struct Candidate<'p, 'a> {
-    /// The PSP.
-    pub psp: &'p Psp<'a>,
-    /// How the pod may use it (`None`: it may not).
-    pub usable_via: Option<String>,
-    /// What keeps the injected containers from validating against it.
-    pub violations: Vec<String>,
-}
+pub type Candidate<'p, 'a> = policy::Candidate<'p, Psp<'a>>;
 
-impl Candidate<'_, '_> {
-    /// Usable and admits the injected containers.
-    #[must_use]
-    pub fn admits(&self) -> bool {
-        self.usable_via.is_some() && self.violations.is_empty()
-    }
-}
-
-/// PSP admission of one pod's injected containers.
-#[derive(Debug, Clone)]
-pub struct Verdict<'p, 'a> {
-    /// Every PSP, sorted by name.
-    pub candidates: Vec<Candidate<'p, 'a>>,
-}
-
-impl Verdict<'_, '_> {
-    /// The first usable PSP (by name) that admits the injected containers.
-    #[must_use]
-    pub fn admitted_by(&self) -> Option<&str> {
-        self.candidates
-            .iter()
-            .find(|c| c.admits())
-            .map(|c| c.psp.name)
-    }
-
-    /// The usable PSPs.
-    pub fn usable(&self) -> impl Iterator<Item = &Candidate<'_, '_>> {
-        self.candidates.iter().filter(|c| c.usable_via.is_some())
-    }
-
-    /// What each usable PSP lacks: `` `name`: fragment, fragment `` joined by `; `.
-    #[must_use]
-    pub fn describe_rejections(&self) -> String {
-        let mut out = String::new();
-        for c in self.usable() {
-            if !out.is_empty() {
-                out.push_str("; ");
-            }
-            let _ = write!(out, "`{}`: {}", c.psp.name, c.violations.join(", "));
-        }
-        out
-    }
-}
+/// PSP admission of one pod's injected containers (candidates sorted by name).
+pub type Verdict<'p, 'a> = policy::Verdict<'p, Psp<'a>>;
 
 /// How a pod in `namespace` with ServiceAccount `service_account`, created by `controller` (see
 /// [`requesting_controller`]), may use PSP `name`: the ServiceAccount's grant, else the
@@ -550,75 +414,27 @@ pub fn usable_via(
     service_account: &Identity,
     controller: Option<&Identity>,
 ) -> Option<String> {
-    let describe = |identity: &Identity| {
-        ["policy", "extensions"].iter().find_map(|group| {
-            let grant = rbac.grant(
-                identity,
-                &Request::use_of(namespace, group, "podsecuritypolicies", name),
-            )?;
-            // `kubectl auth can-i use psp/NAME` asks about `policy` only: say when the grant
-            // is in `extensions`, which admission also accepts.
-            Some(if *group == "extensions" {
-                format!("{grant}, in API group extensions")
-            } else {
-                grant.to_string()
-            })
-        })
-    };
-    describe(service_account).or_else(|| {
-        let controller = controller?;
-        describe(controller).map(|via| format!("{via}, as {}", requester_phrase(controller, false)))
+    sa_or_controller(service_account, controller, |identity| {
+        grant_phrase(rbac, identity, namespace, name)
     })
 }
 
-/// Judges the injected `containers` against every PSP, given how each may be used (same order
-/// as `psps`, see [`usable_via`]).
-#[must_use]
-pub fn judge<'p, 'a>(
-    psps: &'p [Psp<'a>],
-    usable: Vec<Option<String>>,
-    containers: &[ContainerSecurity],
-) -> Verdict<'p, 'a> {
-    let candidates = psps
-        .iter()
-        .zip(usable)
-        .map(|(psp, usable_via)| Candidate {
-            psp,
-            usable_via,
-            violations: dedup_violations(containers.iter().map(|c| psp.violations(c))),
+/// How `identity` may use PSP `name` in `namespace`: the RBAC grant, noting API group
+/// `extensions`.
+fn grant_phrase(rbac: &Rbac, identity: &Identity, namespace: &str, name: &str) -> Option<String> {
+    ["policy", "extensions"].iter().find_map(|group| {
+        let grant = rbac.grant(
+            identity,
+            &Request::use_of(namespace, group, "podsecuritypolicies", name),
+        )?;
+        // `kubectl auth can-i use psp/NAME` asks about `policy` only: say when the grant is in
+        // `extensions`, which admission also accepts.
+        Some(if *group == "extensions" {
+            format!("{grant}, in API group extensions")
+        } else {
+            grant.to_string()
         })
-        .collect();
-    Verdict { candidates }
-}
-
-/// Every violation once, in order.
-pub(crate) fn dedup_violations(lists: impl Iterator<Item = Vec<String>>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for v in lists.flatten() {
-        if !out.contains(&v) {
-            out.push(v);
-        }
-    }
-    out
-}
-
-/// Evaluates every PSP for a pod in `namespace` with ServiceAccount `service_account`, created
-/// by `controller` (see [`requesting_controller`]), whose injected containers are `containers`.
-#[must_use]
-pub fn evaluate<'p, 'a>(
-    psps: &'p [Psp<'a>],
-    rbac: &Rbac,
-    namespace: &str,
-    service_account: &str,
-    controller: Option<&Identity>,
-    containers: &[ContainerSecurity],
-) -> Verdict<'p, 'a> {
-    let sa = Identity::service_account(namespace, service_account);
-    let usable = psps
-        .iter()
-        .map(|psp| usable_via(rbac, psp.name, namespace, &sa, controller))
-        .collect();
-    judge(psps, usable, containers)
+    })
 }
 
 /// The Istio containers whose admission matters without CNI, for a workload: the injected

@@ -3,7 +3,9 @@
 //! An SCC is usable through its `users` / `groups` fields or RBAC `use` in the pod's namespace
 //! (reference/k8s-semantics.md §5); capabilities follow the PSP algorithm.
 
-use super::psp::{Capabilities, ContainerSecurity, dedup_violations};
+use super::policy::{self, AdmissionPolicy, Capabilities, check_read_only_root};
+pub use super::policy::{evaluate, judge, usable_via};
+use super::psp::ContainerSecurity;
 use super::rbac::{Identity, Rbac, Request, strings};
 use crate::source::{Node, Object};
 
@@ -104,10 +106,15 @@ impl<'a> Scc<'a> {
         sccs.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.name.cmp(b.name)));
         sccs
     }
+}
 
-    /// How `identity` may use this SCC in `namespace`: its `users` / `groups` fields, or RBAC.
-    #[must_use]
-    pub fn usable_via(&self, rbac: &Rbac, identity: &Identity, namespace: &str) -> Option<String> {
+impl AdmissionPolicy for Scc<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    /// Its `users` / `groups` fields, or RBAC `use`.
+    fn usable_via(&self, rbac: &Rbac, identity: &Identity, namespace: &str) -> Option<String> {
         if self.users.contains(&identity.user) {
             return Some(format!("users lists {}", identity.user));
         }
@@ -126,22 +133,15 @@ impl<'a> Scc<'a> {
         .map(|g| g.to_string())
     }
 
-    /// What keeps `c` from validating against this SCC. Lowercase fragments.
-    #[must_use]
-    pub fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
-        let mut out = self.capabilities.violations(c);
-        if c.privileged && !self.allow_privileged_container {
-            out.push(format!(
-                "allowPrivilegedContainer: false rejects privileged `{}`",
-                c.name
-            ));
-        }
-        if !self.allow_privilege_escalation && c.allow_privilege_escalation == Some(true) {
-            out.push(format!(
-                "allowPrivilegeEscalation: false rejects `{}`, which allows it",
-                c.name
-            ));
-        }
+    /// Capabilities, `allowPrivilegedContainer`, `allowPrivilegeEscalation`, `runAsUser`,
+    /// `readOnlyRootFilesystem`.
+    fn violations(&self, c: &ContainerSecurity) -> Vec<String> {
+        let mut out = self.capabilities.violations_with_privilege(
+            c,
+            "allowPrivilegedContainer",
+            self.allow_privileged_container,
+            self.allow_privilege_escalation,
+        );
         let uid = c.run_as_user;
         match &self.run_as_user {
             UidStrategy::Any => {}
@@ -177,119 +177,16 @@ impl<'a> Scc<'a> {
                 _ => {}
             },
         }
-        if self.read_only_root_filesystem && c.read_only_root_filesystem != Some(true) {
-            out.push(format!(
-                "readOnlyRootFilesystem: true rejects `{}`'s writable root filesystem",
-                c.name
-            ));
-        }
+        check_read_only_root(self.read_only_root_filesystem, c, &mut out);
         out
     }
 }
 
 /// One SCC considered for a pod.
-#[derive(Debug, Clone)]
-pub struct Candidate<'s, 'a> {
-    /// The SCC.
-    pub scc: &'s Scc<'a>,
-    /// How the pod may use it (`None`: it may not).
-    pub usable_via: Option<String>,
-    /// What keeps the injected containers from validating against it.
-    pub violations: Vec<String>,
-}
+pub type Candidate<'s, 'a> = policy::Candidate<'s, Scc<'a>>;
 
-impl Candidate<'_, '_> {
-    /// Usable and admits the injected containers.
-    #[must_use]
-    pub fn admits(&self) -> bool {
-        self.usable_via.is_some() && self.violations.is_empty()
-    }
-}
-
-/// SCC admission of one pod's injected containers.
-#[derive(Debug, Clone)]
-pub struct Verdict<'s, 'a> {
-    /// Every SCC, in admission order.
-    pub candidates: Vec<Candidate<'s, 'a>>,
-}
-
-impl Verdict<'_, '_> {
-    /// The first usable SCC (in admission order) that admits the injected containers.
-    #[must_use]
-    pub fn admitted_by(&self) -> Option<&str> {
-        self.candidates
-            .iter()
-            .find(|c| c.admits())
-            .map(|c| c.scc.name)
-    }
-
-    /// The usable SCCs.
-    pub fn usable(&self) -> impl Iterator<Item = &Candidate<'_, '_>> {
-        self.candidates.iter().filter(|c| c.usable_via.is_some())
-    }
-}
-
-/// How a pod in `namespace` with ServiceAccount identity `service_account`, created by
-/// `controller`, may use `scc`: the ServiceAccount first, then the controller, as SCC admission
-/// checks them. `None`: it may not.
-#[must_use]
-pub fn usable_via(
-    rbac: &Rbac,
-    scc: &Scc<'_>,
-    namespace: &str,
-    service_account: &Identity,
-    controller: Option<&Identity>,
-) -> Option<String> {
-    scc.usable_via(rbac, service_account, namespace)
-        .or_else(|| {
-            let controller = controller?;
-            scc.usable_via(rbac, controller, namespace).map(|via| {
-                format!(
-                    "{via}, as {}",
-                    super::psp::requester_phrase(controller, false)
-                )
-            })
-        })
-}
-
-/// Judges the injected `containers` against every SCC, given how each may be used (same order
-/// as `sccs`, see [`usable_via`]).
-#[must_use]
-pub fn judge<'s, 'a>(
-    sccs: &'s [Scc<'a>],
-    usable: Vec<Option<String>>,
-    containers: &[ContainerSecurity],
-) -> Verdict<'s, 'a> {
-    let candidates = sccs
-        .iter()
-        .zip(usable)
-        .map(|(scc, usable_via)| Candidate {
-            scc,
-            usable_via,
-            violations: dedup_violations(containers.iter().map(|c| scc.violations(c))),
-        })
-        .collect();
-    Verdict { candidates }
-}
-
-/// Evaluates every SCC for a pod in `namespace` with ServiceAccount `service_account`, created
-/// by `controller`, whose injected containers are `containers`.
-#[must_use]
-pub fn evaluate<'s, 'a>(
-    sccs: &'s [Scc<'a>],
-    rbac: &Rbac,
-    namespace: &str,
-    service_account: &str,
-    controller: Option<&Identity>,
-    containers: &[ContainerSecurity],
-) -> Verdict<'s, 'a> {
-    let sa = Identity::service_account(namespace, service_account);
-    let usable = sccs
-        .iter()
-        .map(|scc| usable_via(rbac, scc, namespace, &sa, controller))
-        .collect();
-    judge(sccs, usable, containers)
-}
+/// SCC admission of one pod's injected containers (candidates in admission order).
+pub type Verdict<'s, 'a> = policy::Verdict<'s, Scc<'a>>;
 
 #[cfg(test)]
 mod tests {
@@ -369,7 +266,7 @@ subjects:
         (
             v.admitted_by().map(str::to_string),
             v.usable()
-                .map(|c| (c.scc.name.to_string(), c.violations.clone()))
+                .map(|c| (c.policy.name.to_string(), c.violations.clone()))
                 .collect(),
         )
     }

@@ -1,12 +1,7 @@
 //! MR0010: no PodSecurityPolicy usable by the pod admits Istio's injected `istio-init` container.
 
-use std::collections::HashMap;
-
-use crate::admission::psp::{self, Psp};
-use crate::admission::rbac::{Identity, Rbac};
-use crate::admission::{cni_enabled, inject};
+use super::admission_policy::PolicyKind;
 use crate::finding::Finding;
-use crate::model::Workload;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -71,96 +66,8 @@ impl Rule for CapabilitiesDeniedByPsp {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let objects = cx.model.objects;
-        let psps = Psp::all(objects);
-        if psps.is_empty() || cni_enabled(objects, &cx.model.settings.admission) {
-            return;
-        }
-        let rbac = Rbac::new(objects);
-        // Usability depends only on (namespace, ServiceAccount, controller).
-        let mut usable: UsableCache<'_> = HashMap::new();
-        for (_, w) in cx.model.meshed() {
-            if cx.model.is_control_plane(w) {
-                continue;
-            }
-            let containers = psp::istio_containers(w);
-            if containers.is_empty() {
-                continue;
-            }
-            let namespace = w.object.namespace.as_str();
-            let sa = w.service_account();
-            let controller = Some(psp::requester(&w.object.kind));
-            let via = usable
-                .entry((namespace, sa, controller.as_ref().map(|c| c.user.clone())))
-                .or_insert_with(|| {
-                    let identity = Identity::service_account(namespace, sa);
-                    psps.iter()
-                        .map(|p| {
-                            psp::usable_via(
-                                &rbac,
-                                p.name,
-                                namespace,
-                                &identity,
-                                controller.as_ref(),
-                            )
-                        })
-                        .collect()
-                })
-                .clone();
-            let verdict = psp::judge(&psps, via, &containers);
-            if verdict.admitted_by().is_some() {
-                continue;
-            }
-            let who = who(namespace, sa, controller.as_ref());
-            let message = if verdict.usable().next().is_none() {
-                format!(
-                    "none of the PodSecurityPolicies ({}) is usable by {who}, so the pod is rejected once Istio injects `{}`",
-                    names(psps.iter().map(|p| p.name)),
-                    inject::ISTIO_INIT
-                )
-            } else {
-                format!(
-                    "no PodSecurityPolicy usable by {who} admits the injected `{}`; {}",
-                    inject::ISTIO_INIT,
-                    verdict.describe_rejections()
-                )
-            };
-            let fix = format!(
-                "Grant ServiceAccount `{namespace}/{sa}` `use` of a PodSecurityPolicy that allows NET_ADMIN and NET_RAW and UID 0 (Istio's samples/security/psp/sidecar-psp.yaml), or install Istio with the CNI plugin."
-            );
-            out.push(cx.finding(&Self::META, w.object, &sa_pointer(w), message, fix));
-        }
+        PolicyKind::Psp.check(cx, out, &Self::META);
     }
-}
-
-/// How each policy may be used, by (namespace, ServiceAccount, requesting controller).
-pub(super) type UsableCache<'a> = HashMap<(&'a str, &'a str, Option<String>), Vec<Option<String>>>;
-
-/// `ServiceAccount `ns/sa`` and the requester (its controller, or the user creating a bare pod).
-pub(super) fn who(namespace: &str, sa: &str, controller: Option<&Identity>) -> String {
-    match controller {
-        Some(c) => format!(
-            "ServiceAccount `{namespace}/{sa}` or {}",
-            psp::requester_phrase(c, true)
-        ),
-        None => format!("ServiceAccount `{namespace}/{sa}`"),
-    }
-}
-
-/// `` `a`, `b` ``.
-pub(super) fn names<'n>(names: impl Iterator<Item = &'n str>) -> String {
-    names
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// The pod template's `serviceAccountName` (or `serviceAccount`) field, else its spec.
-pub(super) fn sa_pointer(w: &Workload<'_>) -> String {
-    ["serviceAccountName", "serviceAccount"]
-        .iter()
-        .find(|k| w.spec.get(k).is_some())
-        .map_or_else(|| w.pointer("/spec"), |k| w.pointer(&format!("/spec/{k}")))
 }
 
 #[cfg(test)]

@@ -1,12 +1,6 @@
 //! MR0013: no OpenShift SecurityContextConstraints usable by the pod admits Istio's `istio-init`.
 
-use std::collections::HashMap;
-
-use super::capabilities_denied_by_psp::{UsableCache, names, sa_pointer, who};
-use crate::admission::psp::{istio_containers, requester};
-use crate::admission::rbac::{Identity, Rbac};
-use crate::admission::scc::{self, Scc};
-use crate::admission::{cni_enabled, inject};
+use super::admission_policy::PolicyKind;
 use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
@@ -67,62 +61,7 @@ impl Rule for CapabilitiesDeniedByScc {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let objects = cx.model.objects;
-        let sccs = Scc::all(objects);
-        if sccs.is_empty() || cni_enabled(objects, &cx.model.settings.admission) {
-            return;
-        }
-        let rbac = Rbac::new(objects);
-        let mut usable: UsableCache<'_> = HashMap::new();
-        for (_, w) in cx.model.meshed() {
-            if cx.model.is_control_plane(w) {
-                continue;
-            }
-            let containers = istio_containers(w);
-            if containers.is_empty() {
-                continue;
-            }
-            let namespace = w.object.namespace.as_str();
-            let sa = w.service_account();
-            let controller = Some(requester(&w.object.kind));
-            let via = usable
-                .entry((namespace, sa, controller.as_ref().map(|c| c.user.clone())))
-                .or_insert_with(|| {
-                    let identity = Identity::service_account(namespace, sa);
-                    sccs.iter()
-                        .map(|s| {
-                            scc::usable_via(&rbac, s, namespace, &identity, controller.as_ref())
-                        })
-                        .collect()
-                })
-                .clone();
-            let verdict = scc::judge(&sccs, via, &containers);
-            if verdict.admitted_by().is_some() {
-                continue;
-            }
-            let who = who(namespace, sa, controller.as_ref());
-            let message = if verdict.usable().next().is_none() {
-                format!(
-                    "none of the SecurityContextConstraints ({}) is usable by {who}, so the pod is rejected once Istio injects `{}`",
-                    names(sccs.iter().map(|s| s.name)),
-                    inject::ISTIO_INIT
-                )
-            } else {
-                let rejections: Vec<String> = verdict
-                    .usable()
-                    .map(|c| format!("`{}`: {}", c.scc.name, c.violations.join(", ")))
-                    .collect();
-                format!(
-                    "no SecurityContextConstraints usable by {who} admits the injected `{}`; {}",
-                    inject::ISTIO_INIT,
-                    rejections.join("; ")
-                )
-            };
-            let fix = format!(
-                "Install Istio with the CNI plugin (the openshift profile), or grant ServiceAccount `{namespace}/{sa}` an SCC that allows NET_ADMIN, NET_RAW and UID 0 (`oc adm policy add-scc-to-user privileged -z {sa} -n {namespace}`)."
-            );
-            out.push(cx.finding(&Self::META, w.object, &sa_pointer(w), message, fix));
-        }
+        PolicyKind::Scc.check(cx, out, &Self::META);
     }
 }
 

@@ -122,3 +122,19 @@ pub(crate) fn skip_service(s: &crate::model::Service<'_>) -> bool {
             )
         )
 }
+
+/// In-mesh application workloads whose selecting Services have two ports or more between them:
+/// the only ones where Service ports can conflict (most workloads have one port).
+pub(crate) fn multi_port_workloads<'c, 'a>(
+    cx: &'c Ctx<'c, 'a>,
+) -> impl Iterator<Item = (usize, &'c Workload<'a>)> + 'c {
+    cx.model.meshed().filter(|(i, w)| {
+        !cx.model.is_control_plane(w)
+            && cx
+                .model
+                .services_of(*i)
+                .map(|s| s.ports.len())
+                .sum::<usize>()
+                >= 2
+    })
+}

@@ -1,6 +1,7 @@
 //! The rules, one per file, and the ordered registry that `meshready rules`, `explain` and the
 //! generated docs are built from.
 
+mod admission_policy;
 mod application_gid_1337;
 mod application_uid_1337;
 mod capabilities_denied_by_psp;

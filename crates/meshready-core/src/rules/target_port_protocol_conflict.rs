@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::helpers::multi_port_workloads;
 use crate::finding::Finding;
 use crate::model::{Protocol, resolve_target};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
@@ -56,20 +57,7 @@ impl Rule for TargetPortProtocolConflict {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (i, w) in cx.model.meshed() {
-            // A conflict needs two Service ports; most workloads have one.
-            if cx
-                .model
-                .services_of(i)
-                .map(|s| s.ports.len())
-                .sum::<usize>()
-                < 2
-            {
-                continue;
-            }
-            if cx.model.is_control_plane(w) {
-                continue;
-            }
+        for (i, w) in multi_port_workloads(cx) {
             // container port -> (pointer of its declaration, [(service, service port, protocol)])
             let mut by_target: ByTarget = BTreeMap::new();
             for s in cx.model.services_of(i) {

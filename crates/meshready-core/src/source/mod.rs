@@ -248,7 +248,10 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
                     options.max_input_bytes
                 ),
             });
-            loaded.files.push(SourceFile { path: input.path, text: String::new() });
+            loaded.files.push(SourceFile {
+                path: input.path,
+                text: String::new(),
+            });
             loaded.stats.files += 1;
             continue;
         }
@@ -390,7 +393,10 @@ fn load_document(
     };
     if text.len() > options.limits.max_document_bytes {
         return DocResult::Error(err(
-            Pos { line: chunk.line, col: 1 },
+            Pos {
+                line: chunk.line,
+                col: 1,
+            },
             format!(
                 "document of {} bytes exceeds the limit of {} bytes (raise it with --max-document-size)",
                 text.len(),
