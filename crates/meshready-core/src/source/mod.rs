@@ -406,7 +406,21 @@ fn load_document(
     }
     let parsed = match yaml::parse_document_lenient(text, chunk.line, options.limits) {
         Ok(parsed) => parsed,
-        Err(e) => return DocResult::Error(err(e.pos, e.message)),
+        Err(e) => {
+            // The parser may report the end of input one line past the document's last line
+            // (found by the `load` fuzz target): keep the position inside the document.
+            let last_line =
+                chunk.line + u32::try_from(text.lines().count().max(1) - 1).unwrap_or(0);
+            let pos = if e.pos.line > last_line {
+                Pos {
+                    line: last_line,
+                    col: 1,
+                }
+            } else {
+                e.pos
+            };
+            return DocResult::Error(err(pos, e.message));
+        }
     };
     let Some(root) = parsed.root else {
         return DocResult::Empty;
@@ -773,6 +787,14 @@ mod tests {
         assert_eq!(loaded.errors.len(), 3);
         assert!(loaded.errors[0].message.contains("not a Kubernetes object"));
         assert!(loaded.errors[1].message.contains("no `kind`"));
+    }
+
+    #[test]
+    fn errors_stay_inside_the_document() {
+        // Found by the `load` fuzz target (fuzz/artifacts-found/load/error-past-eof.yaml).
+        let loaded = load_str("x.yaml", ":\ni", &LoadOptions::default());
+        assert_eq!(loaded.errors.len(), 1);
+        assert!(loaded.errors[0].line <= 2, "{:?}", loaded.errors[0]);
     }
 
     #[test]

@@ -178,6 +178,16 @@ pub fn split_json(text: &str) -> Vec<Chunk> {
             b'"' => in_str = true,
             b'{' | b'[' => {
                 if depth == 0 {
+                    // Stray text before this value is a chunk of its own (the parser reports
+                    // it), so it cannot swallow the value that follows.
+                    if let Some((s, l)) = start.take() {
+                        chunks.push(Chunk {
+                            start: s,
+                            end: i,
+                            line: l,
+                            helm_source: None,
+                        });
+                    }
                     start = Some((i, line));
                 }
                 depth += 1;
@@ -255,6 +265,17 @@ mod tests {
     fn content_on_the_marker_line_counts() {
         let text = "--- {a: 1}\n--- |\n  x\n";
         assert_eq!(split_yaml(text).len(), 2);
+    }
+
+    #[test]
+    fn stray_text_between_json_values_does_not_swallow_the_next_value() {
+        // Found by the `split` fuzz target (fuzz/artifacts-found/split/).
+        let text = "{\"a\": 1}\ngarbage\n{\"b\": 2}\n";
+        let chunks = split_json(text);
+        assert_eq!(
+            texts(text, &chunks),
+            vec![("{\"a\": 1}", 1), ("garbage\n", 2), ("{\"b\": 2}", 3)]
+        );
     }
 
     #[test]
