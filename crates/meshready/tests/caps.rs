@@ -217,7 +217,7 @@ fn bad_input_exits_2() {
     ]);
     assert_eq!(code, 2);
     assert!(
-        err.starts_with("meshready: error: broken.yaml:4:1: "),
+        err.starts_with("meshready: error: broken.yaml:3:1: "),
         "{err}"
     );
     // What could be read is still reported.
