@@ -35,10 +35,11 @@ impl SourceFile {
     #[must_use]
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        // YAML breaks lines at `\r\n`, `\n` and a lone `\r`, as the parser counts them.
         self.text
-            .lines()
+            .split('\n')
+            .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
             .nth(index)
-            .map(|l| l.trim_end_matches('\r'))
     }
 }
 

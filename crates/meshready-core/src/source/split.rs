@@ -192,6 +192,13 @@ pub fn split_json(text: &str) -> Vec<Chunk> {
                 }
                 depth += 1;
             }
+            b'}' | b']' if depth == 0 => {
+                // A closing bracket outside any value: stray text for the parser to report
+                // (found by the `split` fuzz target).
+                if start.is_none() {
+                    start = Some((i, line));
+                }
+            }
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
                 if depth == 0
@@ -276,6 +283,14 @@ mod tests {
             texts(text, &chunks),
             vec![("{\"a\": 1}", 1), ("garbage\n", 2), ("{\"b\": 2}", 3)]
         );
+    }
+
+    #[test]
+    fn a_stray_closing_bracket_is_not_dropped() {
+        // Found by the `split` fuzz target (fuzz/artifacts-found/split/).
+        let text = "{\"a\": 1}}\n";
+        let chunks = split_json(text);
+        assert_eq!(texts(text, &chunks), vec![("{\"a\": 1}", 1), ("}\n", 1)]);
     }
 
     #[test]

@@ -190,6 +190,8 @@ fn parse_once(text: &str, line_offset: u32, limits: Limits) -> Result<Parsed, Pa
         limits,
         skip_depth: 0,
         skipped_anchor: false,
+        max_line: line_offset
+            .saturating_add(u32::try_from(text.lines().count().max(1) - 1).unwrap_or(u32::MAX)),
         items: Vec::new(),
         entries: Vec::new(),
     };
@@ -248,6 +250,8 @@ struct Builder {
     skip_depth: usize,
     /// Whether a skipped subtree defined an anchor (an alias to it forces a full re-parse).
     skipped_anchor: bool,
+    /// The document's last line: the parser's end-of-stream marker may lie past it.
+    max_line: u32,
     /// Items of the open sequences.
     items: Vec<Node>,
     /// Entries of the open mappings.
@@ -259,8 +263,17 @@ const SKIPPED_ANCHOR: &str = "alias to an anchor inside a skipped field";
 
 impl Builder {
     fn pos(&self, span: Span) -> Pos {
+        let line = shift(span.start.line(), self.line_offset);
+        if line > self.max_line {
+            // An empty node at the very end (`?` then a final comment): keep it in the text
+            // (found by the `locate` fuzz target).
+            return Pos {
+                line: self.max_line,
+                col: 1,
+            };
+        }
         Pos {
-            line: shift(span.start.line(), self.line_offset),
+            line,
             col: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
         }
     }
@@ -804,6 +817,21 @@ mod tests {
     fn syntax_errors_carry_shifted_positions() {
         let err = parse_document("a: 1\nb: [1, 2\n", 5, Limits::default()).unwrap_err();
         assert!(err.pos.line >= 6, "{err:?}");
+    }
+
+    #[test]
+    fn positions_stay_inside_the_text() {
+        // Found by the `locate` fuzz target (fuzz/artifacts-found/locate/pos-past-eof.yaml).
+        let root = parse_document("?\n#", 1, Limits::default())
+            .unwrap()
+            .root
+            .unwrap();
+        assert!(
+            root.entries()
+                .iter()
+                .all(|e| e.key_pos.line <= 2 && e.value.pos.line <= 2),
+            "{root:?}"
+        );
     }
 
     #[test]
