@@ -9,8 +9,12 @@ use meshready_core::source::node::escape;
 use meshready_core::source::yaml::{Limits, parse_document};
 use meshready_core::source::{Node, Pos, Value};
 
-/// Every JSON pointer in the tree with the position `locate` must give for it.
-fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos)>) {
+/// A key used to go deeper than the tree.
+const MISSING: &str = "no-such-field";
+
+/// Every JSON pointer in the tree with the position `locate` must give for it, and whether
+/// `/no-such-field` under it is missing from the tree.
+fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos, bool)>) {
     let len = pointer.len();
     match &node.value {
         Value::Map(entries) => {
@@ -21,7 +25,7 @@ fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos)>) {
                 }
                 pointer.push('/');
                 pointer.push_str(&escape(&e.key));
-                out.push((pointer.clone(), e.key_pos));
+                out.push((pointer.clone(), e.key_pos, e.value.get(MISSING).is_none()));
                 walk(&e.value, pointer, out);
                 pointer.truncate(len);
             }
@@ -30,7 +34,7 @@ fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos)>) {
             for (i, item) in items.iter().enumerate() {
                 pointer.push('/');
                 pointer.push_str(&i.to_string());
-                out.push((pointer.clone(), item.pos));
+                out.push((pointer.clone(), item.pos, item.get(MISSING).is_none()));
                 walk(item, pointer, out);
                 pointer.truncate(len);
             }
@@ -39,10 +43,18 @@ fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos)>) {
     }
 }
 
+/// Whether a known bug is listed in `MESHREADY_FUZZ_ALLOW` (comma-separated), so that its
+/// check is skipped and the rest of the target can still be fuzzed until it is fixed.
+fn allowed(bug: &str) -> bool {
+    std::env::var("MESHREADY_FUZZ_ALLOW").is_ok_and(|v| v.split(',').any(|b| b.trim() == bug))
+}
+
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let text = text.as_ref();
-    let lines = u32::try_from(text.matches('\n').count() + 1).unwrap_or(u32::MAX);
+    // YAML line breaks: `\r\n`, `\n`, and a lone `\r`.
+    let lines = u32::try_from(1 + text.replace("\r\n", "\n").matches(['\n', '\r']).count())
+        .unwrap_or(u32::MAX);
     for limits in [
         Limits::default(),
         Limits {
@@ -55,21 +67,30 @@ fuzz_target!(|data: &[u8]| {
         };
         let Some(root) = parsed.root else { continue };
         let in_text = |pointer: &str, pos: Pos| {
-            assert!(pos >= root.pos, "{pointer:?} at {pos} is before the root at {}", root.pos);
+            assert!(
+                pos >= root.pos,
+                "{pointer:?} at {pos} is before the root at {}",
+                root.pos
+            );
             assert!(pos.line >= 1 && pos.col >= 1, "{pointer:?} at {pos}");
-            assert!(pos.line <= lines, "{pointer:?} at {pos} is past the last line {lines}");
+            assert!(
+                pos.line <= lines || allowed("pos-past-eof"),
+                "{pointer:?} at {pos} is past the last line {lines}"
+            );
         };
         assert_eq!(root.locate(""), root.pos);
         in_text("", root.pos);
         let mut paths = Vec::new();
         walk(&root, &mut String::new(), &mut paths);
-        for (pointer, pos) in &paths {
+        for (pointer, pos, missing) in &paths {
             // Positions of copies made by aliases are those of the anchored node, which is in
             // the text too.
             in_text(pointer, *pos);
             assert_eq!(root.locate(pointer), *pos, "locate({pointer:?})");
             // Deeper than the tree: the deepest existing field.
-            assert_eq!(root.locate(&format!("{pointer}/no-such-field/0")), *pos);
+            if *missing {
+                assert_eq!(root.locate(&format!("{pointer}/{MISSING}/0")), *pos);
+            }
         }
         // Pointers from the input itself: every line, and the whole text.
         for line in text.lines().take(64) {
@@ -81,7 +102,8 @@ fuzz_target!(|data: &[u8]| {
         in_text(text, root.locate(text));
         for quirk in &parsed.quirks {
             let pos = quirk.pos();
-            assert!(pos.line >= 1 && pos.line <= lines, "{quirk:?}");
+            assert!(pos.line >= 1, "{quirk:?}");
+            assert!(pos.line <= lines || allowed("pos-past-eof"), "{quirk:?}");
         }
     }
 });
