@@ -312,6 +312,19 @@ pub struct ClusterArgs {
     /// Ignore the meshready.io/ignore and galley.istio.io/analyze-suppress annotations.
     #[arg(long)]
     pub disallow_annotation_suppression: bool,
+    /// Pod Security level every namespace enforces, instead of the namespaces' labels.
+    #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = parse_pod_security)]
+    pub pod_security: Option<meshready_core::admission::psa::Policy>,
+    /// Whether Istio's CNI plugin is installed [default: auto, detected from the cluster].
+    #[arg(long, value_enum)]
+    pub istio_cni: Option<IstioCni>,
+    /// The config file (`.meshready.yaml`): its rule severities, ignores, `istio-cni` and
+    /// `pod-security` apply [default: found upward from the working directory].
+    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Read no config file.
+    #[arg(long)]
+    pub no_config: bool,
 }
 
 /// Output formats of `meshready caps`.

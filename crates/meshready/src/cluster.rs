@@ -14,6 +14,8 @@ use crate::args::{ClusterArgs, OutputFormat};
 use crate::check::emit;
 
 pub fn run(args: &ClusterArgs) -> Result<u8> {
+    // The same config file as `check`: a broken one is a usage error before any request.
+    let config = crate::config::load(args.config.as_deref(), args.no_config)?.unwrap_or_default();
     let suppress = args
         .suppress
         .iter()
@@ -59,11 +61,20 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         settings: Settings {
             mesh: args.mesh.into(),
             live: true,
-            ..Settings::default()
+            admission: meshready_core::admission::AdmissionSettings {
+                cni: args
+                    .istio_cni
+                    .or(config.istio_cni)
+                    .unwrap_or(crate::args::IstioCni::Auto)
+                    .into(),
+                pod_security: args.pod_security.or(config.pod_security),
+            },
         },
         suppress,
-        annotation_suppression: !args.disallow_annotation_suppression,
-        ..CheckOptions::default()
+        annotation_suppression: !(args.disallow_annotation_suppression
+            || config.disallow_annotation_suppression.unwrap_or(false)),
+        severity_overrides: config.severity_overrides.clone(),
+        ignores: config.ignores.clone(),
     };
     let report = meshready_cluster::check(&loaded, &check_options);
     emit(

@@ -192,13 +192,10 @@ pub fn split_json(text: &str) -> Vec<Chunk> {
                 }
                 depth += 1;
             }
-            b'}' | b']' if depth == 0 => {
-                // A closing bracket outside any value: stray text for the parser to report
-                // (found by the `split` fuzz target).
-                if start.is_none() {
-                    start = Some((i, line));
-                }
-            }
+            // A closing bracket outside any value: stray text for the parser to report (found
+            // by the `split` fuzz target); inside stray text already, it just continues it.
+            b'}' | b']' if depth == 0 && start.is_none() => start = Some((i, line)),
+            b'}' | b']' if depth == 0 => {}
             b'}' | b']' => {
                 depth = depth.saturating_sub(1);
                 if depth == 0
