@@ -15,8 +15,6 @@
 #   FUZZ_RUNS             run exactly this many inputs per target with a fixed seed (-runs, -seed=1)
 #                         instead of a time budget, so that a CI run is reproducible; SECONDS
 #                         then only caps the time
-#   MESHREADY_FUZZ_ALLOW  comma-separated known bugs whose checks the targets skip
-#                         (json-stray-text, error-past-eof, pos-past-eof) until they are fixed
 set -uo pipefail
 
 seconds="${1:-30}"

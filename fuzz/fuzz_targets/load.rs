@@ -8,12 +8,6 @@ use meshready_core::output::{json, text};
 use meshready_core::source::{Input, load};
 use meshready_core::{CheckOptions, LoadOptions, Severity, check};
 
-/// Whether a known bug is listed in `MESHREADY_FUZZ_ALLOW` (comma-separated), so that its
-/// check is skipped and the rest of the target can still be fuzzed until it is fixed.
-fn allowed(bug: &str) -> bool {
-    std::env::var("MESHREADY_FUZZ_ALLOW").is_ok_and(|v| v.split(',').any(|b| b.trim() == bug))
-}
-
 fuzz_target!(|data: &[u8]| {
     let path = "fuzz.yaml";
     let loaded = load(
@@ -69,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
         );
         let last_line = lines.max(1 + body.iter().filter(|&&b| b == b'\n').count());
         assert!(
-            usize::try_from(e.line).unwrap() <= last_line || allowed("error-past-eof"),
+            usize::try_from(e.line).unwrap() <= last_line,
             "error past the end of the file ({last_line} lines): {e:?}"
         );
         assert!(!e.message.is_empty(), "{e:?}");
@@ -84,7 +78,7 @@ fuzz_target!(|data: &[u8]| {
                 "finding without a position: {f:?}"
             );
             assert!(
-                usize::try_from(l.line).unwrap() <= lines || allowed("pos-past-eof"),
+                usize::try_from(l.line).unwrap() <= lines,
                 "finding past the end of the file ({lines} lines): {f:?}"
             );
         }

@@ -43,12 +43,6 @@ fn walk(node: &Node, pointer: &mut String, out: &mut Vec<(String, Pos, bool)>) {
     }
 }
 
-/// Whether a known bug is listed in `MESHREADY_FUZZ_ALLOW` (comma-separated), so that its
-/// check is skipped and the rest of the target can still be fuzzed until it is fixed.
-fn allowed(bug: &str) -> bool {
-    std::env::var("MESHREADY_FUZZ_ALLOW").is_ok_and(|v| v.split(',').any(|b| b.trim() == bug))
-}
-
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let text = text.as_ref();
@@ -74,7 +68,7 @@ fuzz_target!(|data: &[u8]| {
             );
             assert!(pos.line >= 1 && pos.col >= 1, "{pointer:?} at {pos}");
             assert!(
-                pos.line <= lines || allowed("pos-past-eof"),
+                pos.line <= lines,
                 "{pointer:?} at {pos} is past the last line {lines}"
             );
         };
@@ -103,7 +97,7 @@ fuzz_target!(|data: &[u8]| {
         for quirk in &parsed.quirks {
             let pos = quirk.pos();
             assert!(pos.line >= 1, "{quirk:?}");
-            assert!(pos.line <= lines || allowed("pos-past-eof"), "{quirk:?}");
+            assert!(pos.line <= lines, "{quirk:?}");
         }
     }
 });

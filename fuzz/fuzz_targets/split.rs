@@ -6,12 +6,6 @@
 use libfuzzer_sys::fuzz_target;
 use meshready_core::source::split::{Chunk, looks_like_json, split_json, split_yaml};
 
-/// Whether a known bug is listed in `MESHREADY_FUZZ_ALLOW` (comma-separated), so that its
-/// check is skipped and the rest of the target can still be fuzzed until it is fixed.
-fn allowed(bug: &str) -> bool {
-    std::env::var("MESHREADY_FUZZ_ALLOW").is_ok_and(|v| v.split(',').any(|b| b.trim() == bug))
-}
-
 fn check_chunks(kind: &str, text: &str, chunks: &[Chunk]) {
     let mut previous_end = 0usize;
     for (i, c) in chunks.iter().enumerate() {
@@ -90,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
     check_chunks("json", text, &chunks);
     // Everything outside JSON chunks is whitespace or commas (the loader splits as JSON only
     // text that looks like JSON; stray text must become a chunk so that the parser reports it).
-    if !looks_like_json(text) || allowed("json-stray-text") {
+    if !looks_like_json(text) {
         return;
     }
     let mut offset = 0usize;

@@ -118,6 +118,19 @@ pub struct CheckArgs {
     /// How to decide which workloads get a sidecar [default: auto, or the config file's].
     #[arg(long, value_enum)]
     pub mesh: Option<Mesh>,
+    /// Treat the input as a snapshot of a live cluster (as `meshready cluster --as-manifests`
+    /// writes): running pods are post-injection, IST0103 runs, and findings count pods.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// How the rules run, shared by `check` and `cluster`; each value overrides the config file's.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
     /// Read this config file instead of looking for .meshready.yaml upward from the working
     /// directory.
     #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
@@ -125,10 +138,6 @@ pub struct CheckArgs {
     /// Read no config file.
     #[arg(long)]
     pub no_config: bool,
-    /// Treat the input as a snapshot of a live cluster (as `meshready cluster --as-manifests`
-    /// writes): running pods are post-injection, IST0103 runs, and findings count pods.
-    #[arg(long)]
-    pub live: bool,
     /// Suppress findings: "CODE=Kind name.namespace", `*` globs allowed (istioctl syntax).
     #[arg(short = 'S', long, value_name = "CODE=Kind name.namespace")]
     pub suppress: Vec<String>,
@@ -143,8 +152,6 @@ pub struct CheckArgs {
     /// or the config file's].
     #[arg(long, value_enum)]
     pub istio_cni: Option<IstioCni>,
-    #[command(flatten)]
-    pub limits: LimitArgs,
 }
 
 /// Resource bounds for untrusted input; each exceeded limit is reported with file:line.
@@ -306,25 +313,8 @@ pub struct ClusterArgs {
     /// How to decide which workloads get a sidecar.
     #[arg(long, value_enum, default_value_t = Mesh::Auto)]
     pub mesh: Mesh,
-    /// Suppress findings: "CODE=Kind name.namespace", `*` globs allowed (istioctl syntax).
-    #[arg(short = 'S', long, value_name = "CODE=Kind name.namespace")]
-    pub suppress: Vec<String>,
-    /// Ignore the meshready.io/ignore and galley.istio.io/analyze-suppress annotations.
-    #[arg(long)]
-    pub disallow_annotation_suppression: bool,
-    /// Pod Security level every namespace enforces, instead of the namespaces' labels.
-    #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = parse_pod_security)]
-    pub pod_security: Option<meshready_core::admission::psa::Policy>,
-    /// Whether Istio's CNI plugin is installed [default: auto, detected from the cluster].
-    #[arg(long, value_enum)]
-    pub istio_cni: Option<IstioCni>,
-    /// The config file (`.meshready.yaml`): its rule severities, ignores, `istio-cni` and
-    /// `pod-security` apply [default: found upward from the working directory].
-    #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
-    pub config: Option<PathBuf>,
-    /// Read no config file.
-    #[arg(long)]
-    pub no_config: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 /// Output formats of `meshready caps`.

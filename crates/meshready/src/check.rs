@@ -9,12 +9,12 @@ use meshready_core::source::Input;
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
-use crate::args::{CheckArgs, IstioCni, Mesh, OutputFormat, Threshold};
+use crate::args::{CheckArgs, IstioCni, Mesh, OutputFormat, RuleArgs, Threshold};
 use crate::config;
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
     // The config file first: a broken config is a usage error whatever the input.
-    let config = config::load(args.config.as_deref(), args.no_config)?.unwrap_or_default();
+    let config = args.rules.config()?;
     let output_threshold = args
         .output_threshold
         .or(config.output_threshold)
@@ -29,34 +29,10 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         .or_else(|| config.default_namespace.clone())
         .unwrap_or_else(|| "default".into());
     let mesh = args.mesh.or(config.mesh).unwrap_or(Mesh::Auto);
-    let disallow_annotation_suppression = args.disallow_annotation_suppression
-        || config.disallow_annotation_suppression.unwrap_or(false);
-    let suppress = args
-        .suppress
-        .iter()
-        .map(|s| Pattern::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let check_options = args.rules.check_options(&config, mesh, args.live)?;
     let inputs = read_inputs(&args.paths)?;
     let options = args.limits.load_options(default_namespace);
     let loaded = meshready_core::source::load(inputs, &options);
-    let check_options = CheckOptions {
-        settings: Settings {
-            mesh: mesh.into(),
-            live: args.live,
-            admission: meshready_core::admission::AdmissionSettings {
-                cni: args
-                    .istio_cni
-                    .or(config.istio_cni)
-                    .unwrap_or(IstioCni::Auto)
-                    .into(),
-                pod_security: args.pod_security.or(config.pod_security),
-            },
-        },
-        suppress,
-        annotation_suppression: !disallow_annotation_suppression,
-        severity_overrides: config.severity_overrides.clone(),
-        ignores: config.ignores.clone(),
-    };
     let report = check(&loaded, &check_options);
     let code = emit(
         &report,
@@ -70,6 +46,46 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     std::mem::forget(report);
     std::mem::forget(loaded);
     code
+}
+
+impl RuleArgs {
+    /// The config file these arguments name (or discover); a broken one is a usage error.
+    pub fn config(&self) -> Result<config::Config> {
+        Ok(config::load(self.config.as_deref(), self.no_config)?.unwrap_or_default())
+    }
+
+    /// How to run the rules: these arguments, then the config file, then the defaults.
+    pub fn check_options(
+        &self,
+        config: &config::Config,
+        mesh: Mesh,
+        live: bool,
+    ) -> Result<CheckOptions> {
+        let suppress = self
+            .suppress
+            .iter()
+            .map(|s| Pattern::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CheckOptions {
+            settings: Settings {
+                mesh: mesh.into(),
+                live,
+                admission: meshready_core::admission::AdmissionSettings {
+                    cni: self
+                        .istio_cni
+                        .or(config.istio_cni)
+                        .unwrap_or(IstioCni::Auto)
+                        .into(),
+                    pod_security: self.pod_security.or(config.pod_security),
+                },
+            },
+            suppress,
+            annotation_suppression: !(self.disallow_annotation_suppression
+                || config.disallow_annotation_suppression.unwrap_or(false)),
+            severity_overrides: config.severity_overrides.clone(),
+            ignores: config.ignores.clone(),
+        })
+    }
 }
 
 /// Prints a report in the chosen format (the text summary on stderr) and returns the exit

@@ -7,20 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use meshready_cluster::{Scope, Snapshot, facts};
-use meshready_core::suppress::Pattern;
-use meshready_core::{CheckOptions, Settings};
 
 use crate::args::{ClusterArgs, OutputFormat};
 use crate::check::emit;
 
 pub fn run(args: &ClusterArgs) -> Result<u8> {
-    // The same config file as `check`: a broken one is a usage error before any request.
-    let config = crate::config::load(args.config.as_deref(), args.no_config)?.unwrap_or_default();
-    let suppress = args
-        .suppress
-        .iter()
-        .map(|s| Pattern::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The same config file and rule options as `check`: a broken config is a usage error
+    // before any request.
+    let config = args.rules.config()?;
+    let check_options = args.rules.check_options(&config, args.mesh, true)?;
     let options = meshready_cluster::Options {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -57,25 +52,6 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         writeln!(stderr, "meshready: note: {cni}")?;
     }
     drop(stderr);
-    let check_options = CheckOptions {
-        settings: Settings {
-            mesh: args.mesh.into(),
-            live: true,
-            admission: meshready_core::admission::AdmissionSettings {
-                cni: args
-                    .istio_cni
-                    .or(config.istio_cni)
-                    .unwrap_or(crate::args::IstioCni::Auto)
-                    .into(),
-                pod_security: args.pod_security.or(config.pod_security),
-            },
-        },
-        suppress,
-        annotation_suppression: !(args.disallow_annotation_suppression
-            || config.disallow_annotation_suppression.unwrap_or(false)),
-        severity_overrides: config.severity_overrides.clone(),
-        ignores: config.ignores.clone(),
-    };
     let report = meshready_cluster::check(&loaded, &check_options);
     emit(
         &report,

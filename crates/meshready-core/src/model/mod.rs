@@ -69,6 +69,9 @@ pub struct Model<'a> {
     pub injector: InjectorConfig,
     /// The settings used.
     pub settings: Settings,
+    /// Whether injected pods use Istio CNI (`istio-validation`) rather than `istio-init`:
+    /// `--istio-cni`, or detected from the input once for every rule.
+    pub cni: bool,
     /// Whether each object (by index) belongs to Istio's control plane.
     control_plane: Vec<bool>,
     /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
@@ -114,6 +117,7 @@ impl<'a> Model<'a> {
             .collect();
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
+        let cni = crate::admission::cni_enabled(objects, &settings.admission);
         Self {
             objects,
             workloads,
@@ -122,6 +126,7 @@ impl<'a> Model<'a> {
             namespaces,
             injector,
             settings,
+            cni,
             control_plane,
             selected_by,
         }

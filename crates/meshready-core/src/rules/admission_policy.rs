@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
+use crate::admission::inject;
 use crate::admission::policy::{self, AdmissionPolicy};
 use crate::admission::psp::{Psp, istio_containers, requester, requester_phrase};
 use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::scc::Scc;
-use crate::admission::{cni_enabled, inject};
 use crate::finding::Finding;
 use crate::model::Workload;
 use crate::rule::{Ctx, RuleMeta};
@@ -59,7 +59,7 @@ impl PolicyKind {
         policies: &[P],
     ) {
         let objects = cx.model.objects;
-        if policies.is_empty() || cni_enabled(objects, &cx.model.settings.admission) {
+        if policies.is_empty() || cx.model.cni {
             return;
         }
         let (plural, singular) = self.plural_and_singular();

@@ -65,7 +65,6 @@ impl Rule for SidecarDeniedByPodSecurity {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let mut cni = None;
         for (_, w) in cx.model.meshed() {
             if cx.model.is_control_plane(w) {
                 continue;
@@ -73,10 +72,7 @@ impl Rule for SidecarDeniedByPodSecurity {
             let Some(policy) = admission::enforced_policy(cx.model, &w.object.namespace) else {
                 continue;
             };
-            let cni = *cni.get_or_insert_with(|| {
-                admission::cni_enabled(cx.model.objects, &cx.model.settings.admission)
-            });
-            let injected = inject::injected_spec(w, cni);
+            let injected = inject::injected_spec(w, cx.model.cni);
             let spec = injected.as_ref().unwrap_or(w.spec);
             let app: Vec<psa::Violation> = if injected.is_some() {
                 policy.evaluate(w.meta, w.spec)
