@@ -1,11 +1,11 @@
 //! Facts the running cluster reveals. Whether the Istio CNI plugin is on is decided by the
-//! core's own detection (`meshready_core::admission::detect_cni`, the same one the rules use);
+//! core's own detection (`meshready_core::model::cni::detect_cni`, the same one the rules use);
 //! this module adds the evidence from running pods: which init container the injector put into
 //! them (`istio-validation` with CNI, `istio-init` without).
 
 use std::fmt;
 
-use meshready_core::admission;
+use meshready_core::model;
 use meshready_core::source::{Node, Object};
 
 /// What the cluster says about the Istio CNI plugin.
@@ -58,7 +58,7 @@ impl fmt::Display for Cni {
 #[must_use]
 pub fn detect_cni(objects: &[Object]) -> Cni {
     let mut cni = Cni {
-        enabled: admission::detect_cni(objects),
+        enabled: model::cni::detect_cni(objects),
         validation_pods: 0,
         init_pods: 0,
     };

@@ -5,10 +5,14 @@
 
 pub mod admission;
 pub mod finding;
+pub mod istio;
+pub mod kinds;
 pub mod model;
 pub mod output;
+pub mod psa;
 pub mod rule;
 pub mod rules;
+pub mod settings;
 pub mod source;
 pub mod suppress;
 mod suppressed;
@@ -19,7 +23,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 pub use finding::{Finding, Location, ObjectRef, Severity};
-pub use model::{MeshMode, Model, Settings};
+pub use model::Model;
+pub use settings::{MeshMode, Settings};
 pub use source::{LoadError, LoadOptions, Loaded};
 
 /// How to run the rules.
@@ -181,7 +186,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         ..Summary::default()
     };
     for object in &loaded.objects {
-        if model::is_known_kind(object) {
+        if kinds::is_known_object(object) {
             summary.analysed += 1;
         } else {
             summary.skipped += 1;

@@ -1,7 +1,7 @@
 //! Suppression: annotations on objects and pod templates, and istioctl-style `--suppress` patterns.
 
 use crate::finding::Finding;
-use crate::model::workload::template_pointer;
+use crate::kinds::template_pointer;
 use crate::source::{Node, Object};
 
 /// meshready's own annotation: `meshready.io/ignore: "CODE[,CODE...][=reason]"`.

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use meshready_core::model::Settings;
 use meshready_core::output::text;
+use meshready_core::settings::Settings;
 use meshready_core::source::{LoadOptions, load_str};
 use meshready_core::{CheckOptions, Severity, check, rules::RULES};
 

@@ -147,7 +147,7 @@ pub struct RuleArgs {
     /// Pod Security level every namespace enforces (`baseline:v1.25`, `restricted`), instead of
     /// the namespaces' `pod-security.kubernetes.io/enforce` labels.
     #[arg(long, value_name = "LEVEL[:VERSION]", value_parser = parse_pod_security)]
-    pub pod_security: Option<meshready_core::admission::psa::Policy>,
+    pub pod_security: Option<meshready_core::psa::Policy>,
     /// Whether Istio's CNI plugin is installed (auto: look for it in the input) [default: auto,
     /// or the config file's].
     #[arg(long, value_enum)]
@@ -194,8 +194,8 @@ impl LimitArgs {
 }
 
 /// Parses `--pod-security`.
-fn parse_pod_security(s: &str) -> Result<meshready_core::admission::psa::Policy, String> {
-    meshready_core::admission::psa::Policy::parse(s)
+fn parse_pod_security(s: &str) -> Result<meshready_core::psa::Policy, String> {
+    meshready_core::psa::Policy::parse(s)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -208,7 +208,7 @@ pub enum IstioCni {
     Auto,
 }
 
-impl From<IstioCni> for meshready_core::admission::CniMode {
+impl From<IstioCni> for meshready_core::settings::CniMode {
     fn from(c: IstioCni) -> Self {
         match c {
             IstioCni::On => Self::On,

@@ -9,11 +9,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use meshready_core::admission::detect_cni;
 use meshready_core::admission::policy::AdmissionPolicy;
 use meshready_core::admission::psp::{self, ContainerSecurity, Psp};
 use meshready_core::admission::rbac::{Identity, Rbac};
 use meshready_core::admission::scc::{self, Scc};
+use meshready_core::model::cni::detect_cni;
 use meshready_core::source::{LoadOptions, Object};
 use serde_json::{Value, json};
 

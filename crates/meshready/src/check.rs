@@ -70,7 +70,7 @@ impl RuleArgs {
             settings: Settings {
                 mesh: mesh.into(),
                 live,
-                admission: meshready_core::admission::AdmissionSettings {
+                admission: meshready_core::settings::AdmissionSettings {
                     cni: self
                         .istio_cni
                         .or(config.istio_cni)

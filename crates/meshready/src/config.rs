@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
-use meshready_core::admission::psa::Policy;
+use meshready_core::psa::Policy;
 use meshready_core::rules::find;
 use meshready_core::source::yaml::{Limits, Quirk, parse_document};
 use meshready_core::source::{Node, Pos, Value};

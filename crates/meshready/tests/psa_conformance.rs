@@ -10,7 +10,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use meshready_core::admission::psa::Policy;
+use meshready_core::psa::Policy;
 use meshready_core::source::{Input, LoadOptions, load};
 use meshready_core::{CheckOptions, MeshMode, check};
 

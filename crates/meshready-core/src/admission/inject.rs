@@ -9,21 +9,9 @@
 
 use serde_json::{Value, json};
 
+use crate::istio::{ISTIO_INIT, ISTIO_PROXY, ISTIO_VALIDATION};
 use crate::model::Workload;
 use crate::source::node::{Node, Value as NodeValue};
-
-/// The init container Istio injects without CNI.
-pub const ISTIO_INIT: &str = "istio-init";
-/// The init container Istio injects with CNI.
-pub const ISTIO_VALIDATION: &str = "istio-validation";
-/// The sidecar proxy container.
-pub const ISTIO_PROXY: &str = "istio-proxy";
-
-/// Whether a container name is one that the injector adds.
-#[must_use]
-pub fn is_injected_container(name: &str) -> bool {
-    matches!(name, ISTIO_INIT | ISTIO_VALIDATION | ISTIO_PROXY)
-}
 
 /// The proxy's UID and GID.
 const PROXY_ID: i64 = 1337;

@@ -451,14 +451,14 @@ pub fn istio_containers(w: &Workload<'_>) -> Vec<ContainerSecurity> {
         .filter(|c| {
             matches!(
                 c.get("name").and_then(Node::as_str),
-                Some(super::inject::ISTIO_INIT | super::inject::ISTIO_PROXY)
+                Some(crate::istio::ISTIO_INIT | crate::istio::ISTIO_PROXY)
             )
         })
         .map(|c| ContainerSecurity::from_container(c, spec))
         .collect();
     if containers
         .iter()
-        .any(|c| c.name == super::inject::ISTIO_INIT)
+        .any(|c| c.name == crate::istio::ISTIO_INIT)
     {
         containers
     } else {

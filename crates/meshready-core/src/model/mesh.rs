@@ -5,9 +5,8 @@
 //! `pkg/kube/inject/inject.go:injectRequired`, not istioctl's `inMesh` shortcut; see
 //! reference/istio.md §2.
 
-use serde::{Deserialize, Serialize};
-
 use super::workload::Workload;
+use crate::settings::MeshMode;
 use crate::source::Object;
 
 /// Namespaces that Istio never injects (`inject.IgnoredNamespaces`).
@@ -17,19 +16,6 @@ pub const IGNORED_NAMESPACES: [&str; 4] = [
     "kube-node-lease",
     "local-path-storage",
 ];
-
-/// `--mesh`: how to decide membership.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MeshMode {
-    /// Istio's rules; namespaces the input does not describe are assumed to be in the mesh.
-    #[default]
-    Auto,
-    /// Every workload is injected.
-    All,
-    /// Nothing is injected (pure Kubernetes checks).
-    None,
-}
 
 /// The injector's own settings that matter for membership.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

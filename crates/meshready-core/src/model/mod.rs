@@ -1,6 +1,7 @@
 //! The mesh model: workloads, Services, Namespaces and their relations, indexed so that every
 //! rule runs in time linear in the input.
 
+pub mod cni;
 pub mod mesh;
 pub mod owners;
 pub mod protocol;
@@ -11,46 +12,13 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
-pub use mesh::{InjectorConfig, Membership, MeshMode};
+pub use mesh::{InjectorConfig, Membership};
 pub use protocol::Protocol;
 pub use service::{ResolvedPort, Service, ServicePort, TargetPort, resolve_target};
 pub use workload::{Container, ContainerList, Workload, is_istio_control_plane};
 
+use crate::settings::Settings;
 use crate::source::{Node, Object};
-
-/// Settings that change what the model concludes.
-#[derive(Debug, Clone, Default)]
-pub struct Settings {
-    /// `--mesh`.
-    pub mesh: MeshMode,
-    /// Whether the objects come from a live cluster (pods are post-injection there).
-    pub live: bool,
-    /// Admission settings (`--istio-cni`, `--pod-security`).
-    pub admission: crate::admission::AdmissionSettings,
-}
-
-/// Kinds the model reads; everything else is counted and skipped.
-pub fn is_known_kind(object: &Object) -> bool {
-    is_known(&object.kind, &object.api_version)
-}
-
-/// Whether the rules read objects of this kind (see [`is_known_kind`]).
-#[must_use]
-pub fn is_known(kind: &str, api_version: &str) -> bool {
-    matches!(
-        kind,
-        "Service"
-            | "Namespace"
-            | "ConfigMap"
-            | "ServiceAccount"
-            | "Role"
-            | "ClusterRole"
-            | "RoleBinding"
-            | "ClusterRoleBinding"
-            | "PodSecurityPolicy"
-            | "SecurityContextConstraints"
-    ) || workload::template_pointer(kind, api_version).is_some()
-}
 
 /// The analysed input.
 #[derive(Debug)]
@@ -117,7 +85,7 @@ impl<'a> Model<'a> {
             .collect();
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
-        let cni = crate::admission::cni_enabled(objects, &settings.admission);
+        let cni = cni::cni_enabled(objects, &settings.admission);
         Self {
             objects,
             workloads,

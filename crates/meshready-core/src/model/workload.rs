@@ -2,29 +2,6 @@
 
 use crate::source::{Node, Object, node::NULL};
 
-/// Where a kind keeps its pod template (a JSON pointer), or `None` if it makes no pods.
-#[must_use]
-pub fn template_pointer(kind: &str, api_version: &str) -> Option<&'static str> {
-    match kind {
-        "Pod" => Some(""),
-        "PodTemplate" => Some("/template"),
-        "CronJob" => Some("/spec/jobTemplate/spec/template"),
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job" => Some("/spec/template"),
-        "DeploymentConfig"
-            if api_version.starts_with("apps.openshift.io") || api_version == "v1" =>
-        {
-            Some("/spec/template")
-        }
-        "Rollout" if api_version.starts_with("argoproj.io") => Some("/spec/template"),
-        _ => None,
-    }
-}
-
 /// Which list of the pod spec a container is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContainerList {
@@ -96,7 +73,7 @@ impl<'a> Workload<'a> {
     /// Builds the workload view of an object, if its kind makes pods and it has a template.
     #[must_use]
     pub fn new(object_index: usize, object: &'a Object) -> Option<Self> {
-        let template = template_pointer(&object.kind, &object.api_version)?;
+        let template = crate::kinds::template_pointer(&object.kind, &object.api_version)?;
         let root = &object.root;
         let tpl = if template.is_empty() {
             root

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 
-use crate::admission::inject;
 use crate::admission::policy::{self, AdmissionPolicy};
 use crate::admission::psp::{Psp, istio_containers, requester, requester_phrase};
 use crate::admission::rbac::{Identity, Rbac};
@@ -98,12 +97,12 @@ impl PolicyKind {
                 format!(
                     "none of the {plural} ({}) is usable by {who}, so the pod is rejected once Istio injects `{}`",
                     names(policies.iter().map(AdmissionPolicy::name)),
-                    inject::ISTIO_INIT
+                    crate::istio::ISTIO_INIT
                 )
             } else {
                 format!(
                     "no {singular} usable by {who} admits the injected `{}`; {}",
-                    inject::ISTIO_INIT,
+                    crate::istio::ISTIO_INIT,
                     verdict.describe_rejections()
                 )
             };

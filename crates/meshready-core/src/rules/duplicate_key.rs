@@ -1,7 +1,7 @@
 //! MR0021: a mapping repeats a key.
 
 use crate::finding::Finding;
-use crate::model::is_known_kind;
+use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::yaml::Quirk;
 
@@ -42,7 +42,7 @@ impl Rule for DuplicateKey {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for object in cx.model.objects.iter().filter(|o| is_known_kind(o)) {
+        for object in cx.model.objects.iter().filter(|o| is_known_object(o)) {
             for quirk in &object.quirks {
                 let Quirk::DuplicateKey { key, first, pos } = quirk else {
                     continue;

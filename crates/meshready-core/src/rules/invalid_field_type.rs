@@ -3,8 +3,8 @@
 use crate::finding::Finding;
 use std::fmt::Write;
 
-use crate::model::is_known_kind;
-use crate::model::workload::template_pointer;
+use crate::kinds::is_known_object;
+use crate::kinds::template_pointer;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::{Node, Object, Value};
 
@@ -272,7 +272,7 @@ impl Rule for InvalidFieldType {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for object in cx.model.objects {
-            if !is_known_kind(object) {
+            if !is_known_object(object) {
                 continue;
             }
             let mut checker = Checker {

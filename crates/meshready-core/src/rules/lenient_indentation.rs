@@ -1,7 +1,7 @@
 //! MR0022: a line indented in a way only libyaml-based readers accept.
 
 use crate::finding::Finding;
-use crate::model::is_known_kind;
+use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::yaml::Quirk;
 
@@ -45,7 +45,7 @@ impl Rule for LenientIndentation {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for object in cx.model.objects.iter().filter(|o| is_known_kind(o)) {
+        for object in cx.model.objects.iter().filter(|o| is_known_object(o)) {
             for quirk in &object.quirks {
                 let Quirk::LenientIndentation { pos, message } = quirk else {
                     continue;

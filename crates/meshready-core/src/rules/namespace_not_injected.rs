@@ -1,9 +1,9 @@
 //! IST0102: a Namespace has no injection label at all.
 
 use crate::finding::Finding;
-use crate::model::MeshMode;
 use crate::model::mesh::IGNORED_NAMESPACES;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::settings::MeshMode;
 
 declare_rule! {
     /// ## What it checks

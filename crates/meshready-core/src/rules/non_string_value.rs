@@ -1,7 +1,7 @@
 //! MR0020: a name, label, annotation or selector value that Kubernetes does not read as a string.
 
 use crate::finding::Finding;
-use crate::model::is_known_kind;
+use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::node::escape;
 use crate::source::{Node, Object, Value};
@@ -49,13 +49,13 @@ impl Rule for NonStringValue {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for object in cx.model.objects {
-            if !is_known_kind(object) {
+            if !is_known_object(object) {
                 continue;
             }
             let mut places: Vec<(String, &Node, String)> = Vec::new();
             collect_metadata(&object.root, "", &mut places);
             if let Some(template) =
-                crate::model::workload::template_pointer(&object.kind, &object.api_version)
+                crate::kinds::template_pointer(&object.kind, &object.api_version)
                     .filter(|t| !t.is_empty())
                 && let Some(meta) = object.root.at(&template
                     .split('/')

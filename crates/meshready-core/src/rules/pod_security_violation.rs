@@ -1,7 +1,8 @@
 //! MR0012: the application's own containers or pod spec break the namespace's enforced Pod Security level.
 
-use crate::admission::{self, psa};
+use crate::admission;
 use crate::finding::Finding;
+use crate::psa;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -139,7 +140,7 @@ fn fix(v: &psa::Violation, policy: psa::Policy) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::admission::psa::Policy;
+    use crate::psa::Policy;
     use crate::source::{LoadOptions, load_str};
     use crate::{CheckOptions, MeshMode, check};
 

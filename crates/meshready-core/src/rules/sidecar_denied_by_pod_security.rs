@@ -2,8 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::admission::{self, inject, psa};
+use crate::admission::{self, inject};
 use crate::finding::Finding;
+use crate::psa;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -84,7 +85,7 @@ impl Rule for SidecarDeniedByPodSecurity {
             let mut by_container: BTreeMap<String, Vec<psa::Violation>> = BTreeMap::new();
             for v in policy.evaluate(w.meta, spec) {
                 match v.container.as_deref() {
-                    Some(c) if inject::is_injected_container(c) => {
+                    Some(c) if crate::istio::is_injected_container(c) => {
                         by_container.entry(c.to_string()).or_default().push(v);
                     }
                     None if injected.is_some() && !app.contains(&v) => {
@@ -101,7 +102,7 @@ impl Rule for SidecarDeniedByPodSecurity {
                 } else {
                     format!("the injected {container} container")
                 };
-                let cni_note = if container == inject::ISTIO_INIT {
+                let cni_note = if container == crate::istio::ISTIO_INIT {
                     " (Istio CNI is off)"
                 } else {
                     ""
@@ -156,7 +157,7 @@ fn fix(
     violations: &[psa::Violation],
 ) -> String {
     let mut sentences = Vec::new();
-    if container == inject::ISTIO_INIT {
+    if container == crate::istio::ISTIO_INIT {
         sentences.push(
             "Enable the Istio CNI plugin (`istioctl install --set components.cni.enabled=true`) so that the injected init container needs no NET_ADMIN, NET_RAW or root."
                 .to_string(),
@@ -185,7 +186,7 @@ fn fix(
 
 #[cfg(test)]
 mod tests {
-    use crate::admission::CniMode;
+    use crate::settings::CniMode;
     use crate::source::{LoadOptions, load_str};
     use crate::{CheckOptions, Finding, check};
 

@@ -555,7 +555,7 @@ fn prune(object: &mut Object) {
             });
         }
     }
-    let known = crate::model::is_known(&object.kind, &object.api_version);
+    let known = crate::kinds::is_known(&object.kind, &object.api_version);
     if !known {
         retain(&mut object.root, |k| {
             matches!(k, "apiVersion" | "kind" | "metadata")
@@ -566,9 +566,7 @@ fn prune(object: &mut Object) {
         retain(&mut object.root, |k| !matches!(k, "data" | "binaryData"));
         return;
     }
-    let Some(template) =
-        crate::model::workload::template_pointer(&object.kind, &object.api_version)
-    else {
+    let Some(template) = crate::kinds::template_pointer(&object.kind, &object.api_version) else {
         return;
     };
     let mut node = &mut object.root;

@@ -1,0 +1,52 @@
+//! Settings that change what the model concludes (`--mesh`, `--istio-cni`, `--pod-security`, ...):
+//! plain data, owned here so that the model, admission and the rules share one definition.
+
+use serde::{Deserialize, Serialize};
+
+use crate::psa;
+
+/// Settings that change what the model concludes.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `--mesh`.
+    pub mesh: MeshMode,
+    /// Whether the objects come from a live cluster (pods are post-injection there).
+    pub live: bool,
+    /// Admission settings (`--istio-cni`, `--pod-security`).
+    pub admission: AdmissionSettings,
+}
+
+/// `--mesh`: how to decide membership.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MeshMode {
+    /// Istio's rules; namespaces the input does not describe are assumed to be in the mesh.
+    #[default]
+    Auto,
+    /// Every workload is injected.
+    All,
+    /// Nothing is injected (pure Kubernetes checks).
+    None,
+}
+
+/// `--istio-cni`: whether Istio's CNI plugin replaces the `istio-init` container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CniMode {
+    /// CNI is on: the init container is `istio-validation`.
+    On,
+    /// CNI is off: the init container is `istio-init` (NET_ADMIN, NET_RAW).
+    Off,
+    /// Detect from the input (see [`crate::model::cni::detect_cni`]).
+    #[default]
+    Auto,
+}
+
+/// Settings of the admission checks.
+#[derive(Debug, Clone, Default)]
+pub struct AdmissionSettings {
+    /// `--istio-cni`.
+    pub cni: CniMode,
+    /// `--pod-security`: the enforced policy of every namespace, instead of the namespaces'
+    /// labels.
+    pub pod_security: Option<psa::Policy>,
+}
