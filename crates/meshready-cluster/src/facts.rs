@@ -6,6 +6,7 @@
 use std::fmt;
 
 use meshready_core::model;
+use meshready_core::settings::CniMode;
 use meshready_core::source::{Node, Object};
 
 /// What the cluster says about the Istio CNI plugin.
@@ -13,6 +14,8 @@ use meshready_core::source::{Node, Object};
 pub struct Cni {
     /// The core's decision (what the admission rules assume).
     pub enabled: bool,
+    /// Whether `--istio-cni` (or the config's `istio-cni`) decided it rather than detection.
+    pub configured: bool,
     /// Running injected pods whose init container is `istio-validation`.
     pub validation_pods: usize,
     /// Running injected pods whose init container is `istio-init` (NET_ADMIN, NET_RAW).
@@ -33,6 +36,9 @@ impl fmt::Display for Cni {
                 format!("{n} pods")
             }
         };
+        if self.configured {
+            return f.write_str(" (set by --istio-cni or the config file)");
+        }
         match (self.validation_pods, self.init_pods) {
             (0, 0) if self.enabled => {
                 f.write_str(" (the istio-cni-node DaemonSet or the injector's values)")
@@ -54,11 +60,27 @@ impl fmt::Display for Cni {
     }
 }
 
+/// The CNI fact the rules act on: the `--istio-cni` setting, or for `auto` the detection and
+/// its evidence ([`detect_cni`]).
+#[must_use]
+pub fn cni_note(objects: &[Object], mode: CniMode) -> Cni {
+    match mode {
+        CniMode::Auto => detect_cni(objects),
+        CniMode::On | CniMode::Off => Cni {
+            enabled: mode == CniMode::On,
+            configured: true,
+            validation_pods: 0,
+            init_pods: 0,
+        },
+    }
+}
+
 /// The CNI fact for a cluster's objects.
 #[must_use]
 pub fn detect_cni(objects: &[Object]) -> Cni {
     let mut cni = Cni {
         enabled: model::cni::detect_cni(objects),
+        configured: false,
         validation_pods: 0,
         init_pods: 0,
     };

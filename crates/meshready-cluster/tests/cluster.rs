@@ -331,6 +331,7 @@ async fn injected_pods_reveal_cni() {
         facts::detect_cni(&loaded.objects),
         facts::Cni {
             enabled: true,
+            configured: false,
             validation_pods: 1,
             init_pods: 0
         }

@@ -36,9 +36,9 @@ pub struct CheckOptions {
     pub suppress: Vec<suppress::Pattern>,
     /// Whether `meshready.io/ignore` and `galley.istio.io/analyze-suppress` annotations count.
     pub annotation_suppression: bool,
-    /// Per-rule severity by code (`.meshready.yaml` `rules:`): `Some` changes the severity,
-    /// `None` turns the rule off.
-    pub severity_overrides: std::collections::HashMap<String, Option<Severity>>,
+    /// Per-rule settings by code (`.meshready.yaml` `rules:`); rules not listed run at their
+    /// default severity.
+    pub rule_settings: std::collections::HashMap<&'static str, rule::RuleSetting>,
     /// Per-object ignores (`.meshready.yaml` `ignore:`).
     pub ignores: Vec<suppress::Ignore>,
 }
@@ -49,7 +49,7 @@ impl Default for CheckOptions {
             settings: Settings::default(),
             suppress: Vec::new(),
             annotation_suppression: true,
-            severity_overrides: std::collections::HashMap::new(),
+            rule_settings: std::collections::HashMap::new(),
             ignores: Vec::new(),
         }
     }
@@ -101,6 +101,8 @@ pub struct Summary {
     pub findings: SeverityCounts,
     /// Findings removed by suppressions.
     pub suppressed: usize,
+    /// The config file the options came from (`None`: none was read). Set by the caller.
+    pub config: Option<String>,
 }
 
 /// The result of a check.
@@ -149,7 +151,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     };
     let mut findings: Vec<Finding> = rules::RULES
         .par_iter()
-        .filter(|rule| options.severity_overrides.get(rule.meta().code) != Some(&None))
+        .filter(|rule| options.rule_settings.get(rule.meta().code) != Some(&rule::RuleSetting::Off))
         .flat_map_iter(|rule| {
             let mut out = Vec::new();
             rule.check(&cx, &mut out);
@@ -157,7 +159,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         })
         .collect();
     for f in &mut findings {
-        if let Some(Some(severity)) = options.severity_overrides.get(&f.code) {
+        if let Some(rule::RuleSetting::Severity(severity)) = options.rule_settings.get(&*f.code) {
             f.severity = *severity;
         }
     }

@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use crate::CheckOptions;
 use crate::finding::{Finding, ObjectRef};
-use crate::rule::Ctx;
+use crate::rule::{Ctx, RuleSetting};
 use crate::rules::{UnusedSuppression, find};
 use crate::source::Loaded;
 use crate::suppress::{
@@ -24,9 +24,9 @@ pub(crate) fn apply(
     findings: &mut Vec<Finding>,
 ) -> Vec<Finding> {
     let meta = &UnusedSuppression::META;
-    let severity = match options.severity_overrides.get(meta.code) {
-        Some(None) => None,
-        Some(Some(s)) => Some(*s),
+    let severity = match options.rule_settings.get(meta.code) {
+        Some(RuleSetting::Off) => None,
+        Some(RuleSetting::Severity(s)) => Some(*s),
         None => Some(meta.severity),
     };
     let by_ref: rustc_hash::FxHashMap<(&str, &str, &str), usize> = loaded
@@ -85,7 +85,7 @@ pub(crate) fn apply(
         return Vec::new();
     };
     let disabled = |token: &str| {
-        find(token).is_some_and(|m| options.severity_overrides.get(m.code) == Some(&None))
+        find(token).is_some_and(|m| options.rule_settings.get(m.code) == Some(&RuleSetting::Off))
     };
     let note = |object: ObjectRef, message: String, fix: String| Finding {
         code: meta.code.to_string(),
@@ -237,8 +237,8 @@ spec:
             ..CheckOptions::default()
         };
         options
-            .severity_overrides
-            .insert("MR0030".into(), Some(Severity::Warning));
+            .rule_settings
+            .insert("MR0030", crate::rule::RuleSetting::Severity(Severity::Warning));
         let report = run(&options);
         let unused: Vec<_> = report
             .findings
@@ -247,7 +247,9 @@ spec:
             .collect();
         assert_eq!(unused.len(), 3);
         assert!(unused.iter().all(|f| f.severity == Severity::Warning));
-        options.severity_overrides.insert("MR0030".into(), None);
+        options
+            .rule_settings
+            .insert("MR0030", crate::rule::RuleSetting::Off);
         assert!(run(&options).findings.iter().all(|f| f.code != "MR0030"));
     }
 

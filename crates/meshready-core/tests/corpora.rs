@@ -2,11 +2,6 @@
 //! object is counted (figures cross-checked against PyYAML, see BENCHMARKS.md / the closing
 //! notes), and the findings on Istio's samples and microservices-demo are the sensible ones.
 
-#![expect(
-    clippy::print_stderr,
-    reason = "the suite prints SKIP when ../shared is absent"
-)]
-
 use std::path::{Path, PathBuf};
 
 use meshready_core::source::{Input, LoadOptions, load};
@@ -75,15 +70,12 @@ const EXPECTED: &[(&str, usize, usize)] = &[
 ];
 
 #[test]
+#[cfg_attr(
+    not(meshready_shared),
+    ignore = "needs ../shared beside the checkout (the conformance suites and corpora)"
+)]
 fn every_corpus_is_read_and_every_object_counted() {
     let root = corpora();
-    if !root.exists() {
-        eprintln!(
-            "SKIP: {} is absent; the corpora test did not run",
-            root.display()
-        );
-        return;
-    }
     let mut dirs: Vec<String> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -137,12 +129,12 @@ fn above_info(report: &Report) -> Vec<String> {
 }
 
 #[test]
+#[cfg_attr(
+    not(meshready_shared),
+    ignore = "needs ../shared beside the checkout (the conformance suites and corpora)"
+)]
 fn bookinfo_has_nothing_above_info() {
     let dir = corpora().join("istio-samples/samples/bookinfo");
-    if !dir.exists() {
-        eprintln!("SKIP: corpora absent");
-        return;
-    }
     let (report, _) = run(&[dir.join("platform/kube/bookinfo.yaml")]);
     assert_eq!(above_info(&report), Vec::<String>::new());
     assert!(report.summary.in_mesh >= 6);
@@ -153,12 +145,12 @@ fn bookinfo_has_nothing_above_info() {
 }
 
 #[test]
+#[cfg_attr(
+    not(meshready_shared),
+    ignore = "needs ../shared beside the checkout (the conformance suites and corpora)"
+)]
 fn microservices_demo_findings_make_sense() {
     let dir = corpora().join("microservices-demo");
-    if !dir.exists() {
-        eprintln!("SKIP: corpora absent");
-        return;
-    }
     let mut paths = Vec::new();
     files(&dir, &mut paths);
     let (report, _) = run(&paths);

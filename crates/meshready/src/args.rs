@@ -105,6 +105,22 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Treat the input as a snapshot of a live cluster (as `meshready cluster --as-manifests`
+    /// writes): running pods are post-injection, IST0103 runs, and findings count pods.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Which findings are shown and which fail the run, shared by `check` and `cluster`; each value
+/// overrides the config file's.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
     /// Show findings at or above this severity [default: info, or the config file's].
     #[arg(long, value_enum)]
     pub output_threshold: Option<Threshold>,
@@ -112,27 +128,15 @@ pub struct CheckArgs {
     /// file's].
     #[arg(long, value_enum)]
     pub failure_threshold: Option<Threshold>,
-    /// Namespace of objects that name none [default: default, or the config file's].
-    #[arg(long, value_name = "NAMESPACE")]
-    pub default_namespace: Option<String>,
-    /// How to decide which workloads get a sidecar [default: auto, or the config file's].
-    #[arg(long, value_enum)]
-    pub mesh: Option<Mesh>,
-    /// Treat the input as a snapshot of a live cluster (as `meshready cluster --as-manifests`
-    /// writes): running pods are post-injection, IST0103 runs, and findings count pods.
-    #[arg(long)]
-    pub live: bool,
-    #[command(flatten)]
-    pub rules: RuleArgs,
-    #[command(flatten)]
-    pub limits: LimitArgs,
 }
 
-/// How the rules run, shared by `check` and `cluster`; each value overrides the config file's.
+/// How the model is built and the rules run, shared by every command that runs them (`check`,
+/// `cluster`, `webhook`, `caps`); `crate::options` resolves each value against the config file
+/// and the defaults in one place.
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// Read this config file instead of looking for .meshready.yaml upward from the working
-    /// directory.
+    /// Read this config file instead of looking for .meshready.yaml upward from the first
+    /// checked path (the working directory for `-`, `cluster` and `webhook`).
     #[arg(long, value_name = "PATH", conflicts_with = "no_config")]
     pub config: Option<PathBuf>,
     /// Read no config file.
@@ -152,6 +156,12 @@ pub struct RuleArgs {
     /// or the config file's].
     #[arg(long, value_enum)]
     pub istio_cni: Option<IstioCni>,
+    /// How to decide which workloads get a sidecar [default: auto, or the config file's].
+    #[arg(long, value_enum)]
+    pub mesh: Option<Mesh>,
+    /// Namespace of objects that name none [default: default, or the config file's].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub default_namespace: Option<String>,
 }
 
 /// Resource bounds for untrusted input; each exceeded limit is reported with file:line.
@@ -252,9 +262,10 @@ pub struct WebhookArgs {
     /// PEM private key (reloaded when the file changes).
     #[arg(long, value_name = "FILE")]
     pub tls_key: PathBuf,
-    /// Deny requests with a finding at or above this severity; `never` only warns.
-    #[arg(long, value_enum, default_value_t = Threshold::Never)]
-    pub deny_threshold: Threshold,
+    /// Deny requests with a finding at or above this severity; `never` only warns [default:
+    /// never, or the config file's `deny-threshold`].
+    #[arg(long, value_enum)]
+    pub deny_threshold: Option<Threshold>,
     /// Read the context (Services, Namespaces, RBAC, ...) from these manifests instead of the
     /// cluster.
     #[arg(long, value_name = "PATH", num_args = 1..)]
@@ -265,16 +276,8 @@ pub struct WebhookArgs {
     /// Namespace of the istio-sidecar-injector ConfigMaps (cluster context only).
     #[arg(long, default_value = "istio-system", value_name = "NAMESPACE")]
     pub istio_namespace: String,
-    /// How to decide which workloads get a sidecar.
-    #[arg(long, value_enum, default_value_t = Mesh::Auto)]
-    pub mesh: Mesh,
-    /// Suppress findings: "CODE=Kind name.namespace", `*` globs allowed (istioctl syntax).
-    #[arg(short = 'S', long, value_name = "CODE=Kind name.namespace")]
-    pub suppress: Vec<String>,
-    /// Ignore the meshready.io/ignore and galley.istio.io/analyze-suppress annotations (anyone
-    /// who can edit a workload could otherwise silence the webhook).
-    #[arg(long)]
-    pub disallow_annotation_suppression: bool,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 #[derive(Debug, Args)]
@@ -304,15 +307,8 @@ pub struct ClusterArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
-    /// Show findings at or above this severity.
-    #[arg(long, value_enum, default_value_t = Threshold::Info)]
-    pub output_threshold: Threshold,
-    /// Exit with 1 when a finding is at or above this severity.
-    #[arg(long, value_enum, default_value_t = Threshold::Error)]
-    pub failure_threshold: Threshold,
-    /// How to decide which workloads get a sidecar.
-    #[arg(long, value_enum, default_value_t = Mesh::Auto)]
-    pub mesh: Mesh,
+    #[command(flatten)]
+    pub report: ReportArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
 }

@@ -6,86 +6,30 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use meshready_core::output::{github, json, junit, sarif, text};
 use meshready_core::source::Input;
-use meshready_core::suppress::Pattern;
-use meshready_core::{CheckOptions, Settings, check};
+use meshready_core::check;
 
-use crate::args::{CheckArgs, IstioCni, Mesh, OutputFormat, RuleArgs, Threshold};
-use crate::config;
+use crate::args::{CheckArgs, OutputFormat};
+use crate::options::{Anchor, Resolved, resolve};
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
-    // The config file first: a broken config is a usage error whatever the input.
-    let config = args.rules.config()?;
-    let output_threshold = args
-        .output_threshold
-        .or(config.output_threshold)
-        .unwrap_or(Threshold::Info);
-    let failure_threshold = args
-        .failure_threshold
-        .or(config.failure_threshold)
-        .unwrap_or(Threshold::Error);
-    let default_namespace = args
-        .default_namespace
-        .clone()
-        .or_else(|| config.default_namespace.clone())
-        .unwrap_or_else(|| "default".into());
-    let mesh = args.mesh.or(config.mesh).unwrap_or(Mesh::Auto);
-    let check_options = args.rules.check_options(&config, mesh, args.live)?;
+    // Options first: a broken config or flag is a usage error whatever the input.
+    let options = resolve(
+        &args.rules,
+        Some(&args.report),
+        Anchor::Paths(&args.paths),
+        args.live,
+    )?;
     let inputs = read_inputs(&args.paths)?;
-    let options = args.limits.load_options(default_namespace);
-    let loaded = meshready_core::source::load(inputs, &options);
-    let report = check(&loaded, &check_options);
-    let code = emit(
-        &report,
-        &loaded.files,
-        args.output,
-        output_threshold,
-        failure_threshold,
-    );
+    let load = args.limits.load_options(options.default_namespace.clone());
+    let loaded = meshready_core::source::load(inputs, &load);
+    let mut report = check(&loaded, &options.check);
+    report.summary.config.clone_from(&options.config_path);
+    let code = emit(&report, &loaded.files, args.output, &options);
     // The process ends right after: freeing a large input's tree node by node would only
     // delay the exit (about 5% of the run on 100k objects).
     std::mem::forget(report);
     std::mem::forget(loaded);
     code
-}
-
-impl RuleArgs {
-    /// The config file these arguments name (or discover); a broken one is a usage error.
-    pub fn config(&self) -> Result<config::Config> {
-        Ok(config::load(self.config.as_deref(), self.no_config)?.unwrap_or_default())
-    }
-
-    /// How to run the rules: these arguments, then the config file, then the defaults.
-    pub fn check_options(
-        &self,
-        config: &config::Config,
-        mesh: Mesh,
-        live: bool,
-    ) -> Result<CheckOptions> {
-        let suppress = self
-            .suppress
-            .iter()
-            .map(|s| Pattern::parse(s))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(CheckOptions {
-            settings: Settings {
-                mesh: mesh.into(),
-                live,
-                admission: meshready_core::settings::AdmissionSettings {
-                    cni: self
-                        .istio_cni
-                        .or(config.istio_cni)
-                        .unwrap_or(IstioCni::Auto)
-                        .into(),
-                    pod_security: self.pod_security.or(config.pod_security),
-                },
-            },
-            suppress,
-            annotation_suppression: !(self.disallow_annotation_suppression
-                || config.disallow_annotation_suppression.unwrap_or(false)),
-            severity_overrides: config.severity_overrides.clone(),
-            ignores: config.ignores.clone(),
-        })
-    }
 }
 
 /// Prints a report in the chosen format (the text summary on stderr) and returns the exit
@@ -94,12 +38,9 @@ pub fn emit(
     report: &meshready_core::Report,
     files: &[meshready_core::source::SourceFile],
     output: OutputFormat,
-    output_threshold: Threshold,
-    failure_threshold: Threshold,
+    options: &Resolved,
 ) -> Result<u8> {
-    let threshold = output_threshold
-        .severity()
-        .unwrap_or(meshready_core::Severity::Error);
+    let threshold = options.output_severity();
     let rendered = match output {
         OutputFormat::Text => text::render(report, files, threshold),
         OutputFormat::Json => json::render(report, threshold),
@@ -118,7 +59,7 @@ pub fn emit(
             text::summary_line(&report.summary, report.errors.len())
         )?;
     }
-    Ok(report.exit_status(failure_threshold.severity()) as u8)
+    Ok(report.exit_status(options.failure_threshold.severity()) as u8)
 }
 
 /// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a

@@ -10,12 +10,17 @@ use meshready_cluster::{Scope, Snapshot, facts};
 
 use crate::args::{ClusterArgs, OutputFormat};
 use crate::check::emit;
+use crate::options::{Anchor, resolve};
 
 pub fn run(args: &ClusterArgs) -> Result<u8> {
-    // The same config file and rule options as `check`: a broken config is a usage error
+    // The same options as `check`, resolved in one place: a broken config is a usage error
     // before any request.
-    let config = args.rules.config()?;
-    let check_options = args.rules.check_options(&config, args.mesh, true)?;
+    let resolved = resolve(
+        &args.rules,
+        Some(&args.report),
+        Anchor::WorkingDirectory,
+        true,
+    )?;
     let options = meshready_cluster::Options {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
@@ -48,18 +53,13 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     }
     let loaded = meshready_cluster::loaded(&snapshot);
     if args.output == OutputFormat::Text {
-        let cni = facts::detect_cni(&loaded.objects);
+        let cni = facts::cni_note(&loaded.objects, resolved.check.settings.admission.cni);
         writeln!(stderr, "meshready: note: {cni}")?;
     }
     drop(stderr);
-    let report = meshready_cluster::check(&loaded, &check_options);
-    emit(
-        &report,
-        &loaded.files,
-        args.output,
-        args.output_threshold,
-        args.failure_threshold,
-    )
+    let mut report = meshready_cluster::check(&loaded, &resolved.check);
+    report.summary.config.clone_from(&resolved.config_path);
+    emit(&report, &loaded.files, args.output, &resolved)
 }
 
 fn write_manifests(path: &std::path::Path, snapshot: &Snapshot) -> Result<()> {

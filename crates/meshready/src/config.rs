@@ -1,4 +1,4 @@
-//! The `.meshready.yaml` config file: discovery, parsing with positions, validation.
+//! The `.meshready.yaml` config file: parsing with positions, validation.
 //!
 //! ```yaml
 //! rules:                       # per-rule severity, by code or name; `off` disables the rule
@@ -16,21 +16,21 @@
 //! pod-security: restricted:v1.30   # LEVEL[:VERSION]
 //! output-threshold: info       # info | warning | error
 //! failure-threshold: error     # info | warning | error | never
+//! deny-threshold: never        # the webhook: info | warning | error | never
 //! disallow-annotation-suppression: false
 //! ```
 //!
 //! The file is read with meshready's own YAML loader, so every error names file:line:column.
-//! Command-line flags override the file.
+//! Command-line flags override the file; `crate::options` finds the file and merges.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use meshready_core::psa::Policy;
 use meshready_core::rules::find;
 use meshready_core::source::yaml::{Limits, Quirk, parse_document};
 use meshready_core::source::{Node, Pos, Value};
 use meshready_core::suppress::Ignore;
+use meshready_core::rule::RuleSetting;
 use meshready_core::{Location, Severity};
 
 use crate::args::{IstioCni, Mesh, Threshold};
@@ -41,8 +41,8 @@ pub const FILE_NAME: &str = ".meshready.yaml";
 /// A parsed config file. Every field is optional; the command line overrides it.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
-    /// Severity overrides by rule code (`None`: off).
-    pub severity_overrides: HashMap<String, Option<Severity>>,
+    /// Per-rule settings by rule code (`rules:`).
+    pub rule_settings: HashMap<&'static str, RuleSetting>,
     /// Per-object ignores.
     pub ignores: Vec<Ignore>,
     /// `default-namespace:`.
@@ -57,43 +57,17 @@ pub struct Config {
     pub output_threshold: Option<Threshold>,
     /// `failure-threshold:`.
     pub failure_threshold: Option<Threshold>,
+    /// `deny-threshold:` (the webhook).
+    pub deny_threshold: Option<Threshold>,
     /// `disallow-annotation-suppression:`.
     pub disallow_annotation_suppression: Option<bool>,
 }
 
-/// Finds the config file: `explicit` if given, else `.meshready.yaml` in `cwd` or the nearest
-/// ancestor. Returns the path to read and the path to show (relative to `cwd` when discovered).
+/// The message for a code or name that names no rule: the same for the config file and for
+/// `--suppress`.
 #[must_use]
-pub fn discover(cwd: &Path) -> Option<(PathBuf, String)> {
-    cwd.ancestors().enumerate().find_map(|(depth, dir)| {
-        let path = dir.join(FILE_NAME);
-        path.is_file()
-            .then(|| (path, format!("{}{FILE_NAME}", "../".repeat(depth))))
-    })
-}
-
-/// Loads the config the flags ask for: none with `--no-config`, `--config PATH`, or the
-/// discovered file.
-///
-/// # Errors
-/// When the file cannot be read or is invalid (the message names file:line:column).
-pub fn load(explicit: Option<&Path>, no_config: bool) -> Result<Option<Config>> {
-    if no_config {
-        return Ok(None);
-    }
-    let (path, shown) = match explicit {
-        Some(path) => (path.to_path_buf(), path.display().to_string()),
-        None => {
-            let cwd = std::env::current_dir().context("cannot read the working directory")?;
-            match discover(&cwd) {
-                Some(found) => found,
-                None => return Ok(None),
-            }
-        }
-    };
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read config file {shown}"))?;
-    parse(&shown, &text).map(Some)
+pub fn unknown_rule_message(text: &str) -> String {
+    format!("unknown rule `{text}`; `meshready rules` lists the codes and names")
 }
 
 /// Parses a config file's text; `path` is used in messages and locations.
@@ -171,6 +145,13 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
                     &err,
                 )?));
             }
+            "deny-threshold" => {
+                config.deny_threshold = Some(threshold(choice(
+                    value,
+                    &["info", "warning", "error", "never"],
+                    &err,
+                )?));
+            }
             "disallow-annotation-suppression" => {
                 config.disallow_annotation_suppression = Some(
                     value
@@ -184,7 +165,7 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
                     format!(
                         "unknown key `{other}`; expected one of: rules, ignore, default-namespace, \
                          mesh, istio-cni, pod-security, output-threshold, failure-threshold, \
-                         disallow-annotation-suppression"
+                         deny-threshold, disallow-annotation-suppression"
                     ),
                 ));
             }
@@ -229,13 +210,9 @@ fn threshold(text: &str) -> Threshold {
     }
 }
 
-fn severity_or_off(node: &Node, err: &ErrFn<'_>) -> Result<Option<Severity>> {
-    Ok(
-        match choice(node, &["info", "warning", "error", "off"], err)? {
-            "off" => None,
-            other => Severity::parse(other),
-        },
-    )
+fn severity_or_off(node: &Node, err: &ErrFn<'_>) -> Result<RuleSetting> {
+    let text = choice(node, &["info", "warning", "error", "off"], err)?;
+    Ok(Severity::parse(text).map_or(RuleSetting::Off, RuleSetting::Severity))
 }
 
 fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
@@ -249,15 +226,8 @@ fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
         ));
     }
     for entry in node.entries() {
-        let meta = find(&entry.key).ok_or_else(|| {
-            err(
-                entry.key_pos,
-                format!(
-                    "unknown rule `{}`; `meshready rules` lists the codes and names",
-                    entry.key
-                ),
-            )
-        })?;
+        let meta = find(&entry.key)
+            .ok_or_else(|| err(entry.key_pos, unknown_rule_message(&entry.key)))?;
         let severity = if entry.value.is_map() {
             let mut severity = None;
             for setting in entry.value.entries() {
@@ -277,8 +247,8 @@ fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
             severity_or_off(&entry.value, err)?
         };
         if config
-            .severity_overrides
-            .insert(meta.code.to_string(), severity)
+            .rule_settings
+            .insert(meta.code, severity)
             .is_some()
         {
             return Err(err(
@@ -339,14 +309,8 @@ fn ignores(path: &str, node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Res
                     };
                     for code in items {
                         let text = text_of(code).unwrap_or_default();
-                        let meta = find(&text).ok_or_else(|| {
-                            err(
-                                code.pos,
-                                format!(
-                                    "unknown rule `{text}`; `meshready rules` lists the codes and names"
-                                ),
-                            )
-                        })?;
+                        let meta = find(&text)
+                            .ok_or_else(|| err(code.pos, unknown_rule_message(&text)))?;
                         ignore.codes.push(meta.code.to_string());
                     }
                 }
@@ -395,10 +359,10 @@ mod tests {
             "rules:\n  IST0118: {severity: off}\n  missing-version-label: warning\nignore:\n- kind: Deployment\n  name: vendor-*\n  reason: vendor chart\ndefault-namespace: apps\nmesh: all\nistio-cni: on\npod-security: restricted:v1.30\noutput-threshold: warning\nfailure-threshold: never\ndisallow-annotation-suppression: yes\n",
         )
         .unwrap();
-        assert_eq!(c.severity_overrides.get("IST0118"), Some(&None));
+        assert_eq!(c.rule_settings.get("IST0118"), Some(&RuleSetting::Off));
         assert_eq!(
-            c.severity_overrides.get("MR0004"),
-            Some(&Some(Severity::Warning))
+            c.rule_settings.get("MR0004"),
+            Some(&RuleSetting::Severity(Severity::Warning))
         );
         assert_eq!(c.ignores.len(), 1);
         assert_eq!(c.ignores[0].location.as_ref().map(|l| l.line), Some(5));
@@ -419,7 +383,7 @@ mod tests {
         let e = |text: &str| parse("c.yaml", text).unwrap_err().to_string();
         assert_eq!(
             e("mesh: all\nfoo: 1\n"),
-            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, disallow-annotation-suppression"
+            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, deny-threshold, disallow-annotation-suppression"
         );
         assert!(e("rules:\n  IST9999: off\n").starts_with("c.yaml:2:3: unknown rule `IST9999`"));
         assert!(

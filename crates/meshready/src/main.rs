@@ -8,6 +8,7 @@ mod check;
 mod cluster;
 mod config;
 mod docs;
+mod options;
 mod rules;
 mod webhook;
 

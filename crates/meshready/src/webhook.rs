@@ -3,22 +3,20 @@
 use std::io::Write;
 
 use anyhow::{Result, bail};
-use meshready_core::suppress::Pattern;
-use meshready_core::{CheckOptions, Settings};
 use meshready_webhook::{Config, ContextSource, RunOptions, ServeOptions};
 
 use crate::args::WebhookArgs;
 use crate::check::read_inputs;
+use crate::options::{Anchor, resolve};
 
 pub fn run(args: &WebhookArgs) -> Result<u8> {
     if args.offline_context.iter().any(|p| p.as_os_str() == "-") {
         bail!("--offline-context cannot read stdin; give files or directories");
     }
-    let suppress = args
-        .suppress
-        .iter()
-        .map(|s| Pattern::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    // The same options as `check` and `cluster` (flags, then .meshready.yaml from the working
+    // directory, then the defaults), so admission judges an object as CI does.
+    let context_live = args.offline_context.is_empty();
+    let resolved = resolve(&args.rules, None, Anchor::WorkingDirectory, context_live)?;
     let context = if args.offline_context.is_empty() {
         ContextSource::Cluster {
             istio_namespace: args.istio_namespace.clone(),
@@ -26,7 +24,6 @@ pub fn run(args: &WebhookArgs) -> Result<u8> {
     } else {
         ContextSource::Offline(read_inputs(&args.offline_context)?)
     };
-    let live = matches!(context, ContextSource::Cluster { .. });
     let options = RunOptions {
         listen: args.listen,
         serve: ServeOptions {
@@ -34,17 +31,11 @@ pub fn run(args: &WebhookArgs) -> Result<u8> {
             ..ServeOptions::new(args.tls_cert.clone(), args.tls_key.clone())
         },
         config: Config {
-            deny_threshold: args.deny_threshold.severity(),
-            check: CheckOptions {
-                settings: Settings {
-                    mesh: args.mesh.into(),
-                    live,
-                    ..Settings::default()
-                },
-                suppress,
-                annotation_suppression: !args.disallow_annotation_suppression,
-                ..CheckOptions::default()
-            },
+            deny_threshold: args
+                .deny_threshold
+                .unwrap_or(resolved.deny_threshold)
+                .severity(),
+            check: resolved.check,
         },
         context,
     };

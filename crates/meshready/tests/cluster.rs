@@ -122,3 +122,63 @@ fn an_unreachable_cluster_is_an_error() {
     assert_eq!(code, 2);
     assert!(stderr.contains("cannot read kubeconfig"), "{stderr}");
 }
+
+/// `cluster` reads the same config keys as `check` (issue 11: it ignored `mesh`,
+/// `output-threshold` and `failure-threshold`, and its CNI note ignored `--istio-cni`).
+#[test]
+fn cluster_takes_mesh_thresholds_and_cni_from_the_config() {
+    let objects = load_str("cluster.yaml", FIXTURE, &LoadOptions::default())
+        .objects
+        .iter()
+        .map(|o| o.root.to_json())
+        .collect();
+    let api = MockApi::start(Setup {
+        objects,
+        forbidden: vec![],
+        not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    let run = |config: &str, extra: &[&str]| {
+        std::fs::write(dir.path().join(".meshready.yaml"), config).expect("config");
+        let out = Command::new(env!("CARGO_BIN_EXE_meshready"))
+            .current_dir(dir.path())
+            .args(["cluster", "-A", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(extra)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("run meshready");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).expect("utf-8"),
+            String::from_utf8(out.stderr).expect("utf-8"),
+        )
+    };
+    let (code, stdout, stderr) = run("failure-threshold: never\n", &["-o", "json"]);
+    assert_eq!(code, 0, "failure-threshold: never; stderr: {stderr}");
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["summary"]["config"], ".meshready.yaml");
+    assert!(doc["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["severity"] == "info")));
+
+    let (_, stdout, _) = run("output-threshold: warning\n", &["-o", "json"]);
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    assert!(
+        doc["findings"].as_array().is_some_and(|f| !f.is_empty() && f.iter().all(|f| f["severity"] != "info")),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run("mesh: none\n", &["-o", "json"]);
+    let doc: Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(doc["summary"]["in_mesh"], 0, "{stdout}");
+    assert_eq!(code, 0, "no sidecar, no MR0002: {stdout}");
+
+    let (_, _, stderr) = run("istio-cni: off\n", &[]);
+    assert!(
+        stderr.contains("Istio CNI is off (set by --istio-cni or the config file)"),
+        "{stderr}"
+    );
+    let (_, _, stderr) = run("istio-cni: off\n", &["--istio-cni", "on"]);
+    assert!(stderr.contains("Istio CNI is on (set by"), "{stderr}");
+}

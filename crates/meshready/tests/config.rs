@@ -179,7 +179,9 @@ fn istio_cni_and_pod_security_keys_act_like_the_flags() {
         "--pod-security",
         "baseline",
     ]);
-    assert_eq!(from_file.json, from_flags.json);
+    assert_eq!(from_file.json["findings"], from_flags.json["findings"]);
+    assert_eq!(from_file.json["summary"]["config"], "admission.meshready.yaml");
+    assert_eq!(from_flags.json["summary"]["config"], Value::Null);
     assert_eq!(from_file.code, 1);
     assert!(has(&from_file, "MR0011", "error", "web"));
     // The flag wins over the file.
@@ -270,4 +272,67 @@ fn discovered_upward_from_the_working_directory() {
 fn config_and_no_config_conflict() {
     let run = check(&["--config", "overrides.meshready.yaml", "--no-config"]);
     assert_eq!(run.code, 2);
+}
+
+/// The config file is found upward from the checked path, not from the working directory (as
+/// ruff and clippy do), and the report says which one was used.
+#[test]
+fn discovered_from_the_checked_path_and_named_in_the_summary() {
+    let repo = tempfile::tempdir().unwrap();
+    let app = repo.path().join("k8s/apps");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::copy(fixtures().join("app.yaml"), app.join("app.yaml")).unwrap();
+    std::fs::write(
+        repo.path().join("k8s/.meshready.yaml"),
+        "rules:\n  IST0118: {severity: error}\n",
+    )
+    .unwrap();
+    // The working directory has a config of its own that must not be used.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(
+        elsewhere.path().join(".meshready.yaml"),
+        "failure-threshold: never\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .current_dir(elsewhere.path())
+        .args(["check", "-o", "json"])
+        .arg(app.join("app.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "the checked path's config raised IST0118");
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let shown = json["summary"]["config"].as_str().unwrap();
+    assert!(shown.ends_with("k8s/.meshready.yaml"), "{shown}");
+
+    // From the repository root, the path is shown relative to it; the text summary says it too.
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .current_dir(repo.path())
+        .args(["check", "k8s/apps"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("; config k8s/.meshready.yaml"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Flags and the config accept the same codes and refuse unknown ones in the same words.
+#[test]
+fn unknown_codes_fail_alike_in_flags_and_config() {
+    let run = check(&["--no-config", "-S", "FOO9=Deployment web.shop"]);
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("unknown rule `FOO9`; `meshready rules` lists the codes and names"),
+        "{}",
+        run.stderr
+    );
+    let config = check(&["--config", "bad-rule.meshready.yaml"]);
+    assert!(config.stderr.contains("unknown rule `IST9999`; `meshready rules` lists the codes and names"));
+    // Names and globs that match a rule are accepted.
+    assert_eq!(check(&["--no-config", "-S", "port-protocol-unknown=Service *"]).code, 0);
+    assert_eq!(check(&["--no-config", "-S", "IST01*=Service *"]).code, 0);
 }

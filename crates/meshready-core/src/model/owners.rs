@@ -24,6 +24,23 @@ fn controller(object: &Object) -> Option<(&str, &str)> {
         })
 }
 
+/// The top-level workload an object belongs to by its own `ownerReferences`, even when the
+/// owners are not in the input (admission sees a Pod with a ReplicaSet owner, but its context
+/// holds the Deployment): a ReplicaSet named `<deployment>-<pod-template-hash>` stands for the
+/// Deployment, any other controller for itself. `None` for objects without a controller.
+#[must_use]
+pub fn implied_top_owner(object: &Object) -> Option<(&str, std::borrow::Cow<'_, str>)> {
+    let (kind, name) = controller(object)?;
+    if kind == "ReplicaSet"
+        && let Some(hash) = object.label("pod-template-hash")
+        && let Some(deployment) = name.strip_suffix(&*hash).and_then(|n| n.strip_suffix('-'))
+        && !deployment.is_empty()
+    {
+        return Some(("Deployment", std::borrow::Cow::Borrowed(deployment)));
+    }
+    Some((kind, std::borrow::Cow::Borrowed(name)))
+}
+
 /// Whether a Pod has finished (`status.phase` `Succeeded` or `Failed`).
 #[must_use]
 pub fn is_finished(pod: &Object) -> bool {

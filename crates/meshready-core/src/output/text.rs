@@ -110,5 +110,8 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
     if summary.suppressed > 0 {
         let _ = write!(line, "; {} suppressed", summary.suppressed);
     }
+    if let Some(config) = &summary.config {
+        let _ = write!(line, "; config {config}");
+    }
     line
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::helpers::{NAME_LABELS, VERSION_LABELS, first_label, labels_pointer};
 use crate::finding::Finding;
+use crate::model::owners::implied_top_owner;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
@@ -75,10 +76,15 @@ impl Rule for DuplicateAppVersion {
         let groups: BTreeMap<Key<'_>, Vec<usize>> =
             groups.into_iter().filter(|(_, m)| m.len() > 1).collect();
         for ((_, app, version), members) in groups {
-            // The same object in several files (alternative manifests) is one workload.
+            // The same object in several files (alternative manifests) is one workload, and so
+            // is a Pod whose owners are not in the input with the workload that owns it (at
+            // admission, a Pod of Deployment `web` next to `web` itself).
             let identity = |j: usize| {
                 let o = cx.model.workloads[j].object;
-                format!("{} `{}`", o.kind, o.name)
+                match implied_top_owner(o) {
+                    Some((kind, name)) => format!("{kind} `{name}`"),
+                    None => format!("{} `{}`", o.kind, o.name),
+                }
             };
             let distinct: std::collections::BTreeSet<String> =
                 members.iter().map(|&j| identity(j)).collect();
