@@ -5,6 +5,19 @@ use crate::kinds::template_pointer;
 use crate::source::{Node, Object};
 
 /// meshready's own annotation: `meshready.io/ignore: "CODE[,CODE...][=reason]"`.
+///
+/// The grammar, read left to right:
+///
+/// ```text
+/// value  = codes [ "=" reason ]
+/// codes  = code *( "," code )     ; a rule code (IST0117), a rule name or `*`; blanks around
+///                                 ; commas are ignored
+/// reason = text to the end        ; free text, but a comma followed by a rule code or name is
+///                                 ; an error (MR0031): codes never follow the reason
+/// ```
+///
+/// So `"IST0117,MR0004=batch job"` suppresses both rules with one reason, and
+/// `"IST0117=batch, MR0004"` is reported instead of silently reading `MR0004` as reason text.
 pub const IGNORE_ANNOTATION: &str = "meshready.io/ignore";
 /// istioctl's annotation: `galley.istio.io/analyze-suppress: "CODE[,CODE...]"` or `"*"`.
 pub const ISTIO_ANNOTATION: &str = "galley.istio.io/analyze-suppress";
@@ -171,6 +184,9 @@ pub struct AnnotationSuppression {
     pub pointer: String,
     /// The listed codes, names or `*`, trimmed, without the reason.
     pub codes: Vec<String>,
+    /// Rule codes or names written after the reason (`"IST0117=batch, MR0004"`): a mistake the
+    /// grammar refuses (rule MR0031).
+    pub after_reason: Vec<String>,
 }
 
 /// Whether one annotation token (a code, a name or `*`) covers a finding.
@@ -204,12 +220,20 @@ pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
             else {
                 continue;
             };
-            let codes = value
+            let (codes, reason) = value
                 .split_once('=')
-                .map_or(value.as_str(), |(codes, _reason)| codes)
+                .map_or((value.as_str(), ""), |(codes, reason)| (codes, reason));
+            let codes = codes
                 .split(',')
                 .map(str::trim)
                 .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            let after_reason = reason
+                .split(',')
+                .skip(1)
+                .map(|part| part.split('=').next().unwrap_or_default().trim())
+                .filter(|token| crate::rules::find(token).is_some())
                 .map(str::to_string)
                 .collect();
             out.push(AnnotationSuppression {
@@ -219,6 +243,7 @@ pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
                     crate::source::node::escape(annotation)
                 ),
                 codes,
+                after_reason,
             });
         }
     }
@@ -237,6 +262,39 @@ mod tests {
         assert!(glob("a*b*c", "axxbyyc"));
         assert!(!glob("a*b*c", "axxbyy"));
         assert!(!glob("web", "web2"));
+    }
+
+    #[test]
+    fn annotation_grammar() {
+        let object = |value: &str| {
+            crate::source::load_str(
+                "t.yaml",
+                &format!(
+                    "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  annotations:\n    meshready.io/ignore: {value:?}\n"
+                ),
+                &crate::source::LoadOptions::default(),
+            )
+            .objects
+            .remove(0)
+        };
+        let parsed = |value: &str| {
+            let a = annotation_suppressions(&object(value)).remove(0);
+            (a.codes, a.after_reason)
+        };
+        let strings = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(
+            parsed("IST0117, MR0004 =batch job"),
+            (strings(&["IST0117", "MR0004"]), vec![])
+        );
+        assert_eq!(
+            parsed("IST0117=batch, MR0004"),
+            (strings(&["IST0117"]), strings(&["MR0004"]))
+        );
+        assert_eq!(
+            parsed("IST0117=batch, see MR-12, missing-version-label=x"),
+            (strings(&["IST0117"]), strings(&["missing-version-label"]))
+        );
+        assert_eq!(parsed("*"), (strings(&["*"]), vec![]));
     }
 
     #[test]

@@ -140,15 +140,11 @@ pub(crate) fn apply(
                 }
                 let known = token == "*" || find(token).is_some();
                 // Istio's annotation also serves istioctl: only meshready's own codes count.
-                if entry.annotation == ISTIO_ANNOTATION && (token == "*" || !known) {
+                // Unknown codes in meshready's annotation are MR0031's (an error).
+                if !known || (entry.annotation == ISTIO_ANNOTATION && token == "*") {
                     continue;
                 }
-                let message = if !known {
-                    format!(
-                        "`{}` lists `{token}`, which is not a meshready rule",
-                        entry.annotation
-                    )
-                } else if token == "*" {
+                let message = if token == "*" {
                     format!(
                         "`{}: \"*\"` suppressed nothing on this object",
                         entry.annotation
@@ -236,9 +232,10 @@ spec:
             }],
             ..CheckOptions::default()
         };
-        options
-            .rule_settings
-            .insert("MR0030", crate::rule::RuleSetting::Severity(Severity::Warning));
+        options.rule_settings.insert(
+            "MR0030",
+            crate::rule::RuleSetting::Severity(Severity::Warning),
+        );
         let report = run(&options);
         let unused: Vec<_> = report
             .findings

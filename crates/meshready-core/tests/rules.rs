@@ -72,7 +72,9 @@ fn every_rule_fires_on_its_fixture_and_matches_its_snapshot() {
     for rule in RULES {
         let code = rule.meta().code;
         if !fixture_dir().join(format!("{code}.yaml")).exists() {
-            failures.push(format!("{code}: no fixture tests/fixtures/rules/{code}.yaml"));
+            failures.push(format!(
+                "{code}: no fixture tests/fixtures/rules/{code}.yaml"
+            ));
             continue;
         }
         if let Err(panic) = std::panic::catch_unwind(|| run_fixture(code)) {

@@ -4,9 +4,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use meshready_core::check;
 use meshready_core::output::{github, json, junit, sarif, text};
 use meshready_core::source::Input;
-use meshready_core::check;
 
 use crate::args::{CheckArgs, OutputFormat};
 use crate::options::{Anchor, Resolved, resolve};

@@ -23,15 +23,15 @@
 //! The file is read with meshready's own YAML loader, so every error names file:line:column.
 //! Command-line flags override the file; `crate::options` finds the file and merges.
 
-use std::collections::HashMap;
 use anyhow::{Result, anyhow};
 use meshready_core::psa::Policy;
+use meshready_core::rule::RuleSetting;
 use meshready_core::rules::find;
 use meshready_core::source::yaml::{Limits, Quirk, parse_document};
 use meshready_core::source::{Node, Pos, Value};
 use meshready_core::suppress::Ignore;
-use meshready_core::rule::RuleSetting;
 use meshready_core::{Location, Severity};
+use std::collections::HashMap;
 
 use crate::args::{IstioCni, Mesh, Threshold};
 
@@ -226,8 +226,8 @@ fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
         ));
     }
     for entry in node.entries() {
-        let meta = find(&entry.key)
-            .ok_or_else(|| err(entry.key_pos, unknown_rule_message(&entry.key)))?;
+        let meta =
+            find(&entry.key).ok_or_else(|| err(entry.key_pos, unknown_rule_message(&entry.key)))?;
         let severity = if entry.value.is_map() {
             let mut severity = None;
             for setting in entry.value.entries() {
@@ -246,11 +246,7 @@ fn rules(node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Result<()> {
             // Shorthand: `IST0118: off`.
             severity_or_off(&entry.value, err)?
         };
-        if config
-            .rule_settings
-            .insert(meta.code, severity)
-            .is_some()
-        {
+        if config.rule_settings.insert(meta.code, severity).is_some() {
             return Err(err(
                 entry.key_pos,
                 format!("rule {} is configured twice", meta.code),

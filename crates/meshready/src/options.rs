@@ -232,7 +232,10 @@ mod tests {
         std::fs::create_dir_all(&app).unwrap();
         std::fs::write(root.path().join("apps/.meshready.yaml"), "mesh: all\n").unwrap();
         std::fs::write(app.join("web.yaml"), "").unwrap();
-        let found = discover(&start_dir(root.path(), Path::new("apps/web/web.yaml")), root.path());
+        let found = discover(
+            &start_dir(root.path(), Path::new("apps/web/web.yaml")),
+            root.path(),
+        );
         assert_eq!(found.map(|f| f.1).as_deref(), Some("apps/.meshready.yaml"));
         // From inside a sibling directory, the file above is shown with `../`.
         let other = root.path().join("apps/db");
@@ -280,7 +283,8 @@ mod tests {
         use super::super::{Anchor, resolve};
         use crate::args::{Cli, Command};
 
-        const CONFIG: &str = "istio-cni: off\npod-security: baseline\nrules:\n  MR0004: {severity: warning}\n";
+        const CONFIG: &str =
+            "istio-cni: off\npod-security: baseline\nrules:\n  MR0004: {severity: warning}\n";
 
         const DEPLOYMENT: &str = "\
 apiVersion: apps/v1
@@ -314,7 +318,13 @@ spec:
         fn codes(findings: &[meshready_core::Finding]) -> Vec<(String, String, String)> {
             let mut out: Vec<_> = findings
                 .iter()
-                .map(|f| (f.code.to_string(), f.severity.to_string(), f.message.clone()))
+                .map(|f| {
+                    (
+                        f.code.to_string(),
+                        f.severity.to_string(),
+                        f.message.clone(),
+                    )
+                })
                 .collect();
             out.sort();
             out
@@ -422,7 +432,9 @@ spec:
                 .collect();
             assert_eq!(
                 duplicates,
-                ["app `web` version `v1` is also used by Deployment `web2`; telemetry cannot tell them apart"]
+                [
+                    "app `web` version `v1` is also used by Deployment `web2`; telemetry cannot tell them apart"
+                ]
             );
         }
     }

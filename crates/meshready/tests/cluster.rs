@@ -160,12 +160,18 @@ fn cluster_takes_mesh_thresholds_and_cni_from_the_config() {
     assert_eq!(code, 0, "failure-threshold: never; stderr: {stderr}");
     let doc: Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(doc["summary"]["config"], ".meshready.yaml");
-    assert!(doc["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["severity"] == "info")));
+    assert!(
+        doc["findings"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["severity"] == "info"))
+    );
 
     let (_, stdout, _) = run("output-threshold: warning\n", &["-o", "json"]);
     let doc: Value = serde_json::from_str(&stdout).expect("json");
     assert!(
-        doc["findings"].as_array().is_some_and(|f| !f.is_empty() && f.iter().all(|f| f["severity"] != "info")),
+        doc["findings"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty() && f.iter().all(|f| f["severity"] != "info")),
         "{stdout}"
     );
 

@@ -180,7 +180,10 @@ fn istio_cni_and_pod_security_keys_act_like_the_flags() {
         "baseline",
     ]);
     assert_eq!(from_file.json["findings"], from_flags.json["findings"]);
-    assert_eq!(from_file.json["summary"]["config"], "admission.meshready.yaml");
+    assert_eq!(
+        from_file.json["summary"]["config"],
+        "admission.meshready.yaml"
+    );
     assert_eq!(from_flags.json["summary"]["config"], Value::Null);
     assert_eq!(from_file.code, 1);
     assert!(has(&from_file, "MR0011", "error", "web"));
@@ -301,7 +304,11 @@ fn discovered_from_the_checked_path_and_named_in_the_summary() {
         .arg(app.join("app.yaml"))
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "the checked path's config raised IST0118");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "the checked path's config raised IST0118"
+    );
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     let shown = json["summary"]["config"].as_str().unwrap();
     assert!(shown.ends_with("k8s/.meshready.yaml"), "{shown}");
@@ -326,13 +333,21 @@ fn unknown_codes_fail_alike_in_flags_and_config() {
     let run = check(&["--no-config", "-S", "FOO9=Deployment web.shop"]);
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("unknown rule `FOO9`; `meshready rules` lists the codes and names"),
+        run.stderr
+            .contains("unknown rule `FOO9`; `meshready rules` lists the codes and names"),
         "{}",
         run.stderr
     );
     let config = check(&["--config", "bad-rule.meshready.yaml"]);
-    assert!(config.stderr.contains("unknown rule `IST9999`; `meshready rules` lists the codes and names"));
+    assert!(
+        config
+            .stderr
+            .contains("unknown rule `IST9999`; `meshready rules` lists the codes and names")
+    );
     // Names and globs that match a rule are accepted.
-    assert_eq!(check(&["--no-config", "-S", "port-protocol-unknown=Service *"]).code, 0);
+    assert_eq!(
+        check(&["--no-config", "-S", "port-protocol-unknown=Service *"]).code,
+        0
+    );
     assert_eq!(check(&["--no-config", "-S", "IST01*=Service *"]).code, 0);
 }

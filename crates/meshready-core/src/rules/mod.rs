@@ -11,6 +11,7 @@ mod duplicate_key;
 mod external_name_port_protocol_unknown;
 mod helpers;
 mod invalid_field_type;
+mod invalid_suppression;
 mod lenient_indentation;
 mod missing_app_label;
 mod missing_version_label;
@@ -60,6 +61,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lenient_indentation::LenientIndentation,
     &invalid_field_type::InvalidFieldType,
     &unused_suppression::UnusedSuppression,
+    &invalid_suppression::InvalidSuppression,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
