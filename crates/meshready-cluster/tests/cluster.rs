@@ -21,7 +21,7 @@ type Key = (String, Severity, String, ObjectRef, String);
 
 fn key(f: &Finding) -> Key {
     (
-        f.code.clone(),
+        f.code.to_string(),
         f.severity,
         f.message.clone(),
         f.object.clone(),

@@ -81,12 +81,12 @@ pub struct Location {
 }
 
 /// One finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Rule code (`IST0144`, `MR0002`).
-    pub code: String,
-    /// Rule name (`application-uid-1337`).
-    pub name: String,
+    /// Rule code (`IST0144`, `MR0002`), from the rule registry.
+    pub code: &'static str,
+    /// Rule name (`application-uid-1337`), from the rule registry.
+    pub name: &'static str,
     /// Severity.
     pub severity: Severity,
     /// What is wrong (a lowercase fragment).
@@ -118,7 +118,7 @@ impl Finding {
             self.location
                 .as_ref()
                 .map(|l| (l.file.as_str(), l.line, l.column)),
-            self.code.as_str(),
+            self.code,
             &self.object,
             self.path.as_str(),
             self.message.as_str(),

@@ -178,7 +178,7 @@ impl Policy {
         let minor = self.version.effective_minor();
         let pod = Pod::new(meta, spec, minor);
         let mut out = Vec::new();
-        let overridden: Vec<&str> = if self.level == Level::Restricted {
+        let overridden: Vec<Check> = if self.level == Level::Restricted {
             CHECKS
                 .iter()
                 .filter(|c| c.level == Level::Restricted && c.since <= minor)
@@ -191,21 +191,104 @@ impl Policy {
             if check.level > self.level || check.since > minor || overridden.contains(&check.id) {
                 continue;
             }
-            let start = out.len();
-            (check.run)(&pod, &mut out);
-            for v in &mut out[start..] {
-                v.check = check.id;
-            }
+            let mut offenses = Vec::new();
+            (check.run)(&pod, &mut offenses);
+            out.extend(offenses.into_iter().map(|o| Violation {
+                check: check.id,
+                reason: o.reason,
+                detail: o.detail,
+                container: o.container,
+                values: o.values,
+                pointer: o.pointer,
+            }));
         }
         out
+    }
+}
+
+/// One Pod Security Admission check, by upstream's check ID (`check_<id>.go` in
+/// `k8s.io/pod-security-admission/policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Check {
+    /// `appArmorProfile`.
+    AppArmorProfile,
+    /// `capabilities_baseline`.
+    CapabilitiesBaseline,
+    /// `hostNamespaces`.
+    HostNamespaces,
+    /// `hostPathVolumes`.
+    HostPathVolumes,
+    /// `hostPorts`.
+    HostPorts,
+    /// `hostProbesAndHostLifecycle`.
+    HostProbesAndHostLifecycle,
+    /// `privileged`.
+    Privileged,
+    /// `procMount`.
+    ProcMount,
+    /// `seLinuxOptions`.
+    SeLinuxOptions,
+    /// `seccompProfile_baseline`.
+    SeccompProfileBaseline,
+    /// `sysctls`.
+    Sysctls,
+    /// `windowsHostProcess`.
+    WindowsHostProcess,
+    /// `allowPrivilegeEscalation`.
+    AllowPrivilegeEscalation,
+    /// `capabilities_restricted`.
+    CapabilitiesRestricted,
+    /// `procMount_restricted`.
+    ProcMountRestricted,
+    /// `restrictedVolumes`.
+    RestrictedVolumes,
+    /// `runAsNonRoot`.
+    RunAsNonRoot,
+    /// `runAsUser`.
+    RunAsUser,
+    /// `seccompProfile_restricted`.
+    SeccompProfileRestricted,
+}
+
+impl Check {
+    /// Upstream's check ID (`capabilities_baseline`).
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::AppArmorProfile => "appArmorProfile",
+            Self::CapabilitiesBaseline => "capabilities_baseline",
+            Self::HostNamespaces => "hostNamespaces",
+            Self::HostPathVolumes => "hostPathVolumes",
+            Self::HostPorts => "hostPorts",
+            Self::HostProbesAndHostLifecycle => "hostProbesAndHostLifecycle",
+            Self::Privileged => "privileged",
+            Self::ProcMount => "procMount",
+            Self::SeLinuxOptions => "seLinuxOptions",
+            Self::SeccompProfileBaseline => "seccompProfile_baseline",
+            Self::Sysctls => "sysctls",
+            Self::WindowsHostProcess => "windowsHostProcess",
+            Self::AllowPrivilegeEscalation => "allowPrivilegeEscalation",
+            Self::CapabilitiesRestricted => "capabilities_restricted",
+            Self::ProcMountRestricted => "procMount_restricted",
+            Self::RestrictedVolumes => "restrictedVolumes",
+            Self::RunAsNonRoot => "runAsNonRoot",
+            Self::RunAsUser => "runAsUser",
+            Self::SeccompProfileRestricted => "seccompProfile_restricted",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
     }
 }
 
 /// One reason why a pod is rejected: one offender of one check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
-    /// Upstream's check ID (`capabilities_baseline`).
-    pub check: &'static str,
+    /// The check.
+    pub check: Check,
     /// Upstream's forbidden reason (`non-default capabilities`).
     pub reason: String,
     /// Upstream's forbidden detail, for this offender only.
@@ -216,6 +299,15 @@ pub struct Violation {
     pub values: Vec<String>,
     /// JSON pointer of the most specific offending field, relative to the pod (template) root.
     pub pointer: String,
+}
+
+/// What a check function reports: a violation before the registry names its check.
+struct Offense {
+    reason: String,
+    detail: String,
+    container: Option<String>,
+    values: Vec<String>,
+    pointer: String,
 }
 
 impl Violation {
@@ -339,9 +431,8 @@ fn violation(
     container: Option<&str>,
     values: Vec<String>,
     pointer: String,
-) -> Violation {
-    Violation {
-        check: "",
+) -> Offense {
+    Offense {
         reason: reason.to_string(),
         detail,
         container: container.map(str::to_string),
@@ -395,148 +486,148 @@ fn pod_sc_pointer(pod: &Pod<'_>, keys: &[&str]) -> String {
 // The registry.
 
 struct CheckDef {
-    id: &'static str,
+    id: Check,
     level: Level,
     /// Minimum minor version.
     since: u32,
     /// The baseline check this restricted check replaces (at every version it applies to).
-    overrides: Option<&'static str>,
-    run: fn(&Pod<'_>, &mut Vec<Violation>),
+    overrides: Option<Check>,
+    run: fn(&Pod<'_>, &mut Vec<Offense>),
 }
 
 /// Every check, baseline then restricted, each group sorted by ID (upstream's order).
 static CHECKS: &[CheckDef] = &[
     CheckDef {
-        id: "appArmorProfile",
+        id: Check::AppArmorProfile,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: app_armor_profile,
     },
     CheckDef {
-        id: "capabilities_baseline",
+        id: Check::CapabilitiesBaseline,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: capabilities_baseline,
     },
     CheckDef {
-        id: "hostNamespaces",
+        id: Check::HostNamespaces,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: host_namespaces,
     },
     CheckDef {
-        id: "hostPathVolumes",
+        id: Check::HostPathVolumes,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: host_path_volumes,
     },
     CheckDef {
-        id: "hostPorts",
+        id: Check::HostPorts,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: host_ports,
     },
     CheckDef {
-        id: "hostProbesAndHostLifecycle",
+        id: Check::HostProbesAndHostLifecycle,
         level: Level::Baseline,
         since: 34,
         overrides: None,
         run: host_probes_and_host_lifecycle,
     },
     CheckDef {
-        id: "privileged",
+        id: Check::Privileged,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: privileged,
     },
     CheckDef {
-        id: "procMount",
+        id: Check::ProcMount,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: proc_mount_baseline,
     },
     CheckDef {
-        id: "seLinuxOptions",
+        id: Check::SeLinuxOptions,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: se_linux_options,
     },
     CheckDef {
-        id: "seccompProfile_baseline",
+        id: Check::SeccompProfileBaseline,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: seccomp_profile_baseline,
     },
     CheckDef {
-        id: "sysctls",
+        id: Check::Sysctls,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: sysctls,
     },
     CheckDef {
-        id: "windowsHostProcess",
+        id: Check::WindowsHostProcess,
         level: Level::Baseline,
         since: 0,
         overrides: None,
         run: windows_host_process,
     },
     CheckDef {
-        id: "allowPrivilegeEscalation",
+        id: Check::AllowPrivilegeEscalation,
         level: Level::Restricted,
         since: 8,
         overrides: None,
         run: allow_privilege_escalation,
     },
     CheckDef {
-        id: "capabilities_restricted",
+        id: Check::CapabilitiesRestricted,
         level: Level::Restricted,
         since: 22,
-        overrides: Some("capabilities_baseline"),
+        overrides: Some(Check::CapabilitiesBaseline),
         run: capabilities_restricted,
     },
     CheckDef {
-        id: "procMount_restricted",
+        id: Check::ProcMountRestricted,
         level: Level::Restricted,
         since: 35,
-        overrides: Some("procMount"),
+        overrides: Some(Check::ProcMount),
         run: proc_mount_unconditional,
     },
     CheckDef {
-        id: "restrictedVolumes",
+        id: Check::RestrictedVolumes,
         level: Level::Restricted,
         since: 0,
-        overrides: Some("hostPathVolumes"),
+        overrides: Some(Check::HostPathVolumes),
         run: restricted_volumes,
     },
     CheckDef {
-        id: "runAsNonRoot",
+        id: Check::RunAsNonRoot,
         level: Level::Restricted,
         since: 0,
         overrides: None,
         run: run_as_non_root,
     },
     CheckDef {
-        id: "runAsUser",
+        id: Check::RunAsUser,
         level: Level::Restricted,
         since: 23,
         overrides: None,
         run: run_as_user,
     },
     CheckDef {
-        id: "seccompProfile_restricted",
+        id: Check::SeccompProfileRestricted,
         level: Level::Restricted,
         since: 19,
-        overrides: Some("seccompProfile_baseline"),
+        overrides: Some(Check::SeccompProfileBaseline),
         run: seccomp_profile_restricted,
     },
 ];
@@ -544,7 +635,7 @@ static CHECKS: &[CheckDef] = &[
 /// The IDs of every check, in evaluation order.
 #[must_use]
 pub fn check_ids() -> Vec<&'static str> {
-    CHECKS.iter().map(|c| c.id).collect()
+    CHECKS.iter().map(|c| c.id.id()).collect()
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -554,7 +645,7 @@ const APPARMOR_ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kuber
 
 /// `check_appArmorProfile.go`: profile types RuntimeDefault / Localhost only; the beta
 /// annotations `runtime/default`, `localhost/*` or empty only.
-fn app_armor_profile(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn app_armor_profile(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     let allowed_type = |t: &str| matches!(t, "RuntimeDefault" | "Localhost");
     let detail = |who: &str, v: &str| format!("{who} must not set AppArmor profile type to {v:?}");
     if let Some(p) = pod.sc_field(&["appArmorProfile"]) {
@@ -644,7 +735,7 @@ fn forbidden_adds(c: &Ctr<'_>, allowed: &[&str]) -> Option<(Vec<String>, usize)>
 }
 
 /// `check_capabilities_baseline.go`: added capabilities within the 13 defaults.
-fn capabilities_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn capabilities_baseline(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for c in &pod.containers {
         if let Some((caps, i)) = forbidden_adds(c, &BASELINE_CAPABILITIES) {
             out.push(violation(
@@ -663,7 +754,7 @@ fn capabilities_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// `check_hostNamespaces.go`: no hostNetwork, hostPID, hostIPC.
-fn host_namespaces(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn host_namespaces(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for key in ["hostNetwork", "hostPID", "hostIPC"] {
         if at(pod.spec, &[key]).and_then(Node::as_bool) == Some(true) {
             out.push(violation(
@@ -688,7 +779,7 @@ fn volumes<'a>(pod: &Pod<'a>) -> impl Iterator<Item = (usize, &'a Node)> {
 }
 
 /// `check_hostPathVolumes.go`: no hostPath volumes.
-fn host_path_volumes(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn host_path_volumes(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for (i, v) in volumes(pod) {
         if present(v.get("hostPath")).is_some() {
             let name = v.get("name").map(text).unwrap_or_default();
@@ -704,7 +795,7 @@ fn host_path_volumes(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// `check_hostPorts.go`: no non-zero hostPort.
-fn host_ports(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn host_ports(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for c in &pod.containers {
         let mut ports = BTreeSet::new();
         let mut first = None;
@@ -743,7 +834,7 @@ fn host_ports(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_hostProbesAndhostLifecycle.go` (v1.34+): probes and lifecycle handlers must not name
 /// a host.
-fn host_probes_and_host_lifecycle(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn host_probes_and_host_lifecycle(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     const HANDLERS: [&[&str]; 5] = [
         &["livenessProbe"],
         &["readinessProbe"],
@@ -792,7 +883,7 @@ fn host_probes_and_host_lifecycle(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// `check_privileged.go`: no `privileged: true`.
-fn privileged(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn privileged(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for c in &pod.containers {
         if c.sc_field(&["privileged"]).and_then(Node::as_bool) == Some(true) {
             out.push(violation(
@@ -811,7 +902,7 @@ fn privileged(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_procMount_baseline.go`: procMount `Default` or unset; from v1.35 any value when the
 /// pod has its own user namespace.
-fn proc_mount_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn proc_mount_baseline(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 35 && pod.user_namespace() {
         return;
     }
@@ -819,7 +910,7 @@ fn proc_mount_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// `procMount_1_0`: procMount `Default` or unset.
-fn proc_mount_unconditional(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn proc_mount_unconditional(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for c in &pod.containers {
         if let Some(pm) = c.sc_field(&["procMount"]).map(text)
             && pm != "Default"
@@ -840,7 +931,7 @@ fn proc_mount_unconditional(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_seLinuxOptions.go`: type empty, `container_t`, `container_init_t`, `container_kvm_t`
 /// (and `container_engine_t` from v1.31); no user, no role.
-fn se_linux_options(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn se_linux_options(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     let minor = pod.minor;
     let check = |opts: &Node| -> Option<(Vec<String>, Vec<String>, &'static str)> {
         let t = opts.get("type").map(text).unwrap_or_default();
@@ -907,7 +998,7 @@ fn valid_seccomp_type(t: &str) -> bool {
 /// `check_seccompProfile_baseline.go`: before v1.19 the alpha annotations must not be
 /// `unconfined` (only `runtime/default`, `docker/default`, `localhost/*`); from v1.19 the
 /// `seccompProfile.type` fields, where set, must be RuntimeDefault or Localhost.
-fn seccomp_profile_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn seccomp_profile_baseline(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor < 19 {
         let valid = |v: &str| {
             v == "runtime/default" || v == "docker/default" || v.starts_with("localhost/")
@@ -939,7 +1030,7 @@ fn seccomp_profile_baseline(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// The `seccompProfile` field checks; `require` adds restricted's "must be set" rule.
-fn seccomp_fields(pod: &Pod<'_>, out: &mut Vec<Violation>, require: bool) {
+fn seccomp_fields(pod: &Pod<'_>, out: &mut Vec<Offense>, require: bool) {
     let mut pod_set = false;
     if let Some(p) = pod.sc_field(&["seccompProfile"]) {
         let t = p.get("type").map(text).unwrap_or_default();
@@ -1021,7 +1112,7 @@ pub fn safe_sysctls(minor: u32) -> Vec<&'static str> {
 }
 
 /// `check_sysctls.go`: only the safe sysctls of the version.
-fn sysctls(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn sysctls(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     let allowed = safe_sysctls(pod.minor);
     let Some(list) = pod.sc_field(&["sysctls"]) else {
         return;
@@ -1041,7 +1132,7 @@ fn sysctls(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 }
 
 /// `check_windowsHostProcess.go`: no `windowsOptions.hostProcess: true`.
-fn windows_host_process(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn windows_host_process(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     const KEYS: [&str; 2] = ["windowsOptions", "hostProcess"];
     if pod.sc_field(&KEYS).and_then(Node::as_bool) == Some(true) {
         out.push(violation(
@@ -1073,7 +1164,7 @@ fn windows_host_process(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_allowPrivilegeEscalation.go` (v1.8+; Windows pods exempt from v1.25): every container
 /// sets `allowPrivilegeEscalation: false`.
-fn allow_privilege_escalation(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn allow_privilege_escalation(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 25 && pod.windows() {
         return;
     }
@@ -1098,7 +1189,7 @@ fn allow_privilege_escalation(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_capabilities_restricted.go` (v1.22+, overrides `capabilities_baseline`; Windows pods
 /// exempt from v1.25): every container drops `ALL` and adds nothing but `NET_BIND_SERVICE`.
-fn capabilities_restricted(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn capabilities_restricted(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 25 && pod.windows() {
         return;
     }
@@ -1175,7 +1266,7 @@ const RESTRICTED_VOLUME_SOURCES: [&str; 21] = [
 /// `check_restrictedVolumes.go` (overrides `hostPathVolumes`): only configMap, csi,
 /// downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim, projected and secret volumes.
 /// A volume that names no source at all is an emptyDir (API defaulting runs before admission).
-fn restricted_volumes(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn restricted_volumes(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     for (i, v) in volumes(pod) {
         let source = RESTRICTED_VOLUME_SOURCES
             .iter()
@@ -1202,7 +1293,7 @@ fn restricted_volumes(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_runAsNonRoot.go`: `runAsNonRoot: true` at the pod level or in every container, never
 /// `false`; from v1.35 pods with their own user namespace are exempt.
-fn run_as_non_root(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn run_as_non_root(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 35 && pod.user_namespace() {
         return;
     }
@@ -1248,7 +1339,7 @@ fn run_as_non_root(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_runAsUser.go` (v1.23+): no `runAsUser: 0`; from v1.35 pods with their own user
 /// namespace are exempt.
-fn run_as_user(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn run_as_user(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 35 && pod.user_namespace() {
         return;
     }
@@ -1276,7 +1367,7 @@ fn run_as_user(pod: &Pod<'_>, out: &mut Vec<Violation>) {
 
 /// `check_seccompProfile_restricted.go` (v1.19+, overrides `seccompProfile_baseline`; Windows
 /// pods exempt from v1.25): RuntimeDefault or Localhost at the pod level or in every container.
-fn seccomp_profile_restricted(pod: &Pod<'_>, out: &mut Vec<Violation>) {
+fn seccomp_profile_restricted(pod: &Pod<'_>, out: &mut Vec<Offense>) {
     if pod.minor >= 25 && pod.windows() {
         return;
     }
@@ -1405,7 +1496,7 @@ mod tests {
         }));
         let v = policy(Level::Baseline, Version::Latest).evaluate(&crate::source::node::NULL, &s);
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].check, "capabilities_baseline");
+        assert_eq!(v[0].check, Check::CapabilitiesBaseline);
         assert_eq!(
             v[0].message(),
             r#"non-default capabilities (container "istio-init" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)"#
@@ -1432,8 +1523,8 @@ mod tests {
                 .map(|v| v.check)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(checks(21), ["capabilities_baseline"]);
-        assert_eq!(checks(22), ["capabilities_restricted"]);
-        assert_eq!(checks(37), ["capabilities_restricted"]);
+        assert_eq!(checks(21), [Check::CapabilitiesBaseline]);
+        assert_eq!(checks(22), [Check::CapabilitiesRestricted]);
+        assert_eq!(checks(37), [Check::CapabilitiesRestricted]);
     }
 }

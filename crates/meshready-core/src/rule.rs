@@ -76,8 +76,8 @@ impl Ctx<'_, '_> {
                 chart_file: object.origin.helm_source.clone(),
             });
         Finding {
-            code: meta.code.to_string(),
-            name: meta.name.to_string(),
+            code: meta.code,
+            name: meta.name,
             severity: meta.severity,
             message,
             fix,

@@ -88,8 +88,8 @@ pub(crate) fn apply(
         find(token).is_some_and(|m| options.rule_settings.get(m.code) == Some(&RuleSetting::Off))
     };
     let note = |object: ObjectRef, message: String, fix: String| Finding {
-        code: meta.code.to_string(),
-        name: meta.name.to_string(),
+        code: meta.code,
+        name: meta.name,
         severity,
         message,
         fix,

@@ -13,7 +13,7 @@ fn codes_on_neighbour(text: &str) -> Vec<String> {
         .findings
         .iter()
         .filter(|f| f.object.name == "neighbour")
-        .map(|f| f.code.clone())
+        .map(|f| f.code.to_string())
         .collect()
 }
 

@@ -167,7 +167,7 @@ fn microservices_demo_findings_make_sense() {
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Info)
-        .map(|f| f.code.as_str())
+        .map(|f| f.code)
         .collect();
     assert_eq!(infos.len(), 24);
     assert!(infos.iter().all(|c| *c == "MR0004"), "{infos:?}");

@@ -160,8 +160,14 @@ fn istioctl_analyzer_testdata() {
         let actual: BTreeSet<(String, String, String)> = report
             .findings
             .iter()
-            .filter(|f| codes.contains(&f.code.as_str()))
-            .map(|f| (f.code.clone(), f.object.kind.clone(), f.object.name.clone()))
+            .filter(|f| codes.contains(&f.code))
+            .map(|f| {
+                (
+                    f.code.to_string(),
+                    f.object.kind.clone(),
+                    f.object.name.clone(),
+                )
+            })
             .collect();
         let expected: BTreeSet<(String, String, String)> = expected
             .iter()

@@ -67,7 +67,7 @@ fn essence(report: &Report) -> BTreeSet<(String, String, String, String)> {
         .iter()
         .map(|f| {
             (
-                f.code.clone(),
+                f.code.to_string(),
                 f.object.to_string(),
                 f.path.clone(),
                 f.message.clone(),

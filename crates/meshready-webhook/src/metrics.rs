@@ -22,7 +22,7 @@ pub struct Metrics {
 #[derive(Debug, Default)]
 struct Inner {
     reviews: BTreeMap<(&'static str, &'static str), u64>,
-    findings: BTreeMap<String, u64>,
+    findings: BTreeMap<&'static str, u64>,
     /// Per bucket (not cumulative), plus one for +Inf.
     buckets: [u64; BUCKETS.len() + 1],
     sum_seconds: f64,
@@ -41,11 +41,7 @@ impl Metrics {
             .entry((reviewed.kind, reviewed.verdict.as_str()))
             .or_default() += 1;
         for f in &reviewed.findings {
-            if let Some(n) = inner.findings.get_mut(&f.code) {
-                *n += 1;
-            } else {
-                inner.findings.insert(f.code.clone(), 1);
-            }
+            *inner.findings.entry(f.code).or_default() += 1;
         }
         let seconds = elapsed.as_secs_f64();
         let bucket = BUCKETS

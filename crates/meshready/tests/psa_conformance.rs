@@ -99,7 +99,7 @@ fn wrong_check(loaded: &meshready_core::Loaded, policy: Policy) -> Vec<String> {
         let checks: Vec<String> = policy
             .evaluate(meta, spec)
             .iter()
-            .map(|v| v.check.to_ascii_lowercase())
+            .map(|v| v.check.id().to_ascii_lowercase())
             .collect();
         let overriding = match family {
             "capabilities_baseline" => "capabilities_restricted",
@@ -222,7 +222,7 @@ fn istio_synthetic_pods() {
                 .expect("valid policy")
                 .evaluate(meta, spec)
                 .iter()
-                .map(|v| v.check)
+                .map(|v| v.check.id())
                 .collect();
             got.dedup();
             assert_eq!(&got, want, "{name} at {policy}");

@@ -125,7 +125,7 @@ pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding], skip: &
         return;
     }
     for f in findings {
-        if skip.contains(&f.code.as_str()) {
+        if skip.contains(&f.code) {
             continue;
         }
         let key = (

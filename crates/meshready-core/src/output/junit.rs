@@ -40,7 +40,7 @@ fn line(f: &Finding) -> String {
 pub fn render(report: &Report, threshold: Severity) -> String {
     let mut by_rule: BTreeMap<&str, Vec<(&ObjectRef, Vec<&Finding>)>> = BTreeMap::new();
     for f in visible(&report.findings, threshold) {
-        let pairs = by_rule.entry(f.code.as_str()).or_default();
+        let pairs = by_rule.entry(f.code).or_default();
         match pairs.iter_mut().find(|(o, _)| **o == f.object) {
             Some((_, findings)) => findings.push(f),
             None => pairs.push((&f.object, vec![f])),

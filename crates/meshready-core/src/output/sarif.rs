@@ -202,7 +202,7 @@ fn result(f: &Finding, rule_index: Option<usize>, fingerprint: String) -> sarif:
         properties.insert("chartFile".into(), serde_json::Value::from(chart));
     }
     let builder = sarif::Result::builder()
-        .rule_id(f.code.clone())
+        .rule_id(f.code)
         .level(result_level(f.severity))
         .message(
             sarif::Message::builder()
@@ -257,7 +257,7 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
             let n = seen.entry(base.clone()).or_default();
             *n += 1;
             let print = if *n == 1 { base } else { format!("{base}:{n}") };
-            result(f, index.get(f.code.as_str()).copied(), print)
+            result(f, index.get(f.code).copied(), print)
         })
         .collect();
     let driver = sarif::ToolComponent::builder()
@@ -282,13 +282,13 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
                         .text(format!("{}. {}", f.message, f.fix))
                         .build(),
                 )
-                .associated_rule(match index.get(f.code.as_str()) {
+                .associated_rule(match index.get(f.code) {
                     Some(&i) => sarif::ReportingDescriptorReference::builder()
-                        .id(f.code.clone())
+                        .id(f.code)
                         .index(i64::try_from(i).unwrap_or(-1))
                         .build(),
                     None => sarif::ReportingDescriptorReference::builder()
-                        .id(f.code.clone())
+                        .id(f.code)
                         .build(),
                 })
                 .build()

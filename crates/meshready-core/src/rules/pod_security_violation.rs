@@ -96,41 +96,42 @@ impl Rule for PodSecurityViolation {
 /// The fix for one violation.
 fn fix(v: &psa::Violation, policy: psa::Policy) -> String {
     let change = match v.check {
-        "privileged" => "Remove `privileged: true` from the container's securityContext.",
-        "hostNamespaces" => "Do not share the host's network, PID or IPC namespace.",
-        "hostPathVolumes" | "restrictedVolumes" => {
+        psa::Check::Privileged => "Remove `privileged: true` from the container's securityContext.",
+        psa::Check::HostNamespaces => "Do not share the host's network, PID or IPC namespace.",
+        psa::Check::HostPathVolumes | psa::Check::RestrictedVolumes => {
             "Use a volume type the level allows (configMap, secret, emptyDir, projected, downwardAPI, persistentVolumeClaim, csi, ephemeral) instead."
         }
-        "hostPorts" => "Remove the `hostPort` and expose the port through a Service.",
-        "hostProbesAndHostLifecycle" => {
+        psa::Check::HostPorts => "Remove the `hostPort` and expose the port through a Service.",
+        psa::Check::HostProbesAndHostLifecycle => {
             "Remove the `host` field from the probe or lifecycle handler so that it targets the pod itself."
         }
-        "capabilities_baseline" => {
+        psa::Check::CapabilitiesBaseline => {
             "Remove the capability from `securityContext.capabilities.add`; baseline allows only AUDIT_WRITE, CHOWN, DAC_OVERRIDE, FOWNER, FSETID, KILL, MKNOD, NET_BIND_SERVICE, SETFCAP, SETGID, SETPCAP, SETUID and SYS_CHROOT."
         }
-        "capabilities_restricted" => {
+        psa::Check::CapabilitiesRestricted => {
             "Set `securityContext.capabilities.drop: [\"ALL\"]` and add nothing but NET_BIND_SERVICE."
         }
-        "procMount" | "procMount_restricted" => "Remove `procMount` or set it to `Default`.",
-        "seLinuxOptions" => {
+        psa::Check::ProcMount | psa::Check::ProcMountRestricted => {
+            "Remove `procMount` or set it to `Default`."
+        }
+        psa::Check::SeLinuxOptions => {
             "Remove the SELinux user and role, and use type container_t, container_init_t, container_kvm_t or container_engine_t, or none."
         }
-        "seccompProfile_baseline" | "seccompProfile_restricted" => {
+        psa::Check::SeccompProfileBaseline | psa::Check::SeccompProfileRestricted => {
             "Set `securityContext.seccompProfile.type: RuntimeDefault` (or Localhost) at the pod level and remove Unconfined profiles."
         }
-        "sysctls" => "Remove the sysctl; only namespaced, safe sysctls are allowed.",
-        "appArmorProfile" => {
+        psa::Check::Sysctls => "Remove the sysctl; only namespaced, safe sysctls are allowed.",
+        psa::Check::AppArmorProfile => {
             "Use the RuntimeDefault or a Localhost AppArmor profile, not Unconfined."
         }
-        "windowsHostProcess" => "Do not run Windows HostProcess containers.",
-        "allowPrivilegeEscalation" => {
+        psa::Check::WindowsHostProcess => "Do not run Windows HostProcess containers.",
+        psa::Check::AllowPrivilegeEscalation => {
             "Set `securityContext.allowPrivilegeEscalation: false` in every container."
         }
-        "runAsNonRoot" => {
+        psa::Check::RunAsNonRoot => {
             "Set `securityContext.runAsNonRoot: true` at the pod level and run the image as a non-root user."
         }
-        "runAsUser" => "Run as a non-zero UID (remove `runAsUser: 0`).",
-        _ => "Change the field so that the pod meets the enforced level.",
+        psa::Check::RunAsUser => "Run as a non-zero UID (remove `runAsUser: 0`).",
     };
     format!(
         "{change} Otherwise enforce a less strict level than {} on the namespace.",

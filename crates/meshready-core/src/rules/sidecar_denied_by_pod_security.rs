@@ -124,19 +124,23 @@ fn describe(violations: &[psa::Violation]) -> String {
     let mut parts: Vec<String> = Vec::new();
     for v in violations {
         let part = match v.check {
-            "capabilities_baseline" => format!("adds {}", v.values.join(", ")),
-            "capabilities_restricted" if !v.values.is_empty() => {
+            psa::Check::CapabilitiesBaseline => format!("adds {}", v.values.join(", ")),
+            psa::Check::CapabilitiesRestricted if !v.values.is_empty() => {
                 format!("adds {}", v.values.join(", "))
             }
-            "capabilities_restricted" => "does not drop ALL capabilities".to_string(),
-            "runAsNonRoot" if v.detail.contains("=false") => "sets runAsNonRoot=false".to_string(),
-            "runAsNonRoot" => "does not set runAsNonRoot=true".to_string(),
-            "runAsUser" => "runs as root (runAsUser=0)".to_string(),
-            "seccompProfile_restricted" | "seccompProfile_baseline" if v.values.is_empty() => {
+            psa::Check::CapabilitiesRestricted => "does not drop ALL capabilities".to_string(),
+            psa::Check::RunAsNonRoot if v.detail.contains("=false") => {
+                "sets runAsNonRoot=false".to_string()
+            }
+            psa::Check::RunAsNonRoot => "does not set runAsNonRoot=true".to_string(),
+            psa::Check::RunAsUser => "runs as root (runAsUser=0)".to_string(),
+            psa::Check::SeccompProfileRestricted | psa::Check::SeccompProfileBaseline
+                if v.values.is_empty() =>
+            {
                 "sets no seccomp profile".to_string()
             }
-            "allowPrivilegeEscalation" => "allows privilege escalation".to_string(),
-            "privileged" => "is privileged".to_string(),
+            psa::Check::AllowPrivilegeEscalation => "allows privilege escalation".to_string(),
+            psa::Check::Privileged => "is privileged".to_string(),
             _ => v.message(),
         };
         if !parts.contains(&part) {
@@ -166,7 +170,7 @@ fn fix(
     if policy.level == psa::Level::Restricted
         && violations
             .iter()
-            .any(|v| v.check == "seccompProfile_restricted" && v.values.is_empty())
+            .any(|v| v.check == psa::Check::SeccompProfileRestricted && v.values.is_empty())
     {
         sentences.push(
             "Set `securityContext.seccompProfile.type: RuntimeDefault` at the pod level so that the injected containers inherit it."
