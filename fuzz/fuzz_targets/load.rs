@@ -15,7 +15,7 @@ fuzz_target!(|data: &[u8]| {
             path: path.into(),
             bytes: data.to_vec(),
         }],
-        &LoadOptions::default(),
+        &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
     );
     let report = check(&loaded, &CheckOptions::default());
     let s = &report.summary;

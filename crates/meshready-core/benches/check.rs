@@ -48,7 +48,10 @@ fn inputs(text: &str) -> Vec<Input> {
 fn benches(c: &mut Criterion) {
     for objects in [1_000usize, 10_000, 100_000] {
         let text = manifests(objects / 2);
-        let loaded = load(inputs(&text), &LoadOptions::default());
+        let loaded = load(
+            inputs(&text),
+            &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+        );
 
         let mut group = c.benchmark_group("pipeline");
         group.sample_size(10);
@@ -56,7 +59,12 @@ fn benches(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("load", objects), &text, |b, text| {
             b.iter_batched(
                 || inputs(text),
-                |i| black_box(load(i, &LoadOptions::default())),
+                |i| {
+                    black_box(load(
+                        i,
+                        &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+                    ))
+                },
                 criterion::BatchSize::LargeInput,
             );
         });

@@ -45,7 +45,10 @@ fn main() {
     );
 
     let t = Instant::now();
-    let loaded = load(vec![Input { path, bytes }], &LoadOptions::default());
+    let loaded = load(
+        vec![Input { path, bytes }],
+        &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+    );
     let _ = writeln!(
         report_text,
         "load   {:>10.1?} ({} objects)",

@@ -34,6 +34,13 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 fn run(paths: &[PathBuf]) -> (Report, usize) {
+    run_with(
+        paths,
+        &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+    )
+}
+
+fn run_with(paths: &[PathBuf], options: &LoadOptions) -> (Report, usize) {
     let inputs: Vec<Input> = paths
         .iter()
         .map(|p| Input {
@@ -42,8 +49,27 @@ fn run(paths: &[PathBuf]) -> (Report, usize) {
         })
         .collect();
     let n = inputs.len();
-    let loaded = load(inputs, &LoadOptions::default());
+    let loaded = load(inputs, options);
     (check(&loaded, &CheckOptions::default()), n)
+}
+
+/// Dropping what no rule reads (`rules::PRUNE`, at parse and load time) changes no finding,
+/// no error and no count on any corpus.
+#[test]
+#[cfg_attr(
+    not(meshready_shared),
+    ignore = "needs ../shared beside the checkout (the conformance suites and corpora)"
+)]
+fn pruning_changes_no_finding() {
+    for (dir, _, _) in EXPECTED {
+        let mut paths = Vec::new();
+        files(&corpora().join(dir), &mut paths);
+        let (pruned, _) = run(&paths);
+        let (whole, _) = run_with(&paths, &LoadOptions::default());
+        assert!(pruned.findings == whole.findings, "{dir}: findings differ");
+        assert_eq!(pruned.summary, whole.summary, "{dir}");
+        assert_eq!(pruned.errors.len(), whole.errors.len(), "{dir}");
+    }
 }
 
 /// (directory, objects, invalid documents or items). Object counts match PyYAML's count of

@@ -26,6 +26,16 @@ fn run_fixture(code: &str) {
         ..CheckOptions::default()
     };
     let mut report = check(&loaded, &options);
+    // What the loader drops for the rules (`rules::PRUNE`) changes no finding.
+    let pruned = load_str(
+        &name,
+        &text,
+        &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+    );
+    assert!(
+        check(&pruned, &options).findings == report.findings,
+        "{code}: pruning changed the findings"
+    );
     report.findings.retain(|f| f.code == code);
     assert!(
         !report.findings.is_empty(),

@@ -68,7 +68,10 @@ impl Context {
     /// read are returned so the caller can report them.
     #[must_use]
     pub fn load(inputs: Vec<Input>) -> (Self, Vec<LoadError>) {
-        let loaded = load(inputs, &LoadOptions::default());
+        let loaded = load(
+            inputs,
+            &LoadOptions::default().with_prune(meshready_core::rules::PRUNE),
+        );
         (Self::new(loaded.objects), loaded.errors)
     }
 

@@ -199,7 +199,9 @@ impl LimitArgs {
             },
             max_input_bytes: self.max_input_size,
             max_documents: self.max_documents,
+            prune: None,
         }
+        .with_prune(meshready_core::rules::PRUNE)
     }
 }
 

@@ -33,6 +33,7 @@ pub use reserved_sidecar_port::SIDECAR_PORTS;
 pub use unused_suppression::UnusedSuppression;
 
 use crate::rule::{Rule, RuleMeta};
+use crate::source::{Node, Prune, Value};
 
 /// Every rule, ordered by code. Codes are never reused; retired codes stay listed here.
 // Retired: none yet.
@@ -63,6 +64,58 @@ pub static RULES: &[&dyn Rule] = &[
     &unused_suppression::UnusedSuppression,
     &invalid_suppression::InvalidSuppression,
 ];
+
+/// What the rules read, as a prune policy for the loader: everything else may be dropped at load
+/// time (`LoadOptions::with_prune`). Keep it in step with the rules: a test loads every fixture
+/// and corpus with and without it and compares the findings.
+pub const PRUNE: Prune = Prune {
+    known_kind: crate::kinds::is_known,
+    template: crate::kinds::template_pointer,
+    config_map_data: |name| name.starts_with("istio-sidecar-injector"),
+    unread_pod_fields: &[
+        "affinity",
+        "tolerations",
+        "nodeSelector",
+        "topologySpreadConstraints",
+        "imagePullSecrets",
+        "dnsConfig",
+        "dnsPolicy",
+        "terminationGracePeriodSeconds",
+        "activeDeadlineSeconds",
+        "priorityClassName",
+        "priority",
+        "schedulerName",
+        "readinessGates",
+        "resourceClaims",
+    ],
+    unread_container_fields: &[
+        "env",
+        "envFrom",
+        "args",
+        "command",
+        "resources",
+        "volumeMounts",
+        "volumeDevices",
+        "workingDir",
+        "terminationMessagePath",
+        "terminationMessagePolicy",
+        "resizePolicy",
+    ],
+    // Probes and lifecycle hooks matter only when they name a host (PSA's
+    // hostProbesAndHostLifecycle check).
+    keep_handler: names_a_host,
+};
+
+/// Whether a probe or lifecycle subtree has a `host` field anywhere.
+fn names_a_host(node: &Node) -> bool {
+    match &node.value {
+        Value::Map(entries) => entries
+            .iter()
+            .any(|e| &*e.key == "host" || names_a_host(&e.value)),
+        Value::Seq(items) => items.iter().any(names_a_host),
+        _ => false,
+    }
+}
 
 /// Finds a rule by code or name (case-insensitive).
 #[must_use]

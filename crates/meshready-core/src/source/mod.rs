@@ -171,6 +171,9 @@ pub struct LoadOptions {
     pub max_input_bytes: usize,
     /// Maximum number of documents; documents past it are reported, not analysed.
     pub max_documents: usize,
+    /// What may be dropped because no rule reads it; `None` keeps every field. The loader knows
+    /// no rule: the caller passes the rules' policy (`meshready_core::rules::PRUNE`).
+    pub prune: Option<Prune>,
 }
 
 impl Default for LoadOptions {
@@ -179,12 +182,44 @@ impl Default for LoadOptions {
             default_namespace: "default".into(),
             max_input_bytes: 4 << 30,
             max_documents: 2_000_000,
-            limits: Limits {
-                skip_unread_fields: true,
-                ..Limits::default()
-            },
+            limits: Limits::default(),
+            prune: None,
         }
     }
+}
+
+impl LoadOptions {
+    /// These options with a prune policy (also skipping its fields while parsing).
+    #[must_use]
+    pub fn with_prune(mut self, prune: Prune) -> Self {
+        self.limits.skip_unread_fields = Some(yaml::SkipFields {
+            pod: prune.unread_pod_fields,
+            container: prune.unread_container_fields,
+        });
+        self.prune = Some(prune);
+        self
+    }
+}
+
+/// What the loader may drop at load time so that the model stays compact (peak memory a small
+/// multiple of the input). Positions of everything kept are unchanged; dropping must never
+/// change a finding (a test runs every fixture and corpus both ways).
+#[derive(Debug, Clone, Copy)]
+pub struct Prune {
+    /// Whether any rule reads objects of a kind (`kind`, `apiVersion`); of other kinds only
+    /// `apiVersion`, `kind` and `metadata` are kept, for counting and suppression.
+    pub known_kind: fn(&str, &str) -> bool,
+    /// Where a kind keeps its pod template (a JSON pointer).
+    pub template: fn(&str, &str) -> Option<&'static str>,
+    /// Whether a ConfigMap's `data` is read (by name).
+    pub config_map_data: fn(&str) -> bool,
+    /// Pod spec fields no rule reads.
+    pub unread_pod_fields: &'static [&'static str],
+    /// Container fields no rule reads.
+    pub unread_container_fields: &'static [&'static str],
+    /// Whether a container's probe or lifecycle handler (`livenessProbe`, `readinessProbe`,
+    /// `startupProbe`, `lifecycle`) is read; the others are dropped.
+    pub keep_handler: fn(&Node) -> bool,
 }
 
 /// Everything read from the inputs.
@@ -512,27 +547,11 @@ pub fn object_from_json(
     to_object(root, origin, options).map_err(|(_, message)| message)
 }
 
-/// Container fields that no rule or admission check reads; dropped at load time so that the
-/// model stays compact (issue: peak memory a small multiple of the input).
-pub(crate) const UNREAD_CONTAINER_FIELDS: [&str; 11] = [
-    "env",
-    "envFrom",
-    "args",
-    "command",
-    "resources",
-    "volumeMounts",
-    "volumeDevices",
-    "workingDir",
-    "terminationMessagePath",
-    "terminationMessagePolicy",
-    "resizePolicy",
-];
-
 /// Drops what no rule reads: the bodies of kinds the rules skip (only `apiVersion`, `kind` and
 /// `metadata` stay, for counting and suppression), ConfigMap data other than Istio's injector
 /// configuration, `managedFields`, kubectl's last-applied annotation, and unread container
 /// fields. Positions of everything kept are unchanged.
-fn prune(object: &mut Object) {
+fn prune(object: &mut Object, policy: &Prune) {
     fn retain(node: &mut Node, keep: impl Fn(&str) -> bool) {
         if let Value::Map(entries) = &mut node.value {
             entries.retain(|e| keep(&e.key));
@@ -555,18 +574,18 @@ fn prune(object: &mut Object) {
             });
         }
     }
-    let known = crate::kinds::is_known(&object.kind, &object.api_version);
+    let known = (policy.known_kind)(&object.kind, &object.api_version);
     if !known {
         retain(&mut object.root, |k| {
             matches!(k, "apiVersion" | "kind" | "metadata")
         });
         return;
     }
-    if object.kind == "ConfigMap" && !object.name.starts_with("istio-sidecar-injector") {
+    if object.kind == "ConfigMap" && !(policy.config_map_data)(&object.name) {
         retain(&mut object.root, |k| !matches!(k, "data" | "binaryData"));
         return;
     }
-    let Some(template) = crate::kinds::template_pointer(&object.kind, &object.api_version) else {
+    let Some(template) = (policy.template)(&object.kind, &object.api_version) else {
         return;
     };
     let mut node = &mut object.root;
@@ -576,7 +595,7 @@ fn prune(object: &mut Object) {
             None => return,
         }
     }
-    retain(node, |k| !UNREAD_POD_FIELDS.contains(&k));
+    retain(node, |k| !policy.unread_pod_fields.contains(&k));
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         if let Some(Node {
             value: Value::Seq(items),
@@ -584,48 +603,17 @@ fn prune(object: &mut Object) {
         }) = entry_mut(node, list)
         {
             for container in items {
-                retain(container, |k| !UNREAD_CONTAINER_FIELDS.contains(&k));
-                // Probes and lifecycle hooks matter only when they name a host (PSA's
-                // hostProbesAndHostLifecycle check).
+                retain(container, |k| !policy.unread_container_fields.contains(&k));
                 if let Value::Map(entries) = &mut container.value {
                     entries.retain(|e| {
                         !matches!(
                             &*e.key,
                             "livenessProbe" | "readinessProbe" | "startupProbe" | "lifecycle"
-                        ) || names_a_host(&e.value)
+                        ) || (policy.keep_handler)(&e.value)
                     });
                 }
             }
         }
-    }
-}
-
-/// Pod spec fields that no rule or admission check reads.
-pub(crate) const UNREAD_POD_FIELDS: [&str; 14] = [
-    "affinity",
-    "tolerations",
-    "nodeSelector",
-    "topologySpreadConstraints",
-    "imagePullSecrets",
-    "dnsConfig",
-    "dnsPolicy",
-    "terminationGracePeriodSeconds",
-    "activeDeadlineSeconds",
-    "priorityClassName",
-    "priority",
-    "schedulerName",
-    "readinessGates",
-    "resourceClaims",
-];
-
-/// Whether a probe or lifecycle subtree has a `host` field anywhere.
-fn names_a_host(node: &Node) -> bool {
-    match &node.value {
-        Value::Map(entries) => entries
-            .iter()
-            .any(|e| &*e.key == "host" || names_a_host(&e.value)),
-        Value::Seq(items) => items.iter().any(names_a_host),
-        _ => false,
     }
 }
 
@@ -695,7 +683,9 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
         root,
         quirks: Vec::new(),
     };
-    prune(&mut object);
+    if let Some(policy) = &options.prune {
+        prune(&mut object, policy);
+    }
     Ok(object)
 }
 

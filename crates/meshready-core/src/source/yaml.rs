@@ -15,10 +15,21 @@ pub struct Limits {
     pub max_alias_nodes: usize,
     /// Maximum size of one document in bytes.
     pub max_document_bytes: usize,
-    /// Whether to skip, while parsing, the fields no rule reads (container `env`, `args`,
-    /// `resources`, ..., pod scheduling fields, `metadata.managedFields`), so they are never
-    /// allocated. The loader turns this on; the result is the same as pruning afterwards.
-    pub skip_unread_fields: bool,
+    /// Fields to skip while parsing, so they are never allocated (`None`: keep everything).
+    /// The loader sets this from its [`super::Prune`] policy; the result is the same as pruning
+    /// afterwards.
+    pub skip_unread_fields: Option<SkipFields>,
+}
+
+/// Field names skipped while parsing: pod spec fields (under a `spec`) and container fields
+/// (items of `containers`, `initContainers`, `ephemeralContainers`), plus
+/// `metadata.managedFields`.
+#[derive(Debug, Clone, Copy)]
+pub struct SkipFields {
+    /// Pod spec fields.
+    pub pod: &'static [&'static str],
+    /// Container fields.
+    pub container: &'static [&'static str],
 }
 
 impl Default for Limits {
@@ -27,7 +38,7 @@ impl Default for Limits {
             max_depth: 100,
             max_alias_nodes: 100_000,
             max_document_bytes: 64 << 20,
-            skip_unread_fields: false,
+            skip_unread_fields: None,
         }
     }
 }
@@ -170,7 +181,7 @@ pub fn parse_document(text: &str, line_offset: u32, limits: Limits) -> Result<Pa
             text,
             line_offset,
             Limits {
-                skip_unread_fields: false,
+                skip_unread_fields: None,
                 ..limits
             },
         ),
@@ -279,7 +290,7 @@ impl Builder {
     }
 
     /// Whether the value about to start belongs to a field that no rule reads.
-    fn value_is_unread(&self) -> bool {
+    fn value_is_unread(&self, skip: SkipFields) -> bool {
         let n = self.stack.len();
         let key_at = |i: usize| match self.stack.get(i) {
             Some(Frame::Map {
@@ -290,14 +301,14 @@ impl Builder {
         let Some(key) = n.checked_sub(1).and_then(key_at) else {
             return false;
         };
-        (super::UNREAD_CONTAINER_FIELDS.contains(&key)
+        (skip.container.contains(&key)
             && n >= 3
             && matches!(self.stack[n - 2], Frame::Seq { .. })
             && matches!(
                 key_at(n - 3),
                 Some("containers" | "initContainers" | "ephemeralContainers")
             ))
-            || (super::UNREAD_POD_FIELDS.contains(&key) && n >= 2 && key_at(n - 2) == Some("spec"))
+            || (skip.pod.contains(&key) && n >= 2 && key_at(n - 2) == Some("spec"))
             || (key == "managedFields" && n >= 2 && key_at(n - 2) == Some("metadata"))
     }
 
@@ -330,7 +341,11 @@ impl Builder {
             }
             return true;
         }
-        if !self.limits.skip_unread_fields || !self.value_is_unread() {
+        if !self
+            .limits
+            .skip_unread_fields
+            .is_some_and(|skip| self.value_is_unread(skip))
+        {
             return false;
         }
         match event {
