@@ -159,7 +159,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         })
         .collect();
     for f in &mut findings {
-        if let Some(rule::RuleSetting::Severity(severity)) = options.rule_settings.get(&*f.code) {
+        if let Some(rule::RuleSetting::Severity(severity)) = options.rule_settings.get(f.code) {
             f.severity = *severity;
         }
     }

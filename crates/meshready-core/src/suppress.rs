@@ -67,7 +67,7 @@ impl Pattern {
         } else {
             format!("{}.{}", f.object.name, f.object.namespace)
         };
-        (glob(&self.code, &f.code) || glob(&self.code, &f.name))
+        (glob(&self.code, f.code) || glob(&self.code, f.name))
             && glob(&self.kind, &f.object.kind)
             && glob(&self.resource, &resource)
     }
@@ -109,7 +109,7 @@ fn annotation_covers(value: &str, f: &Finding) -> bool {
     codes
         .split(',')
         .map(str::trim)
-        .any(|c| c == "*" || c.eq_ignore_ascii_case(&f.code) || c.eq_ignore_ascii_case(&f.name))
+        .any(|c| c == "*" || c.eq_ignore_ascii_case(f.code) || c.eq_ignore_ascii_case(f.name))
 }
 
 /// Whether the object's (or its pod template's) annotations suppress the finding.
@@ -160,7 +160,7 @@ impl Ignore {
             || self
                 .codes
                 .iter()
-                .any(|c| c.eq_ignore_ascii_case(&f.code) || c.eq_ignore_ascii_case(&f.name)))
+                .any(|c| c.eq_ignore_ascii_case(f.code) || c.eq_ignore_ascii_case(f.name)))
             && field(&self.kind, &f.object.kind)
             && field(&self.namespace, &f.object.namespace)
             && field(&self.name, &f.object.name)
@@ -192,7 +192,7 @@ pub struct AnnotationSuppression {
 /// Whether one annotation token (a code, a name or `*`) covers a finding.
 #[must_use]
 pub fn token_covers(token: &str, f: &Finding) -> bool {
-    token == "*" || token.eq_ignore_ascii_case(&f.code) || token.eq_ignore_ascii_case(&f.name)
+    token == "*" || token.eq_ignore_ascii_case(f.code) || token.eq_ignore_ascii_case(f.name)
 }
 
 /// Every suppression annotation of an object and of its pod template.

@@ -128,8 +128,8 @@ mod tests {
     fn counters_and_histogram_render() {
         let metrics = Metrics::default();
         let finding = Finding {
-            code: "IST0144".into(),
-            name: "application-uid-1337".into(),
+            code: "IST0144",
+            name: "application-uid-1337",
             severity: Severity::Warning,
             message: String::new(),
             fix: String::new(),

@@ -264,11 +264,7 @@ fn decide(
     cfg: &Config,
 ) -> Judgement {
     // Most severe first, so the cut (if any) drops infos before errors.
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.code.cmp(&b.code))
-    });
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.code.cmp(b.code)));
     let warnings = warnings::fit(findings.iter().map(warnings::warning));
     let deny: Vec<&Finding> = cfg
         .deny_threshold

@@ -103,7 +103,7 @@ fn fnv1a(parts: &[&str]) -> String {
 #[must_use]
 pub fn fingerprint(f: &Finding) -> String {
     fnv1a(&[
-        &f.code,
+        f.code,
         &f.object.kind,
         &f.object.namespace,
         &f.object.name,
@@ -338,8 +338,8 @@ mod tests {
     #[test]
     fn fingerprints_ignore_lines() {
         let f = |line| Finding {
-            code: "IST0118".into(),
-            name: "port-protocol-unknown".into(),
+            code: "IST0118",
+            name: "port-protocol-unknown",
             severity: Severity::Info,
             message: "m".into(),
             fix: "F.".into(),
