@@ -24,36 +24,8 @@ use serde::Serialize;
 
 pub use finding::{Finding, Location, ObjectRef, Severity};
 pub use model::Model;
-pub use settings::{MeshMode, Settings};
+pub use settings::{CheckOptions, MeshMode, Settings};
 pub use source::{LoadError, LoadOptions, Loaded};
-
-/// How to run the rules.
-#[derive(Debug, Clone)]
-pub struct CheckOptions {
-    /// Model settings (`--mesh`, live cluster).
-    pub settings: Settings,
-    /// `--suppress` patterns.
-    pub suppress: Vec<suppress::Pattern>,
-    /// Whether `meshready.io/ignore` and `galley.istio.io/analyze-suppress` annotations count.
-    pub annotation_suppression: bool,
-    /// Per-rule settings by code (`.meshready.yaml` `rules:`); rules not listed run at their
-    /// default severity.
-    pub rule_settings: std::collections::HashMap<&'static str, rule::RuleSetting>,
-    /// Per-object ignores (`.meshready.yaml` `ignore:`).
-    pub ignores: Vec<suppress::Ignore>,
-}
-
-impl Default for CheckOptions {
-    fn default() -> Self {
-        Self {
-            settings: Settings::default(),
-            suppress: Vec::new(),
-            annotation_suppression: true,
-            rule_settings: std::collections::HashMap::new(),
-            ignores: Vec::new(),
-        }
-    }
-}
 
 /// Findings by severity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -151,7 +123,9 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     };
     let mut findings: Vec<Finding> = rules::RULES
         .par_iter()
-        .filter(|rule| options.rule_settings.get(rule.meta().code) != Some(&rule::RuleSetting::Off))
+        .filter(|rule| {
+            options.rule_settings.get(rule.meta().code) != Some(&settings::RuleSetting::Off)
+        })
         .flat_map_iter(|rule| {
             let mut out = Vec::new();
             rule.check(&cx, &mut out);
@@ -159,7 +133,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         })
         .collect();
     for f in &mut findings {
-        if let Some(rule::RuleSetting::Severity(severity)) = options.rule_settings.get(f.code) {
+        if let Some(settings::RuleSetting::Severity(severity)) = options.rule_settings.get(f.code) {
             f.severity = *severity;
         }
     }

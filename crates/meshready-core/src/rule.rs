@@ -4,15 +4,6 @@ use crate::finding::{Finding, Location, ObjectRef, Severity};
 use crate::model::Model;
 use crate::source::{Object, SourceFile};
 
-/// How a rule is configured (`.meshready.yaml` `rules:`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleSetting {
-    /// The rule does not run.
-    Off,
-    /// The rule runs and reports at this severity instead of its default.
-    Severity(Severity),
-}
-
 /// A rule's identity and documentation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleMeta {

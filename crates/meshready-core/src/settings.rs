@@ -36,7 +36,7 @@ pub enum CniMode {
     On,
     /// CNI is off: the init container is `istio-init` (NET_ADMIN, NET_RAW).
     Off,
-    /// Detect from the input (see [`crate::model::cni::detect_cni`]).
+    /// Detect from the input (see `model::cni::detect_cni`).
     #[default]
     Auto,
 }
@@ -49,4 +49,41 @@ pub struct AdmissionSettings {
     /// `--pod-security`: the enforced policy of every namespace, instead of the namespaces'
     /// labels.
     pub pod_security: Option<psa::Policy>,
+}
+
+/// How to run the rules.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// Model settings (`--mesh`, live cluster).
+    pub settings: Settings,
+    /// `--suppress` patterns.
+    pub suppress: Vec<crate::suppress::Pattern>,
+    /// Whether `meshready.io/ignore` and `galley.istio.io/analyze-suppress` annotations count.
+    pub annotation_suppression: bool,
+    /// Per-rule settings by code (`.meshready.yaml` `rules:`); rules not listed run at their
+    /// default severity.
+    pub rule_settings: std::collections::HashMap<&'static str, RuleSetting>,
+    /// Per-object ignores (`.meshready.yaml` `ignore:`).
+    pub ignores: Vec<crate::suppress::Ignore>,
+}
+
+impl Default for CheckOptions {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            suppress: Vec::new(),
+            annotation_suppression: true,
+            rule_settings: std::collections::HashMap::new(),
+            ignores: Vec::new(),
+        }
+    }
+}
+
+/// How a rule is configured (`.meshready.yaml` `rules:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleSetting {
+    /// The rule does not run.
+    Off,
+    /// The rule runs and reports at this severity instead of its default.
+    Severity(crate::finding::Severity),
 }

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
-use crate::CheckOptions;
 use crate::finding::{Finding, ObjectRef};
-use crate::rule::{Ctx, RuleSetting};
+use crate::rule::Ctx;
 use crate::rules::{UnusedSuppression, find};
+use crate::settings::CheckOptions;
+use crate::settings::RuleSetting;
 use crate::source::Loaded;
 use crate::suppress::{
     AnnotationSuppression, ISTIO_ANNOTATION, annotation_suppressions, token_covers,
@@ -234,7 +235,7 @@ spec:
         };
         options.rule_settings.insert(
             "MR0030",
-            crate::rule::RuleSetting::Severity(Severity::Warning),
+            crate::settings::RuleSetting::Severity(Severity::Warning),
         );
         let report = run(&options);
         let unused: Vec<_> = report
@@ -246,7 +247,7 @@ spec:
         assert!(unused.iter().all(|f| f.severity == Severity::Warning));
         options
             .rule_settings
-            .insert("MR0030", crate::rule::RuleSetting::Off);
+            .insert("MR0030", crate::settings::RuleSetting::Off);
         assert!(run(&options).findings.iter().all(|f| f.code != "MR0030"));
     }
 

@@ -25,8 +25,8 @@
 
 use anyhow::{Result, anyhow};
 use meshready_core::psa::Policy;
-use meshready_core::rule::RuleSetting;
 use meshready_core::rules::find;
+use meshready_core::settings::RuleSetting;
 use meshready_core::source::yaml::{Limits, Quirk, parse_document};
 use meshready_core::source::{Node, Pos, Value};
 use meshready_core::suppress::Ignore;

@@ -72,7 +72,7 @@ impl Rule for InvalidSuppression {
                         "Use a code or name that `meshready rules` lists, or remove it.".into(),
                     ));
                 }
-                for code in &entry.after_reason {
+                for code in entry.after_reason.iter().filter(|w| find(w).is_some()) {
                     out.push(cx.finding(
                         &Self::META,
                         object,
