@@ -2,6 +2,8 @@
 //! output formats. No I/O beyond what the caller hands in, no async, no printing.
 
 #![forbid(unsafe_code)]
+// Rule docs are also Markdown pages (docs/rules, `meshready explain`), where bare URLs read best.
+#![allow(rustdoc::bare_urls)]
 
 pub mod admission;
 pub mod finding;

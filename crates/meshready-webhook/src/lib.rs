@@ -2,7 +2,7 @@
 //! the core's rules and answers with the findings as admission warnings (or a denial at or above
 //! a threshold), over HTTPS.
 //!
-//! The decision is the pure [`review`] function; [`server`] is a thin axum adapter around it and
+//! The decision is the pure [`review()`] function; [`server`] is a thin axum adapter around it and
 //! [`cluster`] keeps the cross-object [`Context`] in sync with a live cluster.
 
 #![forbid(unsafe_code)]

@@ -1,4 +1,4 @@
-//! What PodSecurityPolicy and SCC admission share: capability checks, the [`Policy`] trait and the verdict over usable policies.
+//! What PodSecurityPolicy and SCC admission share: capability checks, the [`AdmissionPolicy`] trait and the verdict over usable policies.
 
 use std::fmt::Write as _;
 
