@@ -57,7 +57,7 @@ impl Rule for DuplicateAppVersion {
         );
         let mut groups: rustc_hash::FxHashMap<Key<'_>, Vec<usize>> =
             rustc_hash::FxHashMap::default();
-        for (i, w) in cx.model.meshed() {
+        for (i, w) in super::helpers::in_mesh(cx) {
             if cx.model.is_control_plane(w) {
                 continue;
             }

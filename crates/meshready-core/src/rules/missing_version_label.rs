@@ -1,6 +1,6 @@
 //! MR0004: an in-mesh pod template has no `version` label.
 
-use super::helpers::{VERSION_LABELS, first_label, labels_pointer};
+use super::helpers::{VERSION_LABELS, first_label, in_mesh, labels_pointer};
 use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
@@ -42,7 +42,7 @@ impl Rule for MissingVersionLabel {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (_, w) in cx.model.meshed() {
+        for (_, w) in in_mesh(cx) {
             if cx.model.is_control_plane(w) || first_label(w, &VERSION_LABELS).is_some() {
                 continue;
             }

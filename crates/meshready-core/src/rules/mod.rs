@@ -2,6 +2,8 @@
 //! generated docs are built from.
 
 mod admission_policy;
+mod ambient_host_network;
+mod ambient_reserved_port;
 mod application_gid_1337;
 mod application_uid_1337;
 mod capabilities_denied_by_psp;
@@ -9,6 +11,7 @@ mod capabilities_denied_by_scc;
 mod duplicate_app_version;
 mod duplicate_key;
 mod external_name_port_protocol_unknown;
+mod hbone_blocked_by_network_policy;
 mod helpers;
 mod invalid_field_type;
 mod lenient_indentation;
@@ -20,6 +23,7 @@ mod non_string_value;
 mod pod_missing_proxy;
 mod pod_security_violation;
 mod port_protocol_unknown;
+mod probes_blocked_by_network_policy;
 mod reserved_sidecar_port;
 mod service_port_protocol_conflict;
 mod sidecar_denied_by_pod_security;
@@ -60,6 +64,10 @@ pub static RULES: &[&dyn Rule] = &[
     &lenient_indentation::LenientIndentation,
     &invalid_field_type::InvalidFieldType,
     &unused_suppression::UnusedSuppression,
+    &ambient_host_network::AmbientHostNetwork,
+    &ambient_reserved_port::AmbientReservedPort,
+    &hbone_blocked_by_network_policy::HboneBlockedByNetworkPolicy,
+    &probes_blocked_by_network_policy::ProbesBlockedByNetworkPolicy,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

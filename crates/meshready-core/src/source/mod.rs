@@ -585,15 +585,22 @@ fn prune(object: &mut Object) {
         {
             for container in items {
                 retain(container, |k| !UNREAD_CONTAINER_FIELDS.contains(&k));
-                // Probes and lifecycle hooks matter only when they name a host (PSA's
-                // hostProbesAndHostLifecycle check).
+                // Lifecycle hooks matter only when they name a host (PSA's
+                // hostProbesAndHostLifecycle check); probes also when they reach a port
+                // (ambient's probe rule), and then only their network handler.
                 if let Value::Map(entries) = &mut container.value {
-                    entries.retain(|e| {
-                        !matches!(
-                            &*e.key,
-                            "livenessProbe" | "readinessProbe" | "startupProbe" | "lifecycle"
-                        ) || names_a_host(&e.value)
+                    entries.retain(|e| match &*e.key {
+                        "lifecycle" => names_a_host(&e.value),
+                        "livenessProbe" | "readinessProbe" | "startupProbe" => {
+                            names_a_host(&e.value) || reaches_a_port(&e.value)
+                        }
+                        _ => true,
                     });
+                    for e in entries.iter_mut() {
+                        if matches!(&*e.key, "livenessProbe" | "readinessProbe" | "startupProbe") {
+                            retain(&mut e.value, |k| PROBE_HANDLERS.contains(&k));
+                        }
+                    }
                 }
             }
         }
@@ -617,6 +624,14 @@ pub(crate) const UNREAD_POD_FIELDS: [&str; 14] = [
     "readinessGates",
     "resourceClaims",
 ];
+
+/// The probe handlers that reach a port (the fields of a probe that the loader keeps).
+const PROBE_HANDLERS: [&str; 3] = ["httpGet", "tcpSocket", "grpc"];
+
+/// Whether a probe has a network handler (HTTP, TCP or gRPC).
+fn reaches_a_port(node: &Node) -> bool {
+    PROBE_HANDLERS.iter().any(|h| node.get(h).is_some())
+}
 
 /// Whether a probe or lifecycle subtree has a `host` field anywhere.
 fn names_a_host(node: &Node) -> bool {
