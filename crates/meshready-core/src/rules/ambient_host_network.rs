@@ -85,7 +85,7 @@ impl Rule for AmbientHostNetwork {
                 w.object,
                 &w.pointer("/spec/hostNetwork"),
                 format!(
-                    "{} `{}` uses hostNetwork although {asked}; ztunnel never captures its traffic",
+                    "pods of {} `{}` use hostNetwork although {asked}; ztunnel never captures their traffic",
                     w.object.kind, w.object.name
                 ),
                 "Drop `hostNetwork` if the workload belongs in the mesh, or label its pod template `istio.io/dataplane-mode: none` to keep it outside on purpose.".into(),

@@ -110,8 +110,7 @@ impl Rule for HboneBlockedByNetworkPolicy {
                 p.object,
                 p.ingress_pointer(),
                 format!(
-                    "NetworkPolicy `{}` restricts ingress to {}, and no policy selecting {} admits TCP {HBONE_PORT}, the port HBONE mesh traffic arrives on",
-                    p.object.name,
+                    "this policy restricts ingress to {}, and no NetworkPolicy selecting {} admits TCP {HBONE_PORT}, the port HBONE mesh traffic arrives on",
                     workloads.join(", "),
                     if workloads.len() == 1 { "its pods" } else { "their pods" },
                 ),

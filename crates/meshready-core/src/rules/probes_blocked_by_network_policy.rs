@@ -97,7 +97,7 @@ impl Rule for ProbesBlockedByNetworkPolicy {
                         w.object,
                         &w.container_pointer(&c, &format!("/{probe}/{handler}/port")),
                         format!(
-                            "{probe} of container `{}` (port {port}) is blocked: NetworkPolicy {} {} ingress to this ambient pod and admit{} nothing from {AMBIENT_PROBE_SOURCE}, where ambient kubelet probes come from",
+                            "{probe} of container `{}` (port {port}) is blocked: NetworkPolicy {} {} ingress to this ambient pod and admit{} no traffic from {AMBIENT_PROBE_SOURCE}, the source of ambient kubelet probes, to port {port}",
                             c.name,
                             names.join(", "),
                             if names.len() == 1 { "restricts" } else { "restrict" },
