@@ -101,10 +101,11 @@ impl Rule for HboneBlockedByNetworkPolicy {
                     .push(format!("{} `{}` ({plane})", w.object.kind, w.object.name));
             }
         }
-        for (index, workloads) in blocked {
+        for (index, mut workloads) in blocked {
             let Some(p) = policies.get(index) else {
                 continue;
             };
+            workloads.sort();
             out.push(cx.finding(
                 &Self::META,
                 p.object,
