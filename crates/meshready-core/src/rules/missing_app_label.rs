@@ -7,7 +7,9 @@ use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 declare_rule! {
     /// ## What it checks
     /// The pod template of every in-mesh workload carries an `app` label (Istio also accepts
-    /// `app.kubernetes.io/name` and `service.istio.io/canonical-name`).
+    /// `app.kubernetes.io/name` and `service.istio.io/canonical-name`). Applies to sidecar and
+    /// ambient workloads alike (ztunnel and waypoints read the same labels); Istio's own
+    /// components are skipped.
     ///
     /// ## Why it matters in the mesh
     /// Istio names the workload's canonical service from these labels in metrics, traces and

@@ -7,7 +7,8 @@ use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 declare_rule! {
     /// ## What it checks
     /// The pod template of every in-mesh workload carries a `version` label (Istio also accepts
-    /// `app.kubernetes.io/version` and `service.istio.io/canonical-revision`).
+    /// `app.kubernetes.io/version` and `service.istio.io/canonical-revision`). Applies to sidecar
+    /// and ambient workloads alike; Istio's own components are skipped.
     ///
     /// ## Why it matters in the mesh
     /// Istio reports the canonical revision from these labels; without one every version is
