@@ -2,6 +2,11 @@
 //! workload findings, and an explicit `sidecar.istio.io/inject: "false"` wins over a container
 //! named `istio-proxy`.
 
+#![expect(
+    clippy::print_stderr,
+    reason = "the suite prints SKIP when ../shared is absent"
+)]
+
 use std::path::Path;
 
 use meshready_core::source::{Input, LoadOptions, load, load_str};
