@@ -195,3 +195,123 @@ fn sidecar_membership(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    /// The membership of the first workload in `text`, with the Namespace `ns` if the text has it.
+    fn decide(text: &str) -> Membership {
+        let loaded = load_str("t.yaml", text, &LoadOptions::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let w = loaded
+            .objects
+            .iter()
+            .enumerate()
+            .find_map(|(i, o)| Workload::new(i, o))
+            .unwrap();
+        let ns = loaded
+            .objects
+            .iter()
+            .find(|o| o.kind == "Namespace" && o.name == w.object.namespace);
+        membership(&w, ns, MeshMode::Auto, InjectorConfig::default())
+    }
+
+    fn pod(ns_labels: Option<&str>, pod_labels: &str, extra: &str) -> String {
+        let ns = ns_labels.map_or(String::new(), |l| {
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: a, labels: {{{l}}}}}\n---\n"
+            )
+        });
+        format!(
+            "{ns}apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: a, labels: {{{pod_labels}}}}}\nspec:\n  containers: [{{name: app, image: x}}]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn ambient_namespace_and_pod_labels() {
+        let ambient = "istio.io/dataplane-mode: ambient";
+        assert_eq!(decide(&pod(Some(ambient), "", "")), Membership::Ambient);
+        assert_eq!(decide(&pod(None, ambient, "")), Membership::Ambient);
+        assert_eq!(decide(&pod(Some(""), ambient, "")), Membership::Ambient);
+        assert!(matches!(
+            decide(&pod(Some(ambient), "istio.io/dataplane-mode: none", "")),
+            Membership::NotInjected(_)
+        ));
+        // hostNetwork pods are never captured.
+        assert!(matches!(
+            decide(&pod(Some(ambient), "", "  hostNetwork: true\n")),
+            Membership::NotInjected(_)
+        ));
+        // Opting out of the sidecar does not opt out of ambient.
+        assert_eq!(
+            decide(&pod(
+                Some(ambient),
+                "sidecar.istio.io/inject: \"false\"",
+                ""
+            )),
+            Membership::Ambient
+        );
+    }
+
+    #[test]
+    fn a_sidecar_wins_over_ambient() {
+        let ambient = "istio.io/dataplane-mode: ambient";
+        assert!(matches!(
+            decide(&pod(Some("istio-injection: enabled"), ambient, "")),
+            Membership::Injected(_)
+        ));
+        assert!(matches!(
+            decide(&pod(Some(ambient), "sidecar.istio.io/inject: \"true\"", "")),
+            Membership::Injected(_)
+        ));
+        assert!(matches!(
+            decide(&pod(
+                Some(&format!("{ambient}, istio.io/rev: canary")),
+                "",
+                ""
+            )),
+            Membership::Injected(_)
+        ));
+        assert_eq!(
+            decide(&pod(
+                Some(ambient),
+                "",
+                "  initContainers: [{name: istio-proxy, image: x, restartPolicy: Always}]\n"
+            )),
+            Membership::AlreadyInjected
+        );
+    }
+
+    #[test]
+    fn an_explicit_opt_out_wins_over_a_container_named_istio_proxy() {
+        let proxy = "  initContainers: [{name: istio-proxy, image: x}]\n";
+        assert_eq!(decide(&pod(None, "", proxy)), Membership::AlreadyInjected);
+        assert!(matches!(
+            decide(&pod(None, "sidecar.istio.io/inject: \"false\"", proxy)),
+            Membership::NotInjected(_)
+        ));
+    }
+
+    #[test]
+    fn gateways_and_waypoints_are_never_injected() {
+        assert_eq!(
+            decide(&pod(
+                None,
+                "gateway.istio.io/managed: istio.io-mesh-controller",
+                ""
+            )),
+            Membership::NotInjected("an Istio-managed gateway or waypoint")
+        );
+        // Not ambient either, even in an ambient namespace.
+        assert!(matches!(
+            decide(&pod(
+                Some("istio.io/dataplane-mode: ambient"),
+                "gateway.istio.io/managed: istio.io-mesh-controller",
+                ""
+            )),
+            Membership::NotInjected(_)
+        ));
+    }
+}
