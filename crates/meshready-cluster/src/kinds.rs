@@ -221,6 +221,15 @@ pub const KINDS: &[Kind] = &[
         WORKLOAD_CHECKS,
     ),
     kind(
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+        Need::Always,
+        "MR0042 hbone-blocked-by-network-policy and MR0043 probes-blocked-by-network-policy (ambient)",
+    ),
+    kind(
         "",
         "v1",
         "Pod",

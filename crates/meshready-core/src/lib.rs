@@ -63,7 +63,7 @@ pub struct Summary {
     pub skipped_kinds: BTreeMap<String, usize>,
     /// Workloads (objects that make pods, not owned by another workload of the input).
     pub workloads: usize,
-    /// Workloads whose pods get a sidecar.
+    /// Workloads whose pods are in the mesh (a sidecar, or the ambient data plane).
     pub in_mesh: usize,
     /// Documents or List items that could not be read (see `errors`).
     pub invalid: usize,
@@ -159,7 +159,11 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         invalid_documents: loaded.stats.invalid_documents,
         invalid_items: loaded.stats.invalid_items,
         workloads: model.workloads.len(),
-        in_mesh: model.meshed().count(),
+        in_mesh: model
+            .membership
+            .iter()
+            .filter(|m| m.has_sidecar() || **m == model::Membership::Ambient)
+            .count(),
         suppressed,
         ..Summary::default()
     };

@@ -36,6 +36,12 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("apps/v1", "replicasets", "ReplicaSet", true),
     ("batch/v1", "jobs", "Job", true),
     ("batch/v1", "cronjobs", "CronJob", true),
+    (
+        "networking.k8s.io/v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+    ),
     ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
     (
         "rbac.authorization.k8s.io/v1",

@@ -6,6 +6,7 @@
 //! reference/istio.md §2.
 
 use super::workload::Workload;
+use crate::istio::DATAPLANE_MODE_LABEL;
 use crate::settings::MeshMode;
 use crate::source::Object;
 
@@ -55,6 +56,10 @@ fn truthy(value: &str) -> Option<bool> {
 }
 
 /// Decides membership of `workload`, given its Namespace object when the input has it.
+///
+/// An explicit `sidecar.istio.io/inject: "false"` always wins, even over a container named
+/// `istio-proxy` (ztunnel's DaemonSet names its container so). A sidecar wins over ambient when
+/// both apply; a pod labelled `istio.io/dataplane-mode: none` leaves an ambient namespace.
 #[must_use]
 pub fn membership(
     workload: &Workload<'_>,
@@ -67,18 +72,91 @@ pub fn membership(
         MeshMode::All => return Membership::Injected("--mesh all"),
         MeshMode::Auto => {}
     }
+    let sidecar = sidecar_membership(workload, namespace, injector);
+    if sidecar.has_sidecar() {
+        return sidecar;
+    }
+    if wants_ambient(workload, namespace)
+        && !workload.host_network()
+        && !IGNORED_NAMESPACES.contains(&workload.object.namespace.as_str())
+        && !is_istio_component(workload)
+    {
+        return Membership::Ambient;
+    }
+    sidecar
+}
+
+/// Whether the pod or its namespace asks for ambient mode (`istio.io/dataplane-mode=ambient`)
+/// and the pod does not opt out (`none`), whatever else applies.
+#[must_use]
+pub fn wants_ambient(workload: &Workload<'_>, namespace: Option<&Object>) -> bool {
+    match workload.label(DATAPLANE_MODE_LABEL).as_deref() {
+        Some("ambient") => true,
+        Some("none") => false,
+        _ => {
+            namespace
+                .and_then(|ns| ns.label(DATAPLANE_MODE_LABEL))
+                .as_deref()
+                == Some("ambient")
+        }
+    }
+}
+
+/// Whether the workload's pods carry an explicit `sidecar.istio.io/inject` opt-out: the label
+/// `"false"`, or a false value of the label, or of the annotation when there is no label (the
+/// label wins in `injectRequired`).
+#[must_use]
+pub fn opts_out_of_injection(workload: &Workload<'_>) -> bool {
+    let label = workload.label("sidecar.istio.io/inject");
+    let annotation = workload.annotation("sidecar.istio.io/inject");
+    label.as_deref() == Some("false")
+        || label.as_deref().or(annotation.as_deref()).and_then(truthy) == Some(false)
+}
+
+/// Labels (on the workload or its pod template) that only Istio's own components carry:
+/// istiod, the ingress, egress and east-west gateways (`istio: ...`), ztunnel, istio-cni-node,
+/// and the gateways and waypoints that Istio deploys for Gateway API resources. These are the
+/// labels of Istio's rendered manifests (`manifests/charts`, `operator` golden files).
+#[must_use]
+pub fn is_istio_component(workload: &Workload<'_>) -> bool {
+    let label = |key: &str| {
+        workload
+            .label(key)
+            .map(std::borrow::Cow::into_owned)
+            .or_else(|| workload.object.label(key).map(std::borrow::Cow::into_owned))
+    };
+    [
+        "istio",
+        "gateway.istio.io/managed",
+        "istio.io/gateway-name",
+        "gateway.networking.k8s.io/gateway-name",
+    ]
+    .iter()
+    .any(|key| label(key).is_some())
+        || matches!(
+            label("app").as_deref(),
+            Some("istiod" | "ztunnel" | "istio-cni-node")
+        )
+        || label("k8s-app").as_deref() == Some("istio-cni-node")
+        || label("release").as_deref() == Some("istio")
+}
+
+/// The sidecar injector's decision alone (`injectRequired` and the webhook's selectors).
+fn sidecar_membership(
+    workload: &Workload<'_>,
+    namespace: Option<&Object>,
+    injector: InjectorConfig,
+) -> Membership {
     if workload.object.label("gateway.istio.io/managed").is_some()
         || workload.label("gateway.istio.io/managed").is_some()
     {
         return Membership::NotInjected("an Istio-managed gateway or waypoint");
+    }
+    if opts_out_of_injection(workload) {
+        return Membership::NotInjected("the pod opts out with sidecar.istio.io/inject");
     }
     if workload.already_injected() {
         return Membership::AlreadyInjected;
-    }
-    if workload.object.label("gateway.istio.io/managed").is_some()
-        || workload.label("gateway.istio.io/managed").is_some()
-    {
-        return Membership::NotInjected("an Istio-managed gateway or waypoint");
     }
     if workload.host_network() {
         return Membership::NotInjected("the pod uses hostNetwork, which Istio never injects");
@@ -89,16 +167,10 @@ pub fn membership(
     // The object selector sees pod labels only; injectRequired reads the annotation, then the
     // label, which wins.
     let label = workload.label("sidecar.istio.io/inject");
-    let annotation = workload.annotation("sidecar.istio.io/inject");
-    let pod_says = label.as_deref().or(annotation.as_deref()).and_then(truthy);
-    let label_false = label.as_deref() == Some("false");
-    if pod_says == Some(false) || label_false {
-        return Membership::NotInjected("the pod opts out with sidecar.istio.io/inject");
-    }
-    if workload.label("istio.io/dataplane-mode").as_deref() == Some("ambient") {
-        return Membership::Ambient;
-    }
     let Some(ns) = namespace else {
+        if workload.label(DATAPLANE_MODE_LABEL).as_deref() == Some("ambient") {
+            return Membership::NotInjected("the pod asks for ambient mode");
+        }
         return Membership::Injected("namespace not described in the input; assumed in the mesh");
     };
     let ns_injection = ns.label("istio-injection");
@@ -108,17 +180,138 @@ pub fn membership(
         (Some(_), _) => Membership::NotInjected("namespace label istio-injection is not `enabled`"),
         (None, Some(_)) => Membership::Injected("namespace label istio.io/rev"),
         (None, None) => {
-            if ns.label("istio.io/dataplane-mode").as_deref() == Some("ambient") {
-                Membership::Ambient
-            } else if label.as_deref() == Some("true") && pod_says != Some(false) {
+            if label.as_deref() == Some("true") {
                 Membership::Injected("pod label sidecar.istio.io/inject=true")
             } else if workload.label("istio.io/rev").is_some() {
                 Membership::Injected("pod label istio.io/rev")
-            } else if injector.enable_namespaces_by_default && label.is_none() {
+            } else if injector.enable_namespaces_by_default
+                && label.is_none()
+                && ns.label(DATAPLANE_MODE_LABEL).as_deref() != Some("ambient")
+            {
                 Membership::Injected("the injector's enableNamespacesByDefault")
             } else {
                 Membership::NotInjected("the namespace is not labelled for injection")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    /// The membership of the first workload in `text`, with the Namespace `ns` if the text has it.
+    fn decide(text: &str) -> Membership {
+        let loaded = load_str("t.yaml", text, &LoadOptions::default());
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let w = loaded
+            .objects
+            .iter()
+            .enumerate()
+            .find_map(|(i, o)| Workload::new(i, o))
+            .unwrap();
+        let ns = loaded
+            .objects
+            .iter()
+            .find(|o| o.kind == "Namespace" && o.name == w.object.namespace);
+        membership(&w, ns, MeshMode::Auto, InjectorConfig::default())
+    }
+
+    fn pod(ns_labels: Option<&str>, pod_labels: &str, extra: &str) -> String {
+        let ns = ns_labels.map_or(String::new(), |l| {
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: a, labels: {{{l}}}}}\n---\n"
+            )
+        });
+        format!(
+            "{ns}apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: a, labels: {{{pod_labels}}}}}\nspec:\n  containers: [{{name: app, image: x}}]\n{extra}"
+        )
+    }
+
+    #[test]
+    fn ambient_namespace_and_pod_labels() {
+        let ambient = "istio.io/dataplane-mode: ambient";
+        assert_eq!(decide(&pod(Some(ambient), "", "")), Membership::Ambient);
+        assert_eq!(decide(&pod(None, ambient, "")), Membership::Ambient);
+        assert_eq!(decide(&pod(Some(""), ambient, "")), Membership::Ambient);
+        assert!(matches!(
+            decide(&pod(Some(ambient), "istio.io/dataplane-mode: none", "")),
+            Membership::NotInjected(_)
+        ));
+        // hostNetwork pods are never captured.
+        assert!(matches!(
+            decide(&pod(Some(ambient), "", "  hostNetwork: true\n")),
+            Membership::NotInjected(_)
+        ));
+        // Opting out of the sidecar does not opt out of ambient.
+        assert_eq!(
+            decide(&pod(
+                Some(ambient),
+                "sidecar.istio.io/inject: \"false\"",
+                ""
+            )),
+            Membership::Ambient
+        );
+    }
+
+    #[test]
+    fn a_sidecar_wins_over_ambient() {
+        let ambient = "istio.io/dataplane-mode: ambient";
+        assert!(matches!(
+            decide(&pod(Some("istio-injection: enabled"), ambient, "")),
+            Membership::Injected(_)
+        ));
+        assert!(matches!(
+            decide(&pod(Some(ambient), "sidecar.istio.io/inject: \"true\"", "")),
+            Membership::Injected(_)
+        ));
+        assert!(matches!(
+            decide(&pod(
+                Some(&format!("{ambient}, istio.io/rev: canary")),
+                "",
+                ""
+            )),
+            Membership::Injected(_)
+        ));
+        assert_eq!(
+            decide(&pod(
+                Some(ambient),
+                "",
+                "  initContainers: [{name: istio-proxy, image: x, restartPolicy: Always}]\n"
+            )),
+            Membership::AlreadyInjected
+        );
+    }
+
+    #[test]
+    fn an_explicit_opt_out_wins_over_a_container_named_istio_proxy() {
+        let proxy = "  initContainers: [{name: istio-proxy, image: x}]\n";
+        assert_eq!(decide(&pod(None, "", proxy)), Membership::AlreadyInjected);
+        assert!(matches!(
+            decide(&pod(None, "sidecar.istio.io/inject: \"false\"", proxy)),
+            Membership::NotInjected(_)
+        ));
+    }
+
+    #[test]
+    fn gateways_and_waypoints_are_never_injected() {
+        assert_eq!(
+            decide(&pod(
+                None,
+                "gateway.istio.io/managed: istio.io-mesh-controller",
+                ""
+            )),
+            Membership::NotInjected("an Istio-managed gateway or waypoint")
+        );
+        // Not ambient either, even in an ambient namespace.
+        assert!(matches!(
+            decide(&pod(
+                Some("istio.io/dataplane-mode: ambient"),
+                "gateway.istio.io/managed: istio.io-mesh-controller",
+                ""
+            )),
+            Membership::NotInjected(_)
+        ));
     }
 }

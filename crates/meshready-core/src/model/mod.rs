@@ -3,6 +3,7 @@
 
 pub mod cni;
 pub mod mesh;
+pub mod network_policy;
 pub mod owners;
 pub mod protocol;
 pub mod service;
@@ -105,13 +106,15 @@ impl<'a> Model<'a> {
         self.selected_by[i].iter().map(|&s| &self.services[s])
     }
 
-    /// Whether a workload belongs to Istio's control plane (never an application problem).
+    /// Whether a workload belongs to Istio's control plane or is one of Istio's own components
+    /// (ztunnel, istio-cni-node, gateways, waypoints): never an application problem.
     #[must_use]
     pub fn is_control_plane(&self, w: &Workload<'_>) -> bool {
         self.control_plane
             .get(w.object_index)
             .copied()
             .unwrap_or(false)
+            || mesh::is_istio_component(w)
     }
 
     /// Workloads with a sidecar, with their index.

@@ -84,6 +84,64 @@ impl Protocol {
     }
 }
 
+/// How the sidecar's inbound listener treats a port: ports whose protocols share a treatment get
+/// the same filter chain, so only a difference in treatment is a conflict (SPEC 3.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Treatment {
+    /// The HTTP connection manager: HTTP, HTTP2, gRPC, gRPC-Web, HTTP_PROXY.
+    Http,
+    /// TLS passthrough with SNI: TLS and HTTPS.
+    Tls,
+    /// Opaque TCP proxying: TCP, and MySQL and Redis while Istio's `PILOT_ENABLE_MYSQL_FILTER`
+    /// and `PILOT_ENABLE_REDIS_FILTER` are off (their default).
+    Tcp,
+    /// TCP with Envoy's Mongo filter (`PILOT_ENABLE_MONGO_FILTER`, on by default).
+    Mongo,
+    /// Not proxied.
+    Udp,
+    /// Protocol sniffing (an undeclared protocol).
+    Sniffed,
+}
+
+impl Treatment {
+    /// A short description for messages.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "HTTP",
+            Self::Tls => "TLS",
+            Self::Tcp => "opaque TCP",
+            Self::Mongo => "Mongo",
+            Self::Udp => "UDP",
+            Self::Sniffed => "auto-detected",
+        }
+    }
+}
+
+impl fmt::Display for Treatment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Protocol {
+    /// The inbound treatment of a port with this protocol (Istio's `IsHTTP` / `IsTLS` families,
+    /// with the default filter flags).
+    #[must_use]
+    pub fn treatment(self) -> Treatment {
+        match self {
+            Self::Http | Self::Http2 | Self::Grpc | Self::GrpcWeb | Self::HttpProxy => {
+                Treatment::Http
+            }
+            Self::Tls | Self::Https => Treatment::Tls,
+            Self::Tcp | Self::MySql | Self::Redis => Treatment::Tcp,
+            Self::Mongo => Treatment::Mongo,
+            Self::Udp => Treatment::Udp,
+            Self::Unsupported => Treatment::Sniffed,
+        }
+    }
+}
+
 impl fmt::Display for Protocol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -177,6 +235,19 @@ mod tests {
                 "{port} {name:?} {l4:?} {app:?}"
             );
         }
+    }
+
+    #[test]
+    fn treatments_group_protocols_as_the_inbound_listener_does() {
+        assert_eq!(Http2.treatment(), Http.treatment());
+        assert_eq!(Grpc.treatment(), GrpcWeb.treatment());
+        assert_eq!(Tls.treatment(), Https.treatment());
+        assert_eq!(MySql.treatment(), Tcp.treatment());
+        assert_eq!(Redis.treatment(), Tcp.treatment());
+        assert_ne!(Mongo.treatment(), Tcp.treatment());
+        assert_ne!(Http.treatment(), Tcp.treatment());
+        assert_ne!(Https.treatment(), Http.treatment());
+        assert_eq!(Unsupported.treatment(), Treatment::Sniffed);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it checks
-    /// In-mesh workloads of one namespace whose pod templates resolve to the same canonical
+    /// In-mesh workloads (sidecar or ambient) of one namespace whose pod templates resolve to the same canonical
     /// service and revision (the `app` and `version` labels or their equivalents; a missing
     /// version counts as `latest`). Workloads that share `app` with different `version`s are the
     /// normal canary pattern (bookinfo's reviews-v1/v2/v3) and are fine.
@@ -58,7 +58,7 @@ impl Rule for DuplicateAppVersion {
         );
         let mut groups: rustc_hash::FxHashMap<Key<'_>, Vec<usize>> =
             rustc_hash::FxHashMap::default();
-        for (i, w) in cx.model.meshed() {
+        for (i, w) in super::helpers::in_mesh(cx) {
             if cx.model.is_control_plane(w) {
                 continue;
             }

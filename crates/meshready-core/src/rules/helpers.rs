@@ -1,7 +1,7 @@
 //! Helpers shared by several rules.
 
 use crate::finding::Finding;
-use crate::model::{Workload, is_istio_control_plane};
+use crate::model::{Membership, Workload, is_istio_control_plane};
 use crate::rule::{Ctx, RuleMeta};
 use crate::source::Node;
 
@@ -123,12 +123,32 @@ pub(crate) fn skip_service(s: &crate::model::Service<'_>) -> bool {
         )
 }
 
+/// Workloads in the mesh with either data plane: a sidecar, or ambient (ztunnel). Protocol,
+/// label and port-naming rules apply to both; sidecar-only rules use `Model::meshed`.
+pub(crate) fn in_mesh<'c, 'a>(
+    cx: &'c Ctx<'c, 'a>,
+) -> impl Iterator<Item = (usize, &'c Workload<'a>)> + 'c {
+    cx.model.workloads.iter().enumerate().filter(|(i, _)| {
+        let m = &cx.model.membership[*i];
+        m.has_sidecar() || *m == Membership::Ambient
+    })
+}
+
+/// Workloads whose pods use the ambient data plane, with their index.
+pub(crate) fn ambient<'c, 'a>(
+    cx: &'c Ctx<'c, 'a>,
+) -> impl Iterator<Item = (usize, &'c Workload<'a>)> + 'c {
+    cx.model.workloads.iter().enumerate().filter(|(i, w)| {
+        cx.model.membership[*i] == Membership::Ambient && !cx.model.is_control_plane(w)
+    })
+}
+
 /// In-mesh application workloads whose selecting Services have two ports or more between them:
 /// the only ones where Service ports can conflict (most workloads have one port).
 pub(crate) fn multi_port_workloads<'c, 'a>(
     cx: &'c Ctx<'c, 'a>,
 ) -> impl Iterator<Item = (usize, &'c Workload<'a>)> + 'c {
-    cx.model.meshed().filter(|(i, w)| {
+    in_mesh(cx).filter(|(i, w)| {
         !cx.model.is_control_plane(w)
             && cx
                 .model

@@ -1,13 +1,15 @@
 //! MR0003: an in-mesh pod template has no `app` label.
 
-use super::helpers::{NAME_LABELS, first_label, labels_pointer};
+use super::helpers::{NAME_LABELS, first_label, in_mesh, labels_pointer};
 use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it checks
     /// The pod template of every in-mesh workload carries an `app` label (Istio also accepts
-    /// `app.kubernetes.io/name` and `service.istio.io/canonical-name`).
+    /// `app.kubernetes.io/name` and `service.istio.io/canonical-name`). Applies to sidecar and
+    /// ambient workloads alike (ztunnel and waypoints read the same labels); Istio's own
+    /// components are skipped.
     ///
     /// ## Why it matters in the mesh
     /// Istio names the workload's canonical service from these labels in metrics, traces and
@@ -42,7 +44,7 @@ impl Rule for MissingAppLabel {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (_, w) in cx.model.meshed() {
+        for (_, w) in in_mesh(cx) {
             if cx.model.is_control_plane(w) || first_label(w, &NAME_LABELS).is_some() {
                 continue;
             }

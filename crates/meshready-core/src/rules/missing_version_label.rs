@@ -1,13 +1,14 @@
 //! MR0004: an in-mesh pod template has no `version` label.
 
-use super::helpers::{VERSION_LABELS, first_label, labels_pointer};
+use super::helpers::{VERSION_LABELS, first_label, in_mesh, labels_pointer};
 use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it checks
     /// The pod template of every in-mesh workload carries a `version` label (Istio also accepts
-    /// `app.kubernetes.io/version` and `service.istio.io/canonical-revision`).
+    /// `app.kubernetes.io/version` and `service.istio.io/canonical-revision`). Applies to sidecar
+    /// and ambient workloads alike; Istio's own components are skipped.
     ///
     /// ## Why it matters in the mesh
     /// Istio reports the canonical revision from these labels; without one every version is
@@ -42,7 +43,7 @@ impl Rule for MissingVersionLabel {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for (_, w) in cx.model.meshed() {
+        for (_, w) in in_mesh(cx) {
             if cx.model.is_control_plane(w) || first_label(w, &VERSION_LABELS).is_some() {
                 continue;
             }

@@ -2,6 +2,8 @@
 //! generated docs are built from.
 
 mod admission_policy;
+mod ambient_host_network;
+mod ambient_reserved_port;
 mod application_gid_1337;
 mod application_uid_1337;
 mod capabilities_denied_by_psp;
@@ -9,6 +11,7 @@ mod capabilities_denied_by_scc;
 mod duplicate_app_version;
 mod duplicate_key;
 mod external_name_port_protocol_unknown;
+mod hbone_blocked_by_network_policy;
 mod helpers;
 mod invalid_field_type;
 mod invalid_suppression;
@@ -21,6 +24,7 @@ mod non_string_value;
 mod pod_missing_proxy;
 mod pod_security_violation;
 mod port_protocol_unknown;
+mod probes_blocked_by_network_policy;
 mod reserved_sidecar_port;
 mod service_port_protocol_conflict;
 mod sidecar_denied_by_pod_security;
@@ -63,6 +67,10 @@ pub static RULES: &[&dyn Rule] = &[
     &invalid_field_type::InvalidFieldType,
     &unused_suppression::UnusedSuppression,
     &invalid_suppression::InvalidSuppression,
+    &ambient_host_network::AmbientHostNetwork,
+    &ambient_reserved_port::AmbientReservedPort,
+    &hbone_blocked_by_network_policy::HboneBlockedByNetworkPolicy,
+    &probes_blocked_by_network_policy::ProbesBlockedByNetworkPolicy,
 ];
 
 /// What the rules read, as a prune policy for the loader: everything else may be dropped at load
@@ -101,10 +109,25 @@ pub const PRUNE: Prune = Prune {
         "terminationMessagePolicy",
         "resizePolicy",
     ],
-    // Probes and lifecycle hooks matter only when they name a host (PSA's
-    // hostProbesAndHostLifecycle check).
-    keep_handler: names_a_host,
+    keep_handler,
 };
+
+/// Lifecycle hooks matter only when they name a host (PSA's hostProbesAndHostLifecycle check);
+/// probes also when they reach a port (ambient's probe rule, MR0043), and then only their
+/// network handler.
+fn keep_handler(key: &str, node: &mut Node) -> bool {
+    const PROBE_HANDLERS: [&str; 3] = ["httpGet", "tcpSocket", "grpc"];
+    if key == "lifecycle" {
+        return names_a_host(node);
+    }
+    if !(names_a_host(node) || PROBE_HANDLERS.iter().any(|h| node.get(h).is_some())) {
+        return false;
+    }
+    if let Value::Map(entries) = &mut node.value {
+        entries.retain(|e| PROBE_HANDLERS.contains(&&*e.key));
+    }
+    true
+}
 
 /// Whether a probe or lifecycle subtree has a `host` field anywhere.
 fn names_a_host(node: &Node) -> bool {

@@ -9,13 +9,18 @@ use crate::source::Node;
 
 declare_rule! {
     /// ## What it checks
-    /// In every in-mesh workload, application container ports, and Service `targetPort`s that
-    /// reach an in-mesh pod, on a port the sidecar binds inside the pod: 15000 (Envoy admin),
-    /// 15001 (outbound capture), 15002 (iptables validation probe), 15004 (debug), 15006 (inbound
-    /// capture), 15008 (HBONE), 15020 (merged metrics), 15021 (health), 15053 (DNS proxy), 15090
-    /// (Envoy metrics). istiod's ports (15010, 15012, 15014, 15017, 8080, 443) and the gateways'
-    /// 15443 are not bound in application pods and are not reported: Istio's own httpbin sample
-    /// listens on 8080.
+    /// In every workload with a sidecar, application container ports, and Service `targetPort`s
+    /// that reach such a pod, on a port the sidecar binds inside the pod, as Istio's "Ports used
+    /// by Istio" table lists them: 15000 (Envoy admin), 15001 (outbound capture), 15004 (debug),
+    /// 15006 (inbound capture), 15008 (HBONE mTLS tunnel), 15009 (HBONE for secure networks),
+    /// 15020 (merged metrics), 15021 (health), 15053 (DNS proxy), 15090 (Envoy metrics). The
+    /// list is the same for every Istio release meshready supports (1.20 and later).
+    ///
+    /// Not reported: 15002, which only `istio-validation` binds, before any application
+    /// container starts; istiod's ports (15010, 15012, 15014, 15017, 8080, 443) and the
+    /// gateways' 15443, which are not bound in application pods (Istio's own httpbin sample
+    /// listens on 8080); ambient pods, whose reserved ports are MR0041's; Istio's own
+    /// components.
     ///
     /// ## Why it matters in the mesh
     /// The sidecar shares the pod's network namespace: an application on one of these ports
@@ -41,30 +46,12 @@ declare_rule! {
         name: "reserved-sidecar-port",
         severity: Error,
         summary: "an application port collides with a port the sidecar binds in the pod",
-        istio_versions: "all Istio versions (15002, 15004, 15053 from Istio 1.x current; 15008 from 1.12)",
+        istio_versions: "all Istio versions (the same ten ports from 1.20 to the newest release)",
     }
 }
 
-/// The ports the sidecar (istio-proxy and its iptables setup) binds inside the pod.
-pub const SIDECAR_PORTS: [(i64, &str); 10] = [
-    (15000, "Envoy admin"),
-    (15001, "outbound traffic capture"),
-    (15002, "iptables validation probe"),
-    (15004, "debug"),
-    (15006, "inbound traffic capture"),
-    (15008, "HBONE tunnel"),
-    (15020, "merged Prometheus metrics"),
-    (15021, "health checks"),
-    (15053, "DNS proxy"),
-    (15090, "Envoy Prometheus metrics"),
-];
-
-fn sidecar_use(port: i64) -> Option<&'static str> {
-    SIDECAR_PORTS
-        .iter()
-        .find(|(p, _)| *p == port)
-        .map(|(_, what)| *what)
-}
+pub use crate::istio::SIDECAR_PORTS;
+use crate::istio::sidecar_port_use as sidecar_use;
 
 impl Rule for ReservedSidecarPort {
     fn meta(&self) -> &'static RuleMeta {

@@ -5,23 +5,30 @@ use std::collections::BTreeMap;
 use super::helpers::multi_port_workloads;
 use crate::finding::Finding;
 use crate::model::Protocol;
+use crate::model::protocol::Treatment;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
 declare_rule! {
     /// ## What it checks
-    /// For every in-mesh workload, the ports of all Services that select it: two ports with the
-    /// same number whose effective protocols differ. The effective protocol is the Istio protocol
-    /// that `ConvertProtocol` derives from the L4 protocol, `appProtocol` and the port name. Ports
-    /// whose protocol Istio auto-detects are not declared and conflict with nothing; UDP and
-    /// SCTP ports are not proxied, so 53/TCP next to 53/UDP is fine.
+    /// For every in-mesh workload (sidecar or ambient), the ports of all Services that select it:
+    /// two ports with the same number whose protocols get a different inbound treatment. The
+    /// protocol is the Istio protocol that `ConvertProtocol` derives from the L4 protocol,
+    /// `appProtocol` and the port name; its treatment is the filter chain the inbound listener
+    /// builds for it: HTTP, HTTP2, gRPC and gRPC-Web share the HTTP chain; TLS and HTTPS are both
+    /// TLS; MySQL and Redis are opaque TCP while their filters are off (Istio's default); Mongo
+    /// keeps its filter. So `mysql` and `tcp` on 3306 do not conflict, `http` and `tcp` do.
+    /// Ports whose protocol Istio auto-detects are not declared and conflict with nothing; UDP
+    /// and SCTP ports are not proxied, so 53/TCP next to 53/UDP is fine.
     ///
     /// ## Why it matters in the mesh
     /// "If a pod belongs to multiple Kubernetes services, the services cannot use the same port
     /// number for different protocols, for instance HTTP and TCP." The sidecar builds one
     /// listener per port; one of the two protocols silently wins. istioctl's IST0116 compares only
     /// the Kubernetes `protocol` field (TCP/UDP), so it misses the documented example (HTTP vs TCP
-    /// by port name) and flags the harmless DNS pair; meshready deliberately compares effective
-    /// protocols.
+    /// by port name) and flags the harmless DNS pair. meshready deliberately compares inbound
+    /// treatments instead: unlike istioctl it reports `http` vs `tcp` on one number, and it
+    /// stays silent on pairs the listener treats alike (`mysql` and `tcp`, `tls` and `https`,
+    /// `http` and `grpc`), and on 53/TCP + 53/UDP.
     ///
     /// ## Example
     /// ```yaml
@@ -73,10 +80,10 @@ impl Rule for ServicePortProtocolConflict {
             for (port, mut uses) in by_port {
                 uses.sort();
                 uses.dedup();
-                let mut protocols: Vec<Protocol> = uses.iter().map(|u| u.1).collect();
-                protocols.sort();
-                protocols.dedup();
-                if protocols.len() < 2 {
+                let mut treatments: Vec<Treatment> = uses.iter().map(|u| u.1.treatment()).collect();
+                treatments.sort();
+                treatments.dedup();
+                if treatments.len() < 2 {
                     continue;
                 }
                 let detail: Vec<String> = uses.iter().map(|(s, p)| format!("{s} ({p})")).collect();
@@ -89,10 +96,19 @@ impl Rule for ServicePortProtocolConflict {
                     &Self::META,
                     w.object,
                     &pointer,
-                    format!("port {port} has different protocols in the Services selecting {} `{}`: {}", w.object.kind, w.object.name, detail.join(", ")),
+                    format!("port {port} gets different inbound treatments ({}) in the Services selecting {} `{}`: {}", join_treatments(&treatments), w.object.kind, w.object.name, detail.join(", ")),
                     format!("Declare one protocol for port {port} in every Service that selects these pods (same port name prefix or appProtocol), or use different port numbers."),
                 ));
             }
         }
     }
+}
+
+/// `HTTP vs opaque TCP`.
+pub(crate) fn join_treatments(treatments: &[Treatment]) -> String {
+    treatments
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" vs ")
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::helpers::multi_port_workloads;
 use crate::finding::Finding;
+use crate::model::protocol::Treatment;
 use crate::model::{Protocol, resolve_target};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
@@ -12,14 +13,19 @@ declare_rule! {
     /// For every in-mesh workload, each port of every Service that selects it is resolved to the
     /// container port it reaches (a numeric `targetPort` as is; a named one to the container port
     /// of that name and L4 protocol, as the EndpointSlice controller does). Two Service ports with
-    /// different numbers that reach the same container port with different declared protocols
-    /// are reported. (The same Service port number with different protocols is IST0116.)
+    /// different numbers that reach the same container port with declared protocols that get a
+    /// different inbound treatment are reported: HTTP, HTTP2, gRPC and gRPC-Web share the HTTP
+    /// chain; TLS and HTTPS are both TLS; MySQL and Redis are opaque TCP while their filters are
+    /// off (Istio's default); Mongo keeps its filter. So 443 `tls` and 8443 `https` to one
+    /// container port are fine. (The same Service port number with different protocols is
+    /// IST0116.) Applies to sidecar and ambient workloads alike.
     ///
     /// ## Why it matters in the mesh
     /// The sidecar's inbound listener is per container port: when one Service calls port 8080
     /// `http` and another calls it `tcp`, Istio picks one protocol for the listener and the other
     /// Service's clients get the wrong treatment (HTTP routing applied to opaque TCP, or no HTTP
-    /// features at all). istioctl does not check this.
+    /// features at all). Protocols that the listener treats alike do not conflict. istioctl does
+    /// not check this.
     ///
     /// ## Example
     /// ```yaml
@@ -77,13 +83,13 @@ impl Rule for TargetPortProtocolConflict {
             for (number, (pointer, mut uses)) in by_target {
                 uses.sort();
                 uses.dedup();
-                let mut protocols: Vec<Protocol> = uses.iter().map(|u| u.2).collect();
-                protocols.sort();
-                protocols.dedup();
+                let mut treatments: Vec<Treatment> = uses.iter().map(|u| u.2.treatment()).collect();
+                treatments.sort();
+                treatments.dedup();
                 let mut service_ports: Vec<i64> = uses.iter().map(|u| u.1).collect();
                 service_ports.sort_unstable();
                 service_ports.dedup();
-                if protocols.len() < 2 || service_ports.len() < 2 {
+                if treatments.len() < 2 || service_ports.len() < 2 {
                     continue;
                 }
                 let detail: Vec<String> = uses
@@ -95,7 +101,7 @@ impl Rule for TargetPortProtocolConflict {
                     &Self::META,
                     w.object,
                     &pointer,
-                    format!("container port {number} is reached with different protocols: {}", detail.join(", ")),
+                    format!("container port {number} is reached with different inbound treatments ({}): {}", super::service_port_protocol_conflict::join_treatments(&treatments), detail.join(", ")),
                     format!("Give container port {number} one protocol in every Service port that targets it (port name prefix or appProtocol)."),
                 ));
             }

@@ -218,8 +218,9 @@ pub struct Prune {
     /// Container fields no rule reads.
     pub unread_container_fields: &'static [&'static str],
     /// Whether a container's probe or lifecycle handler (`livenessProbe`, `readinessProbe`,
-    /// `startupProbe`, `lifecycle`) is read; the others are dropped.
-    pub keep_handler: fn(&Node) -> bool,
+    /// `startupProbe`, `lifecycle`, by its key) is read; it may also drop the handler's unread
+    /// parts. Handlers it refuses are dropped.
+    pub keep_handler: fn(&str, &mut Node) -> bool,
 }
 
 /// Everything read from the inputs.
@@ -605,11 +606,11 @@ fn prune(object: &mut Object, policy: &Prune) {
             for container in items {
                 retain(container, |k| !policy.unread_container_fields.contains(&k));
                 if let Value::Map(entries) = &mut container.value {
-                    entries.retain(|e| {
+                    entries.retain_mut(|e| {
                         !matches!(
                             &*e.key,
                             "livenessProbe" | "readinessProbe" | "startupProbe" | "lifecycle"
-                        ) || (policy.keep_handler)(&e.value)
+                        ) || (policy.keep_handler)(&e.key, &mut e.value)
                     });
                 }
             }
