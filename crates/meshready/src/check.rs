@@ -1,15 +1,14 @@
 //! `meshready check`: read manifests, run the rules, print the report, pick the exit code.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use meshready_core::output::{github, json, junit, sarif, text};
 use meshready_core::source::Input;
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
-use crate::args::{CheckArgs, IstioCni, Mesh, OutputFormat, RuleArgs, Threshold};
+use crate::args::{CheckArgs, IstioCni, Mesh, RuleArgs, Threshold};
 use crate::config;
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
@@ -34,12 +33,13 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     let options = args.limits.load_options(default_namespace);
     let loaded = meshready_core::source::load(inputs, &options);
     let report = check(&loaded, &check_options);
-    let code = emit(
+    let code = crate::report::emit(
         &report,
-        &loaded.files,
+        &loaded,
         args.output,
         output_threshold,
         failure_threshold,
+        &args.out,
     );
     // The process ends right after: freeing a large input's tree node by node would only
     // delay the exit (about 5% of the run on 100k objects).
@@ -86,39 +86,6 @@ impl RuleArgs {
             ignores: config.ignores.clone(),
         })
     }
-}
-
-/// Prints a report in the chosen format (the text summary on stderr) and returns the exit
-/// code; shared by `check` and `cluster`.
-pub fn emit(
-    report: &meshready_core::Report,
-    files: &[meshready_core::source::SourceFile],
-    output: OutputFormat,
-    output_threshold: Threshold,
-    failure_threshold: Threshold,
-) -> Result<u8> {
-    let threshold = output_threshold
-        .severity()
-        .unwrap_or(meshready_core::Severity::Error);
-    let rendered = match output {
-        OutputFormat::Text => text::render(report, files, threshold),
-        OutputFormat::Json => json::render(report, threshold),
-        OutputFormat::Sarif => sarif::render(report, threshold, env!("CARGO_PKG_VERSION")),
-        OutputFormat::Github => github::render(report, threshold),
-        OutputFormat::Junit => junit::render(report, threshold),
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(rendered.as_bytes())?;
-    stdout.flush()?;
-    if output == OutputFormat::Text {
-        let mut stderr = std::io::stderr().lock();
-        writeln!(
-            stderr,
-            "{}",
-            text::summary_line(&report.summary, report.errors.len())
-        )?;
-    }
-    Ok(report.exit_status(failure_threshold.severity()) as u8)
 }
 
 /// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use meshready_cluster::{Scope, Snapshot, facts};
 
 use crate::args::{ClusterArgs, OutputFormat};
-use crate::check::emit;
+use crate::report::emit;
 
 pub fn run(args: &ClusterArgs) -> Result<u8> {
     // The same config file and rule options as `check`: a broken config is a usage error
@@ -55,10 +55,11 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     let report = meshready_cluster::check(&loaded, &check_options);
     emit(
         &report,
-        &loaded.files,
+        &loaded,
         args.output,
         args.output_threshold,
         args.failure_threshold,
+        &args.out,
     )
 }
 
