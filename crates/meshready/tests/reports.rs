@@ -1,0 +1,248 @@
+//! `-o policyreport` and `-o openreports` against the CRD schemas the policy tools install
+//! (`../shared/reference/crds`, see its README): every object validates against its CRD's
+//! `openAPIV3Schema`, results carry what Policy Reporter shows.
+
+#![expect(
+    clippy::print_stderr,
+    reason = "the suite prints SKIP when MESHREADY_NO_SHARED=1 and ../shared is absent"
+)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn crds_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/crds");
+    if dir.join("README.md").exists() {
+        return Some(dir);
+    }
+    if std::env::var_os("MESHREADY_NO_SHARED").is_some_and(|v| v == "1") {
+        eprintln!("SKIP: {} is absent (MESHREADY_NO_SHARED=1)", dir.display());
+        return None;
+    }
+    panic!(
+        "the CRD schemas are missing at {}: the report formats cannot be validated. Put the \
+         project's shared/ directory beside the repository, or set MESHREADY_NO_SHARED=1 to skip",
+        dir.display()
+    );
+}
+
+/// The `openAPIV3Schema` of `version` in a CRD file, read with meshready's own YAML loader.
+fn crd_schema(path: &Path, version: &str) -> (String, Value) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let limits = meshready_core::source::yaml::Limits::default();
+    assert!(!limits.skip_unread_fields);
+    let parsed = meshready_core::source::yaml::parse_document(&text, 0, limits)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+    let crd = parsed.root.unwrap().to_json();
+    assert_eq!(crd["kind"], "CustomResourceDefinition");
+    let kind = crd["spec"]["names"]["kind"].as_str().unwrap().to_string();
+    let schema = crd["spec"]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == version)
+        .unwrap_or_else(|| panic!("{} has no version {version}", path.display()))["schema"]
+        ["openAPIV3Schema"]
+        .clone();
+    (kind, schema)
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats")
+}
+
+fn report(format: &str, files: &[&str], extra: &[&str]) -> (i32, Value) {
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .current_dir(fixtures())
+        .args(["check", "--no-config", "-o", format])
+        .args(extra)
+        .args(files)
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&output.stdout));
+    });
+    (output.status.code().unwrap_or(-1), list)
+}
+
+fn validate(crds: &Path, list: &Value, files: [(&str, &str); 2]) -> usize {
+    let validators: Vec<(String, jsonschema::Validator)> = files
+        .iter()
+        .map(|(file, version)| {
+            let (kind, schema) = crd_schema(&crds.join(file), version);
+            let validator = jsonschema::validator_for(&schema).unwrap();
+            // The validator does reject what the schema forbids.
+            assert!(!validator.is_valid(&serde_json::json!({"results": [{"result": "maybe"}]})));
+            (kind, validator)
+        })
+        .collect();
+    let items = list["items"].as_array().unwrap();
+    for item in items {
+        let kind = item["kind"].as_str().unwrap();
+        let (_, validator) = validators
+            .iter()
+            .find(|(k, _)| k == kind)
+            .unwrap_or_else(|| panic!("unexpected kind {kind}"));
+        let errors: Vec<String> = validator
+            .iter_errors(item)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{kind}: {errors:#?}");
+    }
+    items.len()
+}
+
+#[test]
+fn policyreports_validate_against_the_wgpolicyk8s_crds() {
+    let Some(crds) = crds_dir() else { return };
+    let (code, list) = report("policyreport", &["app.yaml", "broken.yaml"], &[]);
+    assert_eq!(code, 2);
+    assert_eq!(list["kind"], "List");
+    let n = validate(
+        &crds,
+        &list,
+        [
+            ("wgpolicyk8s.io_policyreports.yaml", "v1alpha2"),
+            ("wgpolicyk8s.io_clusterpolicyreports.yaml", "v1alpha2"),
+        ],
+    );
+    assert_eq!(
+        n, 2,
+        "one PolicyReport for namespace shop, one ClusterPolicyReport"
+    );
+    let items = list["items"].as_array().unwrap();
+    let cluster = items
+        .iter()
+        .find(|i| i["kind"] == "ClusterPolicyReport")
+        .unwrap();
+    assert!(cluster["metadata"].get("namespace").is_none());
+    // The unreadable input is an `error` result of the cluster report.
+    assert_eq!(cluster["summary"]["error"], 1);
+    let shop = items.iter().find(|i| i["kind"] == "PolicyReport").unwrap();
+    assert_eq!(shop["apiVersion"], "wgpolicyk8s.io/v1alpha2");
+    assert_eq!(shop["metadata"]["namespace"], "shop");
+    assert_eq!(shop["metadata"]["name"], "meshready");
+    let results = shop["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    let (mut fail, mut warn) = (0, 0);
+    for r in results {
+        assert_eq!(r["source"], "meshready");
+        let code = r["policy"].as_str().unwrap();
+        assert!(code.starts_with("IST") || code.starts_with("MR"), "{code}");
+        assert!(r["rule"].as_str().is_some_and(|n| n.contains('-')));
+        // Errors fail (the default failure threshold), the rest warn.
+        match (
+            r["severity"].as_str().unwrap(),
+            r["result"].as_str().unwrap(),
+        ) {
+            ("high", "fail") => fail += 1,
+            ("medium" | "low", "warn") => warn += 1,
+            other => panic!("{other:?}"),
+        }
+        let resource = &r["resources"][0];
+        assert_eq!(resource["namespace"], "shop");
+        assert!(resource["apiVersion"].is_string());
+        assert!(resource.get("uid").is_none(), "files have no uid");
+        assert!(
+            r["properties"]["location"]
+                .as_str()
+                .unwrap()
+                .starts_with("app.yaml:")
+        );
+        assert!(r["properties"]["path"].as_str().unwrap().starts_with('/'));
+    }
+    assert!(fail > 0 && warn > 0);
+    assert_eq!(shop["summary"]["fail"], fail);
+    assert_eq!(shop["summary"]["warn"], warn);
+}
+
+#[test]
+fn openreports_validate_against_the_openreports_crds() {
+    let Some(crds) = crds_dir() else { return };
+    let (code, list) = report(
+        "openreports",
+        &["app.yaml"],
+        &["--failure-threshold", "never"],
+    );
+    assert_eq!(code, 0);
+    let n = validate(
+        &crds,
+        &list,
+        [
+            ("openreports.io_reports.yaml", "v1alpha1"),
+            ("openreports.io_clusterreports.yaml", "v1alpha1"),
+        ],
+    );
+    assert_eq!(n, 2);
+    let report = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "Report")
+        .unwrap();
+    assert_eq!(report["apiVersion"], "openreports.io/v1alpha1");
+    assert_eq!(report["source"], "meshready");
+    // With `--failure-threshold never`, nothing fails.
+    assert_eq!(report["summary"]["fail"], 0);
+    assert!(report["summary"]["warn"].as_u64().unwrap() > 0);
+}
+
+/// Objects read from a live cluster carry their uid into `resources`.
+#[test]
+fn live_objects_carry_their_uid() {
+    let Some(crds) = crds_dir() else { return };
+    let manifest = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  uid: 6b3c1c36-0d1e-4a8e-9a63-0c6f2f0d9e11
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web, version: v1}}
+    spec:
+      containers:
+      - name: app
+        image: shop/web:1
+        ports:
+        - containerPort: 15090
+";
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .args(["check", "--no-config", "--live", "-o", "policyreport", "-"])
+        .write_stdin(manifest)
+        .output()
+        .unwrap();
+    let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+    validate(
+        &crds,
+        &list,
+        [
+            ("wgpolicyk8s.io_policyreports.yaml", "v1alpha2"),
+            ("wgpolicyk8s.io_clusterpolicyreports.yaml", "v1alpha2"),
+        ],
+    );
+    let shop = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["metadata"]["namespace"] == "shop")
+        .unwrap();
+    let mr0002 = shop["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == "MR0002")
+        .unwrap();
+    assert_eq!(
+        mr0002["resources"][0]["uid"],
+        "6b3c1c36-0d1e-4a8e-9a63-0c6f2f0d9e11"
+    );
+    assert_eq!(mr0002["resources"][0]["apiVersion"], "apps/v1");
+    assert!(mr0002["timestamp"]["seconds"].as_i64().unwrap() > 1_600_000_000);
+}
