@@ -7,6 +7,9 @@
     reason = "the suite prints SKIP when MESHREADY_NO_SHARED=1 and ../shared is absent"
 )]
 
+#[path = "../../meshready-cluster/tests/support/mod.rs"]
+mod support;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -245,4 +248,74 @@ spec:
     );
     assert_eq!(mr0002["resources"][0]["apiVersion"], "apps/v1");
     assert!(mr0002["timestamp"]["seconds"].as_i64().unwrap() > 1_600_000_000);
+}
+
+/// `meshready cluster -A -o policyreport`: what `| kubectl apply -f -` would store, with the
+/// uid of every live object, against the mock API server.
+#[test]
+fn cluster_policyreports_carry_live_uids() {
+    let Some(crds) = crds_dir() else { return };
+    const FIXTURE: &str = include_str!("../../meshready-cluster/tests/fixtures/cluster.yaml");
+    let objects = meshready_core::source::load_str(
+        "cluster.yaml",
+        FIXTURE,
+        &meshready_core::source::LoadOptions::default(),
+    )
+    .objects
+    .iter()
+    .map(|o| {
+        let mut value = o.root.to_json();
+        value["metadata"]["uid"] = Value::from(format!("uid-{}-{}", o.kind, o.name));
+        value
+    })
+    .collect();
+    let api = support::MockApi::start(support::Setup {
+        objects,
+        forbidden: vec![],
+        not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    let output = Command::cargo_bin("meshready")
+        .unwrap()
+        .env_remove("KUBECONFIG")
+        .args(["cluster", "-A", "-o", "policyreport", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let list: Value = serde_json::from_slice(&output.stdout).unwrap();
+    validate(
+        &crds,
+        &list,
+        [
+            ("wgpolicyk8s.io_policyreports.yaml", "v1alpha2"),
+            ("wgpolicyk8s.io_clusterpolicyreports.yaml", "v1alpha2"),
+        ],
+    );
+    let results: Vec<&Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["results"].as_array().unwrap())
+        .collect();
+    assert!(!results.is_empty());
+    for r in &results {
+        let resource = &r["resources"][0];
+        assert_eq!(
+            resource["uid"],
+            Value::from(format!(
+                "uid-{}-{}",
+                resource["kind"].as_str().unwrap(),
+                resource["name"].as_str().unwrap()
+            )),
+            "{r}"
+        );
+        assert!(
+            r["properties"].get("location").is_none(),
+            "live objects have no file"
+        );
+    }
+    assert!(results.iter().any(|r| r["policy"] == "IST0103"));
 }
