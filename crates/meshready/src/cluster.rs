@@ -47,7 +47,7 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         write_manifests(path, &snapshot)?;
     }
     let loaded = meshready_cluster::loaded(&snapshot);
-    if args.output == OutputFormat::Text {
+    if args.output == OutputFormat::Text && !args.out.quiet {
         let cni = facts::detect_cni(&loaded.objects);
         writeln!(stderr, "meshready: note: {cni}")?;
     }

@@ -87,7 +87,7 @@ pub fn emit(
                 text::summary_line(&report.summary, report.errors.len())
             );
             if !out.statistics {
-                notes.push_str(&text::top_rules(report, TOP_RULES, err_style));
+                notes.push_str(&text::top_rules(report, threshold, TOP_RULES, err_style));
             }
         }
         let mut stderr = std::io::stderr().lock();

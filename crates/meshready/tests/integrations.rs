@@ -83,6 +83,7 @@ fn version_names_the_supported_istio_and_kubernetes_releases() {
 
 /// A `kubectl-meshready` link on the PATH makes `kubectl meshready` run meshready, and its help
 /// names the command as the user typed it.
+#[cfg(unix)]
 #[test]
 fn kubectl_meshready_runs_the_plugin() {
     let Some(kubectl) = kubectl() else {

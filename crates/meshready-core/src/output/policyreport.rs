@@ -242,3 +242,87 @@ fn timestamp(result: &mut Value, options: &ReportOptions<'_>) {
         result["timestamp"] = json!({"seconds": seconds, "nanos": 0});
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+    use crate::{Finding, ObjectRef};
+
+    fn finding(severity: Severity) -> Finding {
+        Finding {
+            code: "MR0002".into(),
+            name: "reserved-sidecar-port".into(),
+            severity,
+            message: "m".into(),
+            fix: "F.".into(),
+            object: ObjectRef {
+                kind: "Deployment".into(),
+                namespace: "shop".into(),
+                name: "web".into(),
+            },
+            path: "/spec".into(),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn one_report_per_namespace_and_one_for_the_cluster() {
+        let loaded = load_str(
+            "a.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: u1}\n\
+             ---\napiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: data}\n",
+            &LoadOptions::default(),
+        );
+        let report = Report {
+            findings: vec![
+                finding(Severity::Error),
+                finding(Severity::Warning),
+                finding(Severity::Info),
+            ],
+            ..Report::default()
+        };
+        let options = ReportOptions {
+            threshold: Severity::Warning,
+            failure: Some(Severity::Error),
+            objects: &loaded.objects,
+            timestamp: None,
+        };
+        let list = list(&report, &options, Flavor::PolicyReport);
+        let items = list["items"].as_array().unwrap();
+        let names: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| {
+                (
+                    i["kind"].as_str().unwrap(),
+                    i["metadata"]["namespace"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ClusterPolicyReport", ""),
+                ("PolicyReport", "data"),
+                ("PolicyReport", "shop")
+            ]
+        );
+        assert_eq!(items[1]["results"], json!([]));
+        let shop = &items[2];
+        assert_eq!(shop["summary"]["fail"], 1);
+        assert_eq!(
+            shop["summary"]["warn"], 1,
+            "the info is below the threshold"
+        );
+        let results = shop["results"].as_array().unwrap();
+        assert_eq!(results[0]["severity"], "high");
+        assert_eq!(results[1]["severity"], "medium");
+        assert_eq!(results[0]["resources"][0]["uid"], "u1");
+        assert_eq!(results[0]["resources"][0]["apiVersion"], "apps/v1");
+        assert!(results[0].get("timestamp").is_none());
+        let open = super::list(&report, &options, Flavor::OpenReports);
+        assert_eq!(open["items"][2]["kind"], "Report");
+        assert_eq!(open["items"][0]["kind"], "ClusterReport");
+        assert_eq!(open["items"][2]["source"], "meshready");
+    }
+}

@@ -147,12 +147,12 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
     line
 }
 
-/// The rules that fired most (at most `n`, over every finding whatever the output threshold),
-/// each with how to read about it, then how to silence one: the closing lines after the
-/// summary. Empty when nothing fired.
+/// The rules that fired most (at most `n`, over the findings at or above the output
+/// threshold), then how to explain and how to silence the first: the closing lines after the
+/// summary. Empty when nothing is shown.
 #[must_use]
-pub fn top_rules(report: &Report, n: usize, style: Style) -> String {
-    let counts = rule_counts(&report.findings);
+pub fn top_rules(report: &Report, threshold: Severity, n: usize, style: Style) -> String {
+    let counts = rule_counts(visible(&report.findings, threshold));
     if counts.is_empty() || n == 0 {
         return String::new();
     }
@@ -249,7 +249,7 @@ mod tests {
                 report.findings.push(finding(code, Severity::Warning));
             }
         }
-        let text = top_rules(&report, 3, Style::PLAIN);
+        let text = top_rules(&report, Severity::Info, 3, Style::PLAIN);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "most frequent rules:");
         assert_eq!(lines[1], "  4  B2  B2-name", "{text}");
@@ -257,7 +257,15 @@ mod tests {
         assert!(!text.contains("A1"));
         assert!(text.contains("meshready explain B2"));
         assert!(text.contains("B2: {severity: off}"));
-        assert_eq!(top_rules(&Report::default(), 3, Style::PLAIN), "");
+        assert_eq!(
+            top_rules(&Report::default(), Severity::Info, 3, Style::PLAIN),
+            ""
+        );
+        // Only what is shown counts.
+        report.findings.push(finding("E5", Severity::Error));
+        let errors = top_rules(&report, Severity::Error, 3, Style::PLAIN);
+        assert_eq!(errors.lines().nth(1), Some("  1  E5  E5-name"), "{errors}");
+        assert!(errors.starts_with("rules that fired:\n"));
     }
 
     #[test]
