@@ -220,6 +220,39 @@ fn packaging_files_name_what_the_repository_builds() {
     let workspace = read("Cargo.toml");
     assert!(workspace.contains("[profile.dist]"));
 
+    // Each is valid YAML (read with meshready's own parser).
+    let yaml = |p: &str| {
+        let parsed = meshready_core::source::yaml::parse_document(
+            &read(p),
+            0,
+            meshready_core::source::yaml::Limits::default(),
+        )
+        .unwrap_or_else(|e| panic!("{p}: {e:?}"));
+        parsed.root.unwrap().to_json()
+    };
+    let action_yaml = yaml("action.yml");
+    assert_eq!(action_yaml["runs"]["using"], "composite");
+    let steps = action_yaml["runs"]["steps"].as_array().unwrap();
+    assert!(steps.iter().any(|s| {
+        s["uses"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+    }));
+    for input in action_yaml["inputs"].as_object().unwrap().values() {
+        assert!(input["description"].is_string(), "{input}");
+    }
+    let hooks_yaml = yaml(".pre-commit-hooks.yaml");
+    for hook in hooks_yaml.as_array().unwrap() {
+        for key in ["id", "name", "entry", "language"] {
+            assert!(hook[key].is_string(), "{key} in {hook}");
+        }
+    }
+    let krew_yaml = yaml("deploy/krew/meshready.yaml");
+    for platform in krew_yaml["spec"]["platforms"].as_array().unwrap() {
+        assert_eq!(platform["bin"], "kubectl-meshready");
+        assert_eq!(platform["sha256"].as_str().unwrap().len(), 64);
+    }
+
     let hooks = read(".pre-commit-hooks.yaml");
     assert!(hooks.contains("id: meshready"));
     assert!(hooks.contains("entry: meshready check"));
