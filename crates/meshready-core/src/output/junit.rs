@@ -2,7 +2,7 @@
 //!
 //! # Shape: one testsuite per rule
 //! - `<testsuites name="meshready">` holds one `<testsuite>` per rule of
-//!   [`RULES`](crate::rules::RULES), named `CODE name`, in registry order, so every rule shows up
+//!   [`RULES`], named `CODE name`, in registry order, so every rule shows up
 //!   in the CI's test list whether or not it fired.
 //! - In a rule's suite, one `<testcase>` per (object, rule) pair that produced findings at or
 //!   above the output threshold: named after the object (`Kind ns/name`), with classname

@@ -2,7 +2,7 @@
 //!
 //! # Shape
 //! - One run; `tool.driver` is `meshready` with its version, `informationUri`, and **every** rule
-//!   of [`RULES`](crate::rules::RULES) (so that alerts of rules that stop firing get closed),
+//!   of [`RULES`] (so that alerts of rules that stop firing get closed),
 //!   each with `shortDescription` (the summary), `fullDescription` (the "What it checks"
 //!   section), `help` (the rule's Markdown documentation), `helpUri` (its page under
 //!   `docs/rules/`) and `defaultConfiguration.level`.
