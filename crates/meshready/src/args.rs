@@ -32,6 +32,12 @@ pub enum Command {
     /// Write the rule pages under docs/rules (for maintainers).
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
+    /// Record the current findings, so that `check --baseline FILE` reports only new ones.
+    Baseline(crate::output_args::BaselineArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(crate::output_args::CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,6 +52,13 @@ pub enum OutputFormat {
     Github,
     /// JUnit XML, one testsuite per rule.
     Junit,
+    /// One line per finding: `file:line:col: severity[CODE] message`.
+    Concise,
+    /// wgpolicyk8s.io/v1alpha2 PolicyReports (per namespace) and a ClusterPolicyReport, for
+    /// `kubectl apply -f -`.
+    Policyreport,
+    /// openreports.io/v1alpha1 Reports (per namespace) and a ClusterReport.
+    Openreports,
 }
 
 /// Output formats of `meshready rules`.
@@ -115,6 +128,8 @@ pub struct CheckArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub out: crate::output_args::OutputArgs,
 }
 
 /// Which findings are shown and which fail the run, shared by `check` and `cluster`; each value
@@ -313,6 +328,8 @@ pub struct ClusterArgs {
     pub report: ReportArgs,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub out: crate::output_args::OutputArgs,
 }
 
 /// Output formats of `meshready caps`.

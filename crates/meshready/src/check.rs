@@ -1,15 +1,14 @@
 //! `meshready check`: read manifests, run the rules, print the report, pick the exit code.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use meshready_core::check;
-use meshready_core::output::{github, json, junit, sarif, text};
 use meshready_core::source::Input;
 
-use crate::args::{CheckArgs, OutputFormat};
-use crate::options::{Anchor, Resolved, resolve};
+use crate::args::CheckArgs;
+use crate::options::{Anchor, resolve};
 
 pub fn run(args: &CheckArgs) -> Result<u8> {
     // Options first: a broken config or flag is a usage error whatever the input.
@@ -24,42 +23,19 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
     let loaded = meshready_core::source::load(inputs, &load);
     let mut report = check(&loaded, &options.check);
     report.summary.config.clone_from(&options.config_path);
-    let code = emit(&report, &loaded.files, args.output, &options);
+    let code = crate::report::emit(
+        &report,
+        &loaded,
+        args.output,
+        options.output_threshold,
+        options.failure_threshold,
+        &args.out,
+    );
     // The process ends right after: freeing a large input's tree node by node would only
     // delay the exit (about 5% of the run on 100k objects).
     std::mem::forget(report);
     std::mem::forget(loaded);
     code
-}
-
-/// Prints a report in the chosen format (the text summary on stderr) and returns the exit
-/// code; shared by `check` and `cluster`.
-pub fn emit(
-    report: &meshready_core::Report,
-    files: &[meshready_core::source::SourceFile],
-    output: OutputFormat,
-    options: &Resolved,
-) -> Result<u8> {
-    let threshold = options.output_severity();
-    let rendered = match output {
-        OutputFormat::Text => text::render(report, files, threshold),
-        OutputFormat::Json => json::render(report, threshold),
-        OutputFormat::Sarif => sarif::render(report, threshold, env!("CARGO_PKG_VERSION")),
-        OutputFormat::Github => github::render(report, threshold),
-        OutputFormat::Junit => junit::render(report, threshold),
-    };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(rendered.as_bytes())?;
-    stdout.flush()?;
-    if output == OutputFormat::Text {
-        let mut stderr = std::io::stderr().lock();
-        writeln!(
-            stderr,
-            "{}",
-            text::summary_line(&report.summary, report.errors.len())
-        )?;
-    }
-    Ok(report.exit_status(options.failure_threshold.severity()) as u8)
 }
 
 /// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a

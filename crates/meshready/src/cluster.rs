@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use meshready_cluster::{Scope, Snapshot, facts};
 
 use crate::args::{ClusterArgs, OutputFormat};
-use crate::check::emit;
 use crate::options::{Anchor, resolve};
+use crate::report::emit;
 
 pub fn run(args: &ClusterArgs) -> Result<u8> {
     // The same options as `check`, resolved in one place: a broken config is a usage error
@@ -52,14 +52,21 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         write_manifests(path, &snapshot)?;
     }
     let loaded = meshready_cluster::loaded(&snapshot);
-    if args.output == OutputFormat::Text {
+    if args.output == OutputFormat::Text && !args.out.quiet {
         let cni = facts::cni_note(&loaded.objects, resolved.check.settings.admission.cni);
         writeln!(stderr, "meshready: note: {cni}")?;
     }
     drop(stderr);
     let mut report = meshready_cluster::check(&loaded, &resolved.check);
     report.summary.config.clone_from(&resolved.config_path);
-    emit(&report, &loaded.files, args.output, &resolved)
+    emit(
+        &report,
+        &loaded,
+        args.output,
+        resolved.output_threshold,
+        resolved.failure_threshold,
+        &args.out,
+    )
 }
 
 fn write_manifests(path: &std::path::Path, snapshot: &Snapshot) -> Result<()> {

@@ -8,14 +8,17 @@ mod check;
 mod cluster;
 mod config;
 mod docs;
+mod integrations;
 mod options;
+mod output_args;
+mod report;
 mod rules;
 mod webhook;
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 
 use args::{Cli, Command};
 
@@ -25,7 +28,14 @@ use args::{Cli, Command};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Started as `kubectl-meshready` (by `kubectl meshready`), help and usage say so.
+    let plugin = std::env::args_os()
+        .next()
+        .is_some_and(|argv0| integrations::is_kubectl_plugin(&argv0.to_string_lossy()));
+    let cli = match Cli::from_arg_matches(&integrations::command(plugin).get_matches()) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Rules(args) => rules::list(&args),
@@ -34,6 +44,9 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cluster::run(&args),
         Command::Webhook(args) => webhook::run(&args),
         Command::GenerateDocs(args) => docs::generate(&args),
+        Command::Baseline(args) => args.run(),
+        Command::Completions(args) => integrations::completions(&args),
+        Command::Man => integrations::man(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -14,10 +14,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use meshready_core::CheckOptions;
 use meshready_core::rules::find;
 use meshready_core::settings::{AdmissionSettings, Settings};
 use meshready_core::suppress::Pattern;
-use meshready_core::{CheckOptions, Severity};
 
 use crate::args::{IstioCni, Mesh, ReportArgs, RuleArgs, Threshold};
 use crate::config::{self, Config};
@@ -107,14 +107,6 @@ pub fn resolve(
         config_path,
         config,
     })
-}
-
-impl Resolved {
-    /// The output threshold as a severity (`never` shows nothing but errors of the input).
-    #[must_use]
-    pub fn output_severity(&self) -> Severity {
-        self.output_threshold.severity().unwrap_or(Severity::Error)
-    }
 }
 
 /// A `--suppress` value: istioctl's shape, and a code (or glob) that names at least one rule —

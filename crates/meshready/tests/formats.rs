@@ -5,7 +5,9 @@ use std::path::Path;
 
 use assert_cmd::Command;
 
-const FORMATS: [&str; 5] = ["text", "json", "sarif", "github", "junit"];
+const FORMATS: [&str; 6] = ["text", "json", "sarif", "github", "junit", "concise"];
+/// Formats whose output holds a timestamp: exit codes only (schema tests in reports.rs).
+const REPORT_FORMATS: [&str; 2] = ["policyreport", "openreports"];
 
 fn fixtures() -> &'static Path {
     Path::new(concat!(
@@ -14,12 +16,20 @@ fn fixtures() -> &'static Path {
     ))
 }
 
-/// Runs `meshready check --no-config -o FORMAT FILES...` in the fixture directory.
+/// Runs `meshready check --no-config --project-root . -o FORMAT FILES...` in the fixture
+/// directory.
 fn run(format: &str, files: &[&str]) -> (i32, String, String) {
     let output = Command::cargo_bin("meshready")
         .unwrap()
         .current_dir(fixtures())
-        .args(["check", "--no-config", "--output", format])
+        .args([
+            "check",
+            "--no-config",
+            "--project-root",
+            ".",
+            "--output",
+            format,
+        ])
         .args(files)
         .output()
         .unwrap();
@@ -47,6 +57,13 @@ fn stable(format: &str, stdout: &str) -> String {
             for result in log["runs"][0]["results"].as_array_mut().unwrap() {
                 result["ruleIndex"] = serde_json::json!("[index]");
             }
+            let root = &mut log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"];
+            assert!(
+                root.as_str()
+                    .is_some_and(|u| u.starts_with("file:///") && u.ends_with("/formats/")),
+                "{root}"
+            );
+            *root = serde_json::json!("file:///[ROOT]/");
             serde_json::to_string_pretty(&log).unwrap()
         }
         "junit" => {
@@ -89,7 +106,7 @@ fn every_format_snapshot() {
 
 #[test]
 fn exit_codes_do_not_depend_on_the_format() {
-    for format in FORMATS {
+    for format in FORMATS.into_iter().chain(REPORT_FORMATS) {
         assert_eq!(run(format, &["app.yaml"]).0, 1, "{format}: findings");
         assert_eq!(run(format, &["clean.yaml"]).0, 0, "{format}: clean");
         assert_eq!(run(format, &["broken.yaml"]).0, 2, "{format}: broken");
@@ -183,6 +200,10 @@ fn sarif_has_what_github_code_scanning_needs() {
             .as_str()
             .unwrap();
         assert_eq!(uri, "app.yaml");
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"],
+            "%SRCROOT%"
+        );
     }
     let notifications = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()
@@ -277,9 +298,90 @@ fn stdin_is_named_stdin_in_sarif() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let log: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let location =
+        &log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"];
+    assert_eq!(location["uri"], "stdin");
+    assert!(location.get("uriBaseId").is_none(), "{location}");
+    let artifacts = log["runs"][0]["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1);
+    assert_eq!(artifacts[0]["location"]["uri"], "stdin");
+    assert_eq!(artifacts[0]["description"]["text"], "standard input");
+}
+
+/// SARIF URIs from a subdirectory, through `..` and from an absolute path all name the file
+/// relative to the project root (the git root by default).
+#[test]
+fn sarif_uris_are_relative_to_the_project_root() {
+    let repo = tempfile::tempdir().unwrap();
+    let root = repo.path().canonicalize().unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("k8s/base")).unwrap();
+    std::fs::create_dir_all(root.join("tools")).unwrap();
+    std::fs::copy(fixtures().join("app.yaml"), root.join("k8s/base/app.yaml")).unwrap();
+    let sarif_uris = |cwd: &Path, args: &[&str]| {
+        let output = Command::cargo_bin("meshready")
+            .unwrap()
+            .current_dir(cwd)
+            .args(["check", "--no-config", "-o", "sarif"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let log: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        let run = &log["runs"][0];
+        let results = run["results"].as_array().unwrap();
+        assert!(!results.is_empty());
+        let mut uris: Vec<(String, String)> = results
+            .iter()
+            .map(|r| {
+                let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+                (
+                    a["uriBaseId"].as_str().unwrap_or("").to_string(),
+                    a["uri"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        uris.dedup();
+        (uris, run["originalUriBaseIds"]["%SRCROOT%"]["uri"].clone())
+    };
+    let expected = vec![("%SRCROOT%".to_string(), "k8s/base/app.yaml".to_string())];
+    let root_uri = serde_json::json!(format!("file://{}/", root.display()));
+    let outside = tempfile::tempdir().unwrap();
+    for (cwd, arg) in [
+        (root.clone(), "k8s/base/app.yaml".to_string()),
+        (root.clone(), "./k8s/../k8s/base/./app.yaml".to_string()),
+        (root.join("tools"), "../k8s/base/app.yaml".to_string()),
+        (root.join("k8s"), "base/app.yaml".to_string()),
+        (
+            outside.path().to_path_buf(),
+            root.join("k8s/base/app.yaml").display().to_string(),
+        ),
+    ] {
+        let project_root = root.display().to_string();
+        let args: Vec<&str> = if cwd.starts_with(&root) {
+            vec![arg.as_str()]
+        } else {
+            vec!["--project-root", project_root.as_str(), arg.as_str()]
+        };
+        let (uris, base) = sarif_uris(&cwd, &args);
+        assert_eq!(uris, expected, "{} {arg}", cwd.display());
+        assert_eq!(base, root_uri);
+    }
+    // `--project-root` moves the base.
+    let (uris, base) = sarif_uris(&root, &["--project-root", "k8s", "k8s/base/app.yaml"]);
+    assert_eq!(uris, vec![("%SRCROOT%".into(), "base/app.yaml".into())]);
     assert_eq!(
-        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-        "stdin"
+        base,
+        serde_json::json!(format!("file://{}/k8s/", root.display()))
+    );
+    // Outside the root: an absolute file URI without a base.
+    let (uris, _) = sarif_uris(&root, &["--project-root", "tools", "k8s/base/app.yaml"]);
+    assert_eq!(
+        uris,
+        vec![(
+            String::new(),
+            format!("file://{}/k8s/base/app.yaml", root.display())
+        )]
     );
 }
 

@@ -9,6 +9,9 @@
 //! - `summary`: `files`, `documents`, `lists`, `objects`, `analysed`, `skipped`,
 //!   `skipped_kinds`, `workloads`, `in_mesh`, `invalid`, `findings` {`error`, `warning`,
 //!   `info`} (all findings, whatever the output threshold), `suppressed`.
+//!
+//! With `--baseline`, the findings the baseline knows are left out of `findings` and of
+//! `summary.findings`.
 
 use serde::Serialize;
 

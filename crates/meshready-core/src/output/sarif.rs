@@ -7,9 +7,9 @@
 //!   section), `help` (the rule's Markdown documentation), `helpUri` (its page under
 //!   `docs/rules/`) and `defaultConfiguration.level`.
 //! - One result per finding at or above the output threshold: `ruleId`, `ruleIndex`, `level`
-//!   (`error`, `warning`, `note`), `message.text` (message and fix), a physical location (the
-//!   path as given, with forward slashes, `stdin` for `-`; 1-based line and column in Unicode
-//!   code points, see `columnKind`), a logical location naming the object (`Kind ns/name`), and
+//!   (`error`, `warning`, `note`), `message.text` (message and fix), a physical location (see
+//!   "Paths" below; 1-based line and column in Unicode code points, see `columnKind`), a
+//!   logical location naming the object (`Kind ns/name`), and
 //!   `partialFingerprints["meshready/v1"]`: a hash of the code, the object's kind, namespace and
 //!   name and the JSON pointer of the field — never line numbers — so a finding keeps its
 //!   identity when lines move.
@@ -20,9 +20,24 @@
 //!   on every result. Other findings without a file location (live-cluster objects) stay results
 //!   with only the logical location; use `--output json` for cluster scans.
 //!
+//! - With a baseline ([`SarifOptions::baseline`]), every result has a `baselineState`: `new`
+//!   for findings the baseline does not know; the known ones are listed too, as `unchanged`
+//!   with an `external` suppression (so viewers do not show them as open problems). Stale
+//!   baseline entries are counted in the run's `properties.baselineStale`.
+//!
+//! # Paths
+//! With a project root ([`SarifOptions::project_root`], the CLI's `--project-root`, by default
+//! the git root), a file under it is a URI relative to it with `uriBaseId` `%SRCROOT%`, and
+//! `run.originalUriBaseIds["%SRCROOT%"]` is the root as a `file://` URI: what GitHub code
+//! scanning needs to map an alert to a file of the repository. A file outside the root is an
+//! absolute `file://` URI. Paths are normalised lexically (`a/./b/../c` is `a/c`) and use
+//! forward slashes. Stdin (`-`) is the URI `stdin`, without a base. Every file a result or
+//! notification refers to is listed once in `run.artifacts` (`analysisTarget`).
+//!
 //! Built on the `serde-sarif` crate's generated types and builders.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Component, Path, PathBuf};
 
 use serde_sarif::sarif;
 
@@ -64,20 +79,92 @@ fn result_level(severity: Severity) -> sarif::ResultLevel {
     }
 }
 
-/// A path as a SARIF URI reference: forward slashes, `./` dropped, `-` (stdin) as `stdin`, and
-/// characters that may not appear in a URI percent-encoded.
+/// The base id of URIs relative to the project root.
+pub const SRCROOT: &str = "%SRCROOT%";
+
+/// How SARIF paths and baseline states are written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SarifOptions<'a> {
+    /// The absolute working directory that relative input paths are relative to.
+    pub cwd: Option<&'a Path>,
+    /// The absolute project root that URIs are made relative to (`%SRCROOT%`); `None` keeps
+    /// the paths as given (normalised).
+    pub project_root: Option<&'a Path>,
+    /// The outcome of `--baseline`: findings known to it, stale entries.
+    pub baseline: Option<&'a super::baseline::Applied>,
+}
+
+/// Removes `.` and resolves `..` lexically (a leading `..` of a relative path stays).
+#[must_use]
+pub fn normalize(path: &Path) -> PathBuf {
+    let mut out: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(component),
+            },
+            _ => out.push(component),
+        }
+    }
+    out.iter().collect()
+}
+
+/// A path's URI: `uriBaseId` `%SRCROOT%` and a relative URI under the root, a `file://` URI
+/// elsewhere, `stdin` for `-`.
+fn located(path: &str, options: &SarifOptions<'_>) -> (String, Option<&'static str>) {
+    if path == "-" {
+        return ("stdin".into(), None);
+    }
+    let Some(root) = options.project_root else {
+        return (artifact_uri(path), None);
+    };
+    let given = Path::new(path);
+    let absolute = match options.cwd {
+        Some(cwd) if given.is_relative() => cwd.join(given),
+        _ => given.to_path_buf(),
+    };
+    let absolute = normalize(&absolute);
+    match absolute.strip_prefix(normalize(root)) {
+        Ok(relative) if absolute.is_absolute() => (
+            percent_encode(&relative.to_string_lossy().replace('\\', "/")),
+            Some(SRCROOT),
+        ),
+        _ if absolute.is_absolute() => (file_uri(&absolute), None),
+        _ => (artifact_uri(path), None),
+    }
+}
+
+/// An absolute path as a `file://` URI (a directory's ends with `/` when `dir`).
+fn file_uri(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let text = if text.starts_with('/') {
+        text
+    } else {
+        format!("/{text}")
+    };
+    format!("file://{}", percent_encode(&text))
+}
+
+/// A path as a SARIF URI reference: forward slashes, normalised (`./` and `a/..` dropped), `-`
+/// (stdin) as `stdin`, and characters that may not appear in a URI percent-encoded.
 #[must_use]
 pub fn artifact_uri(path: &str) -> String {
     if path == "-" {
         return "stdin".into();
     }
     let slashed = path.replace('\\', "/");
-    let mut trimmed = slashed.as_str();
-    while let Some(rest) = trimmed.strip_prefix("./") {
-        trimmed = rest;
-    }
-    let mut out = String::with_capacity(trimmed.len());
-    for byte in trimmed.bytes() {
+    let normal = normalize(Path::new(&slashed));
+    percent_encode(&normal.to_string_lossy())
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&byte) {
             out.push(char::from(byte));
         } else {
@@ -163,13 +250,21 @@ fn rule_descriptor(meta: &RuleMeta) -> sarif::ReportingDescriptor {
         .build()
 }
 
-fn physical(file: &str, line: u32, column: u32) -> sarif::PhysicalLocation {
+fn artifact_location(file: &str, options: &SarifOptions<'_>) -> sarif::ArtifactLocation {
+    let (uri, base) = located(file, options);
+    let mut location = sarif::ArtifactLocation::builder().uri(uri).build();
+    location.uri_base_id = base.map(String::from);
+    location
+}
+
+fn physical(
+    file: &str,
+    line: u32,
+    column: u32,
+    options: &SarifOptions<'_>,
+) -> sarif::PhysicalLocation {
     sarif::PhysicalLocation::builder()
-        .artifact_location(
-            sarif::ArtifactLocation::builder()
-                .uri(artifact_uri(file))
-                .build(),
-        )
+        .artifact_location(artifact_location(file, options))
         .region(
             sarif::Region::builder()
                 .start_line(i64::from(line.max(1)))
@@ -179,7 +274,12 @@ fn physical(file: &str, line: u32, column: u32) -> sarif::PhysicalLocation {
         .build()
 }
 
-fn result(f: &Finding, rule_index: Option<usize>, fingerprint: String) -> sarif::Result {
+fn result(
+    f: &Finding,
+    rule_index: Option<usize>,
+    fingerprint: String,
+    options: &SarifOptions<'_>,
+) -> sarif::Result {
     let logical = sarif::LogicalLocation::builder()
         .name(f.object.name.clone())
         .fully_qualified_name(f.object.to_string())
@@ -187,7 +287,7 @@ fn result(f: &Finding, rule_index: Option<usize>, fingerprint: String) -> sarif:
         .build();
     let location = match &f.location {
         Some(l) => sarif::Location::builder()
-            .physical_location(physical(&l.file, l.line, l.column))
+            .physical_location(physical(&l.file, l.line, l.column, options))
             .logical_locations(vec![logical])
             .build(),
         None => sarif::Location::builder()
@@ -222,22 +322,37 @@ fn result(f: &Finding, rule_index: Option<usize>, fingerprint: String) -> sarif:
     }
 }
 
-fn notification(e: &LoadError) -> sarif::Notification {
+fn notification(e: &LoadError, options: &SarifOptions<'_>) -> sarif::Notification {
     sarif::Notification::builder()
         .level(serde_json::Value::from("error"))
         .message(sarif::Message::builder().text(e.message.clone()).build())
         .locations(vec![
             sarif::Location::builder()
-                .physical_location(physical(&e.file, e.line, e.column))
+                .physical_location(physical(&e.file, e.line, e.column, options))
                 .build(),
         ])
         .build()
 }
 
-/// Renders the report as a pretty-printed SARIF 2.1.0 log, with a trailing newline. `version`
-/// is meshready's version (`tool.driver.version`).
+/// Renders the report as a pretty-printed SARIF 2.1.0 log, with a trailing newline, with the
+/// paths as given. `version` is meshready's version (`tool.driver.version`).
 #[must_use]
 pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
+    render_with(report, threshold, version, &SarifOptions::default())
+}
+
+/// Renders the report as [`render`] does, with project-relative paths and baseline states.
+#[must_use]
+#[expect(
+    clippy::too_many_lines,
+    reason = "one SARIF run assembled in order; the parts are helpers"
+)]
+pub fn render_with(
+    report: &Report,
+    threshold: Severity,
+    version: &str,
+    options: &SarifOptions<'_>,
+) -> String {
     let index: HashMap<&str, usize> = RULES
         .iter()
         .enumerate()
@@ -248,18 +363,40 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
     let (config_notes, findings): (Vec<&Finding>, Vec<&Finding>) =
         visible(&report.findings, threshold)
             .partition(|f| f.code == unused_code && f.location.is_none());
-    let results: Vec<sarif::Result> = findings
+    let known: Vec<&Finding> = options
+        .baseline
+        .map(|b| visible(&b.known, threshold).collect())
+        .unwrap_or_default();
+    let mut results: Vec<sarif::Result> = Vec::new();
+    for (f, is_known) in findings
         .into_iter()
-        .map(|f| {
-            // Two findings on the same field of the same object get distinct fingerprints, in
-            // report order.
-            let base = fingerprint(f);
-            let n = seen.entry(base.clone()).or_default();
-            *n += 1;
-            let print = if *n == 1 { base } else { format!("{base}:{n}") };
-            result(f, index.get(f.code).copied(), print)
-        })
-        .collect();
+        .map(|f| (f, false))
+        .chain(known.into_iter().map(|f| (f, true)))
+    {
+        // Two findings on the same field of the same object get distinct fingerprints, in
+        // report order.
+        let base = fingerprint(f);
+        let n = seen.entry(base.clone()).or_default();
+        *n += 1;
+        let print = if *n == 1 { base } else { format!("{base}:{n}") };
+        let mut r = result(f, index.get(f.code).copied(), print, options);
+        if options.baseline.is_some() {
+            r.baseline_state = Some(serde_json::Value::from(if is_known {
+                "unchanged"
+            } else {
+                "new"
+            }));
+        }
+        if is_known {
+            let mut suppression = sarif::Suppression::builder()
+                .kind(serde_json::Value::from("external"))
+                .build();
+            suppression.justification = Some("known finding, listed in the baseline".into());
+            suppression.status = Some(serde_json::Value::from("accepted"));
+            r.suppressions = Some(vec![suppression]);
+        }
+        results.push(r);
+    }
     let driver = sarif::ToolComponent::builder()
         .name("meshready")
         .version(version)
@@ -298,18 +435,47 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
         .execution_successful(report.errors.is_empty())
         .build();
     if !report.errors.is_empty() {
-        invocation.tool_execution_notifications =
-            Some(report.errors.iter().map(notification).collect());
+        invocation.tool_execution_notifications = Some(
+            report
+                .errors
+                .iter()
+                .map(|e| notification(e, options))
+                .collect(),
+        );
     }
     if !config_notifications.is_empty() {
         invocation.tool_configuration_notifications = Some(config_notifications);
     }
-    let run = sarif::Run::builder()
+    let artifacts = artifacts(report, &results, options);
+    let mut run = sarif::Run::builder()
         .tool(sarif::Tool::builder().driver(driver).build())
         .invocations(vec![invocation])
         .column_kind(serde_json::Value::from("unicodeCodePoints"))
         .results(results)
         .build();
+    if !artifacts.is_empty() {
+        run.artifacts = Some(artifacts);
+    }
+    if let Some(root) = options.project_root {
+        let mut uri = file_uri(&normalize(root));
+        if !uri.ends_with('/') {
+            uri.push('/');
+        }
+        run.original_uri_base_ids = Some(BTreeMap::from([(
+            SRCROOT.to_string(),
+            sarif::ArtifactLocation::builder().uri(uri).build(),
+        )]));
+    }
+    if let Some(baseline) = options.baseline {
+        run.properties = Some(
+            sarif::PropertyBag::builder()
+                .additional_properties(BTreeMap::from([(
+                    "baselineStale".to_string(),
+                    serde_json::Value::from(baseline.stale.len()),
+                )]))
+                .build(),
+        );
+    }
     let log = sarif::Sarif::builder()
         .schema(SCHEMA_URI)
         .version(serde_json::Value::from("2.1.0"))
@@ -319,6 +485,51 @@ pub fn render(report: &Report, threshold: Severity, version: &str) -> String {
         serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
+}
+
+/// One `analysisTarget` artifact per file that a result or notification names.
+fn artifacts(
+    report: &Report,
+    results: &[sarif::Result],
+    options: &SarifOptions<'_>,
+) -> Vec<sarif::Artifact> {
+    let mut named: BTreeSet<(Option<String>, String)> = BTreeSet::new();
+    let mut push = |location: &sarif::ArtifactLocation| {
+        if let Some(uri) = &location.uri {
+            named.insert((location.uri_base_id.clone(), uri.clone()));
+        }
+    };
+    for r in results {
+        for l in r.locations.iter().flatten() {
+            if let Some(a) = l
+                .physical_location
+                .as_ref()
+                .and_then(|p| p.artifact_location.as_ref())
+            {
+                push(a);
+            }
+        }
+    }
+    for e in &report.errors {
+        push(&artifact_location(&e.file, options));
+    }
+    named
+        .into_iter()
+        .map(|(base, uri)| {
+            let stdin = base.is_none() && uri == "stdin";
+            let mut location = sarif::ArtifactLocation::builder().uri(uri).build();
+            location.uri_base_id = base;
+            let mut artifact = sarif::Artifact::builder()
+                .location(location)
+                .roles(vec![serde_json::Value::from("analysisTarget")])
+                .build();
+            if stdin {
+                artifact.description =
+                    Some(sarif::Message::builder().text("standard input").build());
+            }
+            artifact
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -333,6 +544,30 @@ mod tests {
             "deploy/web%20app.yaml"
         );
         assert_eq!(artifact_uri("deploy\\web.yaml"), "deploy/web.yaml");
+        assert_eq!(artifact_uri("a/../b/./c.yaml"), "b/c.yaml");
+        assert_eq!(artifact_uri("../b.yaml"), "../b.yaml");
+    }
+
+    #[test]
+    fn uris_are_relative_to_the_project_root() {
+        let options = SarifOptions {
+            cwd: Some(Path::new("/repo/sub")),
+            project_root: Some(Path::new("/repo")),
+            baseline: None,
+        };
+        assert_eq!(
+            located("k8s/../app.yaml", &options),
+            ("sub/app.yaml".into(), Some(SRCROOT))
+        );
+        assert_eq!(
+            located("/repo/k8s/a b.yaml", &options),
+            ("k8s/a%20b.yaml".into(), Some(SRCROOT))
+        );
+        assert_eq!(
+            located("../../etc/x.yaml", &options),
+            ("file:///etc/x.yaml".into(), None)
+        );
+        assert_eq!(located("-", &options), ("stdin".into(), None));
     }
 
     #[test]

@@ -1,24 +1,46 @@
 //! The human format, in the style of rustc and ruff: severity and code, message, location,
-//! the source line with the field underlined, the object and a one-line fix.
+//! the source line with the field underlined, the object and a one-line fix. Also the closing
+//! summary, the rules that fired most, and the per-rule table of `--statistics`.
 
 use std::fmt::Write;
 
-use super::visible;
+use super::{RuleCount, Style, rule_counts, visible};
 use crate::finding::Severity;
 use crate::source::SourceFile;
 use crate::{Report, Summary};
 
-/// Renders findings and input errors.
+/// Renders findings and input errors, without colour.
 #[must_use]
 pub fn render(report: &Report, files: &[SourceFile], threshold: Severity) -> String {
+    render_styled(report, files, threshold, Style::PLAIN)
+}
+
+/// Renders findings and input errors in a [`Style`].
+#[must_use]
+pub fn render_styled(
+    report: &Report,
+    files: &[SourceFile],
+    threshold: Severity,
+    style: Style,
+) -> String {
     let mut out = String::new();
     for e in &report.errors {
-        let _ = writeln!(out, "error: {}", e.message);
-        snippet(&mut out, files, &e.file, e.line, e.column, None);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.severity(Severity::Error, "error"),
+            style.bold(&e.message)
+        );
+        snippet(&mut out, files, &e.file, e.line, e.column, None, style);
         out.push('\n');
     }
     for f in visible(&report.findings, threshold) {
-        let _ = writeln!(out, "{}[{}]: {}", f.severity, f.code, f.message);
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            style.severity(f.severity, &format!("{}[{}]", f.severity, f.code)),
+            style.bold(&f.message)
+        );
         match &f.location {
             Some(l) => snippet(
                 &mut out,
@@ -27,15 +49,19 @@ pub fn render(report: &Report, files: &[SourceFile], threshold: Severity) -> Str
                 l.line,
                 l.column,
                 l.chart_file.as_deref(),
+                style,
             ),
-            None => out.push_str("  --> (no source location)\n"),
+            None => {
+                let _ = writeln!(out, "  {} (no source location)", style.gutter("-->"));
+            }
         }
         let pad = " ".repeat(f.location.as_ref().map_or(1, |l| l.line.to_string().len()) + 1);
-        let _ = writeln!(out, "{pad}= object: {}", f.object);
-        let _ = writeln!(out, "{pad}= fix: {}", f.fix);
+        let eq = style.gutter("=");
+        let _ = writeln!(out, "{pad}{eq} object: {}", f.object);
+        let _ = writeln!(out, "{pad}{eq} fix: {}", f.fix);
         let _ = writeln!(
             out,
-            "{pad}= rule: {} (meshready explain {})",
+            "{pad}{eq} rule: {} (meshready explain {})",
             f.name, f.code
         );
         out.push('\n');
@@ -50,9 +76,10 @@ fn snippet(
     line: u32,
     column: u32,
     chart: Option<&str>,
+    style: Style,
 ) {
     let shown = if file == "-" { "<stdin>" } else { file };
-    let _ = write!(out, "  --> {shown}:{line}:{column}");
+    let _ = write!(out, "  {} {shown}:{line}:{column}", style.gutter("-->"));
     if let Some(chart) = chart {
         let _ = write!(out, " (rendered from {chart})");
     }
@@ -77,9 +104,16 @@ fn snippet(
         .take(col)
         .map(|c| if c == '\t' { '\t' } else { ' ' })
         .collect();
-    let _ = writeln!(out, "{:gutter$} |", "");
-    let _ = writeln!(out, "{line:>gutter$} | {text}");
-    let _ = writeln!(out, "{:gutter$} | {pad}{}", "", "^".repeat(width));
+    let bar = style.gutter("|");
+    let number = style.gutter(&format!("{line:>gutter$}"));
+    let _ = writeln!(out, "{:gutter$} {bar}", "");
+    let _ = writeln!(out, "{number} {bar} {text}");
+    let _ = writeln!(
+        out,
+        "{:gutter$} {bar} {pad}{}",
+        "",
+        style.gutter(&"^".repeat(width))
+    );
 }
 
 /// The closing summary line.
@@ -114,4 +148,148 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
         let _ = write!(line, "; config {config}");
     }
     line
+}
+
+/// The rules that fired most (at most `n`, over the findings at or above the output
+/// threshold), then how to explain and how to silence the first: the closing lines after the
+/// summary. Empty when nothing is shown.
+#[must_use]
+pub fn top_rules(report: &Report, threshold: Severity, n: usize, style: Style) -> String {
+    let counts = rule_counts(visible(&report.findings, threshold));
+    if counts.is_empty() || n == 0 {
+        return String::new();
+    }
+    let shown: Vec<&RuleCount> = counts.iter().take(n).collect();
+    let width = shown
+        .iter()
+        .map(|c| c.count.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let code_width = shown.iter().map(|c| c.code.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(if counts.len() > shown.len() {
+            "most frequent rules:"
+        } else {
+            "rules that fired:"
+        })
+    );
+    for c in &shown {
+        let pad = " ".repeat(code_width - c.code.len());
+        let _ = writeln!(
+            out,
+            "  {:>width$}  {}{pad}  {}",
+            c.count,
+            style.severity(c.severity, &c.code),
+            c.name,
+        );
+    }
+    let first = &shown[0].code;
+    let _ = writeln!(
+        out,
+        "  explain: meshready explain {first}; count every rule: --statistics"
+    );
+    let _ = writeln!(
+        out,
+        "  silence: `rules: {{{first}: {{severity: off}}}}` in .meshready.yaml, the annotation \
+         `meshready.io/ignore: \"{first}=<reason>\"` on one object, or --output-threshold warning"
+    );
+    out
+}
+
+/// The `--statistics` table: one line per rule, most frequent first:
+/// `count  CODE  severity  name`.
+#[must_use]
+pub fn statistics(counts: &[RuleCount], style: Style) -> String {
+    let width = counts
+        .iter()
+        .map(|c| c.count.to_string().len())
+        .max()
+        .unwrap_or(1);
+    let mut out = String::new();
+    for c in counts {
+        let _ = writeln!(
+            out,
+            "{:>width$}\t{}\t{}\t{}",
+            c.count,
+            style.bold(&c.code),
+            style.severity(c.severity, c.severity.as_str()),
+            c.name
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Finding, ObjectRef};
+
+    fn finding(code: &'static str, severity: Severity) -> Finding {
+        Finding {
+            code,
+            name: format!("{code}-name").leak(),
+            severity,
+            message: "m".into(),
+            fix: "F.".into(),
+            object: ObjectRef {
+                kind: "Service".into(),
+                namespace: "default".into(),
+                name: "web".into(),
+            },
+            path: "/spec".into(),
+            location: None,
+        }
+    }
+
+    #[test]
+    fn top_rules_lists_the_most_frequent_three() {
+        let mut report = Report::default();
+        for (code, n) in [("A1", 1), ("B2", 4), ("C3", 2), ("D4", 3)] {
+            for _ in 0..n {
+                report.findings.push(finding(code, Severity::Warning));
+            }
+        }
+        let text = top_rules(&report, Severity::Info, 3, Style::PLAIN);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "most frequent rules:");
+        assert_eq!(lines[1], "  4  B2  B2-name", "{text}");
+        assert!(lines[2].contains("D4") && lines[3].contains("C3"), "{text}");
+        assert!(!text.contains("A1"));
+        assert!(text.contains("meshready explain B2"));
+        assert!(text.contains("B2: {severity: off}"));
+        assert_eq!(
+            top_rules(&Report::default(), Severity::Info, 3, Style::PLAIN),
+            ""
+        );
+        // Only what is shown counts.
+        report.findings.push(finding("E5", Severity::Error));
+        let errors = top_rules(&report, Severity::Error, 3, Style::PLAIN);
+        assert_eq!(errors.lines().nth(1), Some("  1  E5  E5-name"), "{errors}");
+        assert!(errors.starts_with("rules that fired:\n"));
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut report = Report::default();
+        report.findings.push(finding("A1", Severity::Error));
+        let plain = render_styled(&report, &[], Severity::Info, Style::PLAIN);
+        let color = render_styled(&report, &[], Severity::Info, Style::COLOR);
+        assert!(!plain.contains('\x1b'));
+        assert!(color.contains("\x1b[1;31merror[A1]\x1b[0m"), "{color}");
+        assert_eq!(plain, render(&report, &[], Severity::Info));
+    }
+
+    #[test]
+    fn statistics_counts_per_rule() {
+        let findings = [
+            finding("A1", Severity::Info),
+            finding("A1", Severity::Warning),
+            finding("B2", Severity::Error),
+        ];
+        let table = statistics(&rule_counts(&findings), Style::PLAIN);
+        assert_eq!(table, "2\tA1\twarning\tA1-name\n1\tB2\terror\tB2-name\n");
+    }
 }
