@@ -12,6 +12,7 @@ pub mod output;
 pub mod psa;
 pub mod rule;
 pub mod rules;
+pub mod scope;
 pub mod settings;
 pub mod source;
 pub mod suppress;
@@ -24,7 +25,7 @@ use serde::Serialize;
 
 pub use finding::{Finding, Location, ObjectRef, Severity};
 pub use model::Model;
-pub use settings::{MeshMode, Settings};
+pub use settings::{MeshMode, Scope, Settings};
 pub use source::{LoadError, LoadOptions, Loaded};
 
 /// How to run the rules.
@@ -41,6 +42,8 @@ pub struct CheckOptions {
     pub severity_overrides: std::collections::HashMap<String, Option<Severity>>,
     /// Per-object ignores (`.meshready.yaml` `ignore:`).
     pub ignores: Vec<suppress::Ignore>,
+    /// `--scope`: which objects may relate to each other.
+    pub scope: settings::Scope,
 }
 
 impl Default for CheckOptions {
@@ -51,6 +54,7 @@ impl Default for CheckOptions {
             annotation_suppression: true,
             severity_overrides: std::collections::HashMap::new(),
             ignores: Vec::new(),
+            scope: settings::Scope::default(),
         }
     }
 }
@@ -66,13 +70,20 @@ pub struct SeverityCounts {
     pub info: usize,
 }
 
-/// The closing summary. The counts reconcile: `documents` = (`objects` − `list_items`) +
-/// `lists` + `invalid_documents`; `objects` = `analysed` + `skipped`; `invalid` =
-/// `invalid_documents` + `invalid_items` = the number of `errors` that are not whole files.
+/// The closing summary. The counts reconcile: every input file is either read (`files`) or
+/// skipped (`skipped_files` = the sum of `skipped_files_by_reason`; their documents are not
+/// counted); `documents` = (`objects` − `list_items`) + `lists` + `invalid_documents`;
+/// `objects` = `analysed` + `skipped`; `invalid` = `invalid_documents` + `invalid_items` = the
+/// number of `errors` that are not whole files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Files read.
     pub files: usize,
+    /// Files not analysed because they are not Kubernetes manifests (Helm values, CI
+    /// workflows, ...).
+    pub skipped_files: usize,
+    /// Skipped files by reason (`helm-values`, `not-kubernetes`, ...).
+    pub skipped_files_by_reason: BTreeMap<String, usize>,
     /// Non-empty YAML/JSON documents.
     pub documents: usize,
     /// Documents that were `List`s (their items count as objects).
@@ -101,6 +112,10 @@ pub struct Summary {
     pub findings: SeverityCounts,
     /// Findings removed by suppressions.
     pub suppressed: usize,
+    /// Notes about inputs that were not checked as they are (a Helm chart to render, a
+    /// Kustomize directory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The result of a check.
@@ -139,23 +154,42 @@ impl Report {
     }
 }
 
-/// Runs every rule over loaded input.
+/// Runs every rule over loaded input, over the whole input or per file or directory
+/// ([`CheckOptions::scope`]).
 #[must_use]
 pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
-    let model = Model::new(&loaded.objects, options.settings.clone());
+    let mut workloads = 0;
+    let mut in_mesh = 0;
+    let mut findings = match scope::partitions(loaded, options.scope) {
+        None => run_rules(
+            &loaded.objects,
+            loaded,
+            options,
+            &mut workloads,
+            &mut in_mesh,
+        ),
+        Some(parts) => {
+            let mut findings = Vec::new();
+            for part in parts {
+                let objects: Vec<source::Object> =
+                    part.iter().map(|&i| loaded.objects[i].clone()).collect();
+                findings.extend(run_rules(
+                    &objects,
+                    loaded,
+                    options,
+                    &mut workloads,
+                    &mut in_mesh,
+                ));
+            }
+            findings
+        }
+    };
+    // Suppressions hold for the whole input, whatever the scope.
+    let model = Model::new(&[], options.settings.clone());
     let cx = rule::Ctx {
         model: &model,
         files: &loaded.files,
     };
-    let mut findings: Vec<Finding> = rules::RULES
-        .par_iter()
-        .filter(|rule| options.severity_overrides.get(rule.meta().code) != Some(&None))
-        .flat_map_iter(|rule| {
-            let mut out = Vec::new();
-            rule.check(&cx, &mut out);
-            out
-        })
-        .collect();
     for f in &mut findings {
         if let Some(Some(severity)) = options.severity_overrides.get(&f.code) {
             f.severity = *severity;
@@ -180,9 +214,12 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         invalid: loaded.stats.invalid_documents + loaded.stats.invalid_items,
         invalid_documents: loaded.stats.invalid_documents,
         invalid_items: loaded.stats.invalid_items,
-        workloads: model.workloads.len(),
-        in_mesh: model.meshed().count(),
+        workloads,
+        in_mesh,
         suppressed,
+        skipped_files: loaded.stats.skipped_files,
+        skipped_files_by_reason: loaded.stats.skipped_files_by_reason.clone(),
+        notes: loaded.notes.clone(),
         ..Summary::default()
     };
     for object in &loaded.objects {
@@ -208,4 +245,30 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         errors: loaded.errors.clone(),
         summary,
     }
+}
+
+/// Runs the rules on one set of objects that may relate to each other.
+fn run_rules(
+    objects: &[source::Object],
+    loaded: &Loaded,
+    options: &CheckOptions,
+    workloads: &mut usize,
+    in_mesh: &mut usize,
+) -> Vec<Finding> {
+    let model = Model::new(objects, options.settings.clone());
+    *workloads += model.workloads.len();
+    *in_mesh += model.meshed().count();
+    let cx = rule::Ctx {
+        model: &model,
+        files: &loaded.files,
+    };
+    rules::RULES
+        .par_iter()
+        .filter(|rule| options.severity_overrides.get(rule.meta().code) != Some(&None))
+        .flat_map_iter(|rule| {
+            let mut out = Vec::new();
+            rule.check(&cx, &mut out);
+            out
+        })
+        .collect()
 }

@@ -50,3 +50,17 @@ pub struct AdmissionSettings {
     /// labels.
     pub pod_security: Option<psa::Policy>,
 }
+
+/// `--scope`: which objects may relate to each other (Services and pods, namespaces, RBAC,
+/// PodSecurityPolicies and SCCs, platform and CNI detection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole input is one cluster.
+    #[default]
+    Cluster,
+    /// The objects of each directory are one cluster (variants and overlays side by side).
+    Directory,
+    /// The objects of each file are one cluster.
+    File,
+}

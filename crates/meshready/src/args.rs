@@ -189,6 +189,7 @@ impl LimitArgs {
             },
             max_input_bytes: self.max_input_size,
             max_documents: self.max_documents,
+            ..defaults
         }
     }
 }

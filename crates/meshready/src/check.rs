@@ -84,6 +84,7 @@ impl RuleArgs {
                 || config.disallow_annotation_suppression.unwrap_or(false)),
             severity_overrides: config.severity_overrides.clone(),
             ignores: config.ignores.clone(),
+            ..CheckOptions::default()
         })
     }
 }

@@ -6,6 +6,7 @@ mod application_gid_1337;
 mod application_uid_1337;
 mod capabilities_denied_by_psp;
 mod capabilities_denied_by_scc;
+mod conflicting_definitions;
 mod duplicate_app_version;
 mod duplicate_key;
 mod external_name_port_protocol_unknown;
@@ -60,6 +61,7 @@ pub static RULES: &[&dyn Rule] = &[
     &lenient_indentation::LenientIndentation,
     &invalid_field_type::InvalidFieldType,
     &unused_suppression::UnusedSuppression,
+    &conflicting_definitions::ConflictingDefinitions,
 ];
 
 /// Finds a rule by code or name (case-insensitive).
