@@ -99,8 +99,9 @@ impl From<Mesh> for MeshMode {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files or directories (searched recursively for .yaml, .yml and .json); `-` reads stdin.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories (searched recursively for .yaml, .yml and .json, as ripgrep walks
+    /// them: hidden and .gitignored paths left out); `-` reads stdin.
+    #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
@@ -126,6 +127,8 @@ pub struct CheckArgs {
     pub rules: RuleArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub input: crate::input_args::InputArgs,
 }
 
 /// How the rules run, shared by `check` and `cluster`; each value overrides the config file's.

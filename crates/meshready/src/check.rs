@@ -1,11 +1,9 @@
 //! `meshready check`: read manifests, run the rules, print the report, pick the exit code.
 
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Write;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use meshready_core::output::{github, json, junit, sarif, text};
-use meshready_core::source::Input;
 use meshready_core::suppress::Pattern;
 use meshready_core::{CheckOptions, Settings, check};
 
@@ -29,10 +27,13 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         .or_else(|| config.default_namespace.clone())
         .unwrap_or_else(|| "default".into());
     let mesh = args.mesh.or(config.mesh).unwrap_or(Mesh::Auto);
-    let check_options = args.rules.check_options(&config, mesh, args.live)?;
-    let inputs = read_inputs(&args.paths)?;
-    let options = args.limits.load_options(default_namespace);
-    let loaded = meshready_core::source::load(inputs, &options);
+    let input = args.input.settings(&config);
+    let check_options = CheckOptions {
+        scope: input.scope,
+        ..args.rules.check_options(&config, mesh, args.live)?
+    };
+    let options = input.load_options(args.limits.load_options(default_namespace));
+    let loaded = crate::discover::load(&args.paths, &input, &options)?;
     let report = check(&loaded, &check_options);
     let code = emit(
         &report,
@@ -120,62 +121,4 @@ pub fn emit(
         )?;
     }
     Ok(report.exit_status(failure_threshold.severity()) as u8)
-}
-
-/// Reads every path: files as given, directories recursively (.yaml, .yml, .json, sorted for a
-/// stable order), `-` from stdin.
-pub fn read_inputs(paths: &[std::path::PathBuf]) -> Result<Vec<Input>> {
-    let mut inputs = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .context("cannot read stdin")?;
-            inputs.push(Input {
-                path: "-".into(),
-                bytes,
-            });
-        } else if path.is_dir() {
-            let mut files = Vec::new();
-            walk(path, &mut files)?;
-            files.sort();
-            for file in files {
-                let bytes = std::fs::read(&file)
-                    .with_context(|| format!("cannot read {}", file.display()))?;
-                inputs.push(Input {
-                    path: file.display().to_string(),
-                    bytes,
-                });
-            }
-        } else if path.exists() {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-            inputs.push(Input {
-                path: path.display().to_string(),
-                bytes,
-            });
-        } else {
-            bail!("{}: no such file or directory", path.display());
-        }
-    }
-    Ok(inputs)
-}
-
-fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
-    for entry in std::fs::read_dir(dir)
-        .with_context(|| format!("cannot read directory {}", dir.display()))?
-    {
-        let path = entry?.path();
-        if path.is_dir() {
-            walk(&path, out)?;
-        } else if path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
-        {
-            out.push(path);
-        }
-    }
-    Ok(())
 }

@@ -7,7 +7,9 @@ mod caps;
 mod check;
 mod cluster;
 mod config;
+mod discover;
 mod docs;
+mod input_args;
 mod rules;
 mod webhook;
 

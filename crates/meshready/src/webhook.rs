@@ -8,7 +8,7 @@ use meshready_core::{CheckOptions, Settings};
 use meshready_webhook::{Config, ContextSource, RunOptions, ServeOptions};
 
 use crate::args::WebhookArgs;
-use crate::check::read_inputs;
+use crate::discover::read_inputs;
 
 pub fn run(args: &WebhookArgs) -> Result<u8> {
     if args.offline_context.iter().any(|p| p.as_os_str() == "-") {
