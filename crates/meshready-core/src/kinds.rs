@@ -20,6 +20,9 @@ pub struct BuiltinTemplates {
     pub groups: &'static [&'static str],
     /// Template pointers (`""` is the object itself: a Pod).
     pub paths: &'static [&'static str],
+    /// Whether the operator creates Services that select these pods (headless Services for
+    /// pod DNS, a Ray head Service, Knative's revision Services), so that no manifest has them.
+    pub operator_services: bool,
 }
 
 const fn entry(
@@ -31,6 +34,21 @@ const fn entry(
         kind,
         groups,
         paths,
+        operator_services: false,
+    }
+}
+
+/// An operator's kind (see [`BuiltinTemplates::operator_services`]).
+const fn operator(
+    kind: &'static str,
+    groups: &'static [&'static str],
+    paths: &'static [&'static str],
+) -> BuiltinTemplates {
+    BuiltinTemplates {
+        kind,
+        groups,
+        paths,
+        operator_services: true,
     }
 }
 
@@ -58,12 +76,12 @@ pub static POD_TEMPLATES: &[BuiltinTemplates] = &[
     ),
     entry("Rollout", &["argoproj.io"], SPEC_TEMPLATE),
     // Operators' workloads.
-    entry(
+    operator(
         "JobSet",
         &["jobset.x-k8s.io"],
         &["/spec/replicatedJobs/*/template/spec/template"],
     ),
-    entry(
+    operator(
         "LeaderWorkerSet",
         &["leaderworkerset.x-k8s.io"],
         &[
@@ -71,8 +89,8 @@ pub static POD_TEMPLATES: &[BuiltinTemplates] = &[
             "/spec/leaderWorkerTemplate/workerTemplate",
         ],
     ),
-    entry("RayCluster", &["ray.io"], RAY_CLUSTER),
-    entry(
+    operator("RayCluster", &["ray.io"], RAY_CLUSTER),
+    operator(
         "RayJob",
         &["ray.io"],
         &[
@@ -81,7 +99,7 @@ pub static POD_TEMPLATES: &[BuiltinTemplates] = &[
             "/spec/submitterPodTemplate",
         ],
     ),
-    entry(
+    operator(
         "RayService",
         &["ray.io"],
         &[
@@ -89,39 +107,39 @@ pub static POD_TEMPLATES: &[BuiltinTemplates] = &[
             "/spec/rayClusterConfig/workerGroupSpecs/*/template",
         ],
     ),
-    entry(
+    operator(
         "MPIJob",
         &["kubeflow.org"],
         &["/spec/mpiReplicaSpecs/*/template"],
     ),
-    entry(
+    operator(
         "PyTorchJob",
         &["kubeflow.org"],
         &["/spec/pytorchReplicaSpecs/*/template"],
     ),
-    entry(
+    operator(
         "TFJob",
         &["kubeflow.org"],
         &["/spec/tfReplicaSpecs/*/template"],
     ),
-    entry(
+    operator(
         "XGBoostJob",
         &["kubeflow.org"],
         &["/spec/xgbReplicaSpecs/*/template"],
     ),
-    entry(
+    operator(
         "PaddleJob",
         &["kubeflow.org"],
         &["/spec/paddleReplicaSpecs/*/template"],
     ),
-    entry(
+    operator(
         "JAXJob",
         &["kubeflow.org"],
         &["/spec/jaxReplicaSpecs/*/template"],
     ),
     // A Knative Service (not the core Service: another group) and its Configuration.
-    entry("Service", &["serving.knative.dev"], SPEC_TEMPLATE),
-    entry("Configuration", &["serving.knative.dev"], SPEC_TEMPLATE),
+    operator("Service", &["serving.knative.dev"], SPEC_TEMPLATE),
+    operator("Configuration", &["serving.knative.dev"], SPEC_TEMPLATE),
 ];
 
 /// A pod template path added at run time (`.meshready.yaml` `pod-templates:`).

@@ -94,7 +94,11 @@ fn read(path: &Path) -> Result<Input> {
 
 /// A path as shown in locations: without a leading `./` (`check` with no path walks `.`).
 fn shown(path: &Path) -> String {
-    path.strip_prefix(".").unwrap_or(path).display().to_string()
+    match path.strip_prefix(".") {
+        Ok(rest) if rest.as_os_str().is_empty() => ".".into(),
+        Ok(rest) => rest.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
 }
 
 fn is_manifest_name(path: &Path) -> bool {
@@ -288,7 +292,11 @@ impl Kustomize {
                 }
                 Ok(out) => {
                     let stderr = String::from_utf8_lossy(&out.stderr);
-                    let reason = stderr.trim().lines().last().unwrap_or("no output").trim();
+                    let last = stderr.trim().lines().last().unwrap_or("no output").trim();
+                    // kubectl logs through klog: keep the error, not the log prefix.
+                    let reason = last
+                        .split_once("err=\"")
+                        .map_or(last, |(_, e)| e.strip_suffix('"').unwrap_or(e));
                     let config = KUSTOMIZATION_FILES
                         .iter()
                         .map(|n| dir.join(n))
