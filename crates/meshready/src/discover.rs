@@ -225,9 +225,20 @@ impl Kustomize {
             ) else {
                 continue;
             };
+            // Directories are bases or components only where a kustomization lists them.
+            let mut bases = Vec::new();
             let mut strings = Vec::new();
-            if let Some(root) = &parsed.root {
-                collect_strings(root, &mut strings);
+            for entry in parsed.root.as_ref().map(Node::entries).unwrap_or_default() {
+                if matches!(&*entry.key, "resources" | "bases" | "components") {
+                    collect_strings(&entry.value, &mut bases);
+                }
+                collect_strings(&entry.value, &mut strings);
+            }
+            for s in bases {
+                let target = dir.join(s.trim());
+                if target.is_dir() {
+                    referenced.insert(canonical(&target));
+                }
             }
             for s in strings {
                 // Generators name files as `key=path`; remote bases are URLs.
@@ -238,8 +249,6 @@ impl Kustomize {
                 let target = dir.join(s);
                 if target.is_file() {
                     inputs.insert(canonical(&target));
-                } else if target.is_dir() {
-                    referenced.insert(canonical(&target));
                 }
             }
         }
