@@ -249,7 +249,7 @@ pub fn templates_of(
     {
         expand(root, path, &mut out);
     }
-    out.dedup();
+    // A run-time path may repeat a built-in one.
     let mut seen = std::collections::HashSet::new();
     out.retain(|p| seen.insert(p.clone()));
     Some(out)

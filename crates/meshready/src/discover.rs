@@ -4,7 +4,7 @@
 //! `kubectl kustomize`, and their patches are never read as objects. Files named on the command
 //! line are always read; `-` reads stdin.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -343,19 +343,10 @@ fn collect_strings(node: &Node, out: &mut Vec<String>) {
     }
 }
 
-/// The skipped files of a discovery, by reason (for tests and messages).
-#[must_use]
-#[cfg_attr(not(test), expect(dead_code, reason = "used by the unit tests"))]
-pub fn by_reason(found: &Discovered) -> BTreeMap<SkipReason, BTreeSet<String>> {
-    let mut out: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
-    for (path, reason) in &found.skipped {
-        out.entry(*reason).or_default().insert(path.clone());
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn write(root: &Path, files: &[(&str, &str)]) {
@@ -367,6 +358,14 @@ mod tests {
     }
 
     const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n";
+
+    fn by_reason(found: &Discovered) -> BTreeMap<SkipReason, BTreeSet<String>> {
+        let mut out: BTreeMap<SkipReason, BTreeSet<String>> = BTreeMap::new();
+        for (path, reason) in &found.skipped {
+            out.entry(*reason).or_default().insert(path.clone());
+        }
+        out
+    }
 
     #[test]
     fn hidden_ignored_excluded_and_chart_files_are_left_out() {
