@@ -37,6 +37,20 @@ pub struct Discovered {
 pub fn load(paths: &[PathBuf], settings: &InputSettings, options: &LoadOptions) -> Result<Loaded> {
     let found = discover(paths, &settings.exclude)?;
     let mut loaded = meshready_core::source::load(found.inputs, options);
+    // Templates found by their content (outside a chart directory that discovery recognised).
+    let templates = loaded
+        .stats
+        .skipped_files_by_reason
+        .get(SkipReason::HelmTemplate.as_str())
+        .copied()
+        .unwrap_or(0);
+    if templates > 0 {
+        loaded.notes.push(format!(
+            "{templates} {} with `{{{{ }}}}` template actions did not parse and {} not checked; check the rendered output instead (`helm template CHART | meshready check -`)",
+            if templates == 1 { "file" } else { "files" },
+            if templates == 1 { "was" } else { "were" },
+        ));
+    }
     for (_, reason) in &found.skipped {
         loaded.stats.skip_file(*reason);
     }

@@ -404,3 +404,18 @@ fn operator_pods_are_checked_and_config_adds_kinds() {
     );
     assert_eq!(report["summary"]["skipped"], 0);
 }
+
+#[test]
+fn templates_outside_a_recognised_chart_are_skipped_by_content() {
+    let (code, _, stderr) = run_in(
+        &fixtures(),
+        &["check", "--no-config", "repo/charts/web/templates"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("2 files skipped as not Kubernetes manifests (2 helm-template)")
+            && stderr.contains("note: 2 files with `{{ }}` template actions did not parse"),
+        "{stderr}"
+    );
+}
