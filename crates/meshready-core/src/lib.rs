@@ -98,7 +98,8 @@ pub struct Summary {
     pub skipped: usize,
     /// Skipped objects by kind.
     pub skipped_kinds: BTreeMap<String, usize>,
-    /// Workloads (objects that make pods, not owned by another workload of the input).
+    /// Workloads: the pod templates of objects that make pods and are not owned by another
+    /// workload of the input (an object with several templates, a RayCluster, counts each).
     pub workloads: usize,
     /// Workloads whose pods get a sidecar.
     pub in_mesh: usize,
