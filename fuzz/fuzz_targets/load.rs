@@ -25,7 +25,16 @@ fuzz_target!(|data: &[u8]| {
     let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     let file_errors = usize::from(std::str::from_utf8(body).is_err());
 
-    assert_eq!(s.files, 1, "{s:?}");
+    // The file is read, or skipped as another tool's file (its documents then count nowhere).
+    assert_eq!(s.files + s.skipped_files, 1, "{s:?}");
+    assert_eq!(
+        s.skipped_files_by_reason.values().sum::<usize>(),
+        s.skipped_files,
+        "{s:?}"
+    );
+    if s.skipped_files == 1 {
+        assert!(s.documents == 0 && report.errors.is_empty(), "{s:?}");
+    }
     assert_eq!(loaded.objects.len(), s.objects, "{s:?}");
     assert!(s.objects >= s.list_items, "{s:?}");
     assert_eq!(

@@ -14,6 +14,7 @@ pub mod output;
 pub mod psa;
 pub mod rule;
 pub mod rules;
+pub mod scope;
 pub mod settings;
 pub mod source;
 pub mod suppress;
@@ -26,7 +27,7 @@ use serde::Serialize;
 
 pub use finding::{Finding, Location, ObjectRef, Severity};
 pub use model::Model;
-pub use settings::{CheckOptions, MeshMode, Settings};
+pub use settings::{CheckOptions, MeshMode, Scope, Settings};
 pub use source::{LoadError, LoadOptions, Loaded};
 
 /// Findings by severity.
@@ -40,13 +41,20 @@ pub struct SeverityCounts {
     pub info: usize,
 }
 
-/// The closing summary. The counts reconcile: `documents` = (`objects` − `list_items`) +
-/// `lists` + `invalid_documents`; `objects` = `analysed` + `skipped`; `invalid` =
-/// `invalid_documents` + `invalid_items` = the number of `errors` that are not whole files.
+/// The closing summary. The counts reconcile: every input file is either read (`files`) or
+/// skipped (`skipped_files` = the sum of `skipped_files_by_reason`; their documents are not
+/// counted); `documents` = (`objects` − `list_items`) + `lists` + `invalid_documents`;
+/// `objects` = `analysed` + `skipped`; `invalid` = `invalid_documents` + `invalid_items` = the
+/// number of `errors` that are not whole files.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
     /// Files read.
     pub files: usize,
+    /// Files not analysed because they are not Kubernetes manifests (Helm values, CI
+    /// workflows, ...).
+    pub skipped_files: usize,
+    /// Skipped files by reason (`helm-values`, `not-kubernetes`, ...).
+    pub skipped_files_by_reason: BTreeMap<String, usize>,
     /// Non-empty YAML/JSON documents.
     pub documents: usize,
     /// Documents that were `List`s (their items count as objects).
@@ -61,9 +69,10 @@ pub struct Summary {
     pub skipped: usize,
     /// Skipped objects by kind.
     pub skipped_kinds: BTreeMap<String, usize>,
-    /// Workloads (objects that make pods, not owned by another workload of the input).
+    /// Workloads: the pod templates of objects that make pods and are not owned by another
+    /// workload of the input (an object with several templates, a RayCluster, counts each).
     pub workloads: usize,
-    /// Workloads whose pods are in the mesh (a sidecar, or the ambient data plane).
+    /// Workloads whose pods get a sidecar.
     pub in_mesh: usize,
     /// Documents or List items that could not be read (see `errors`).
     pub invalid: usize,
@@ -75,6 +84,10 @@ pub struct Summary {
     pub findings: SeverityCounts,
     /// Findings removed by suppressions.
     pub suppressed: usize,
+    /// Notes about inputs that were not checked as they are (a Helm chart to render, a
+    /// Kustomize directory).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The config file the options came from (`None`: none was read). Set by the caller.
     pub config: Option<String>,
 }
@@ -115,25 +128,42 @@ impl Report {
     }
 }
 
-/// Runs every rule over loaded input.
+/// Runs every rule over loaded input, over the whole input or per file or directory
+/// ([`CheckOptions::scope`]).
 #[must_use]
 pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
-    let model = Model::new(&loaded.objects, options.settings.clone());
+    let mut workloads = 0;
+    let mut in_mesh = 0;
+    let mut findings = match scope::partitions(loaded, options.scope) {
+        None => run_rules(
+            &loaded.objects,
+            loaded,
+            options,
+            &mut workloads,
+            &mut in_mesh,
+        ),
+        Some(parts) => {
+            let mut findings = Vec::new();
+            for part in parts {
+                let objects: Vec<source::Object> =
+                    part.iter().map(|&i| loaded.objects[i].clone()).collect();
+                findings.extend(run_rules(
+                    &objects,
+                    loaded,
+                    options,
+                    &mut workloads,
+                    &mut in_mesh,
+                ));
+            }
+            findings
+        }
+    };
+    // Suppressions hold for the whole input, whatever the scope.
+    let model = Model::new(&[], options.settings.clone());
     let cx = rule::Ctx {
         model: &model,
         files: &loaded.files,
     };
-    let mut findings: Vec<Finding> = rules::RULES
-        .par_iter()
-        .filter(|rule| {
-            options.rule_settings.get(rule.meta().code) != Some(&settings::RuleSetting::Off)
-        })
-        .flat_map_iter(|rule| {
-            let mut out = Vec::new();
-            rule.check(&cx, &mut out);
-            out
-        })
-        .collect();
     for f in &mut findings {
         if let Some(settings::RuleSetting::Severity(severity)) = options.rule_settings.get(f.code) {
             f.severity = *severity;
@@ -158,13 +188,12 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         invalid: loaded.stats.invalid_documents + loaded.stats.invalid_items,
         invalid_documents: loaded.stats.invalid_documents,
         invalid_items: loaded.stats.invalid_items,
-        workloads: model.workloads.len(),
-        in_mesh: model
-            .membership
-            .iter()
-            .filter(|m| m.has_sidecar() || **m == model::Membership::Ambient)
-            .count(),
+        workloads,
+        in_mesh,
         suppressed,
+        skipped_files: loaded.stats.skipped_files,
+        skipped_files_by_reason: loaded.stats.skipped_files_by_reason.clone(),
+        notes: loaded.notes.clone(),
         ..Summary::default()
     };
     for object in &loaded.objects {
@@ -190,4 +219,37 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         errors: loaded.errors.clone(),
         summary,
     }
+}
+
+/// Runs the rules on one set of objects that may relate to each other.
+fn run_rules(
+    objects: &[source::Object],
+    loaded: &Loaded,
+    options: &CheckOptions,
+    workloads: &mut usize,
+    in_mesh: &mut usize,
+) -> Vec<Finding> {
+    let model = Model::new(objects, options.settings.clone());
+    *workloads += model.workloads.len();
+    // In the mesh: with a sidecar, or captured by ztunnel (ambient).
+    *in_mesh += model
+        .membership
+        .iter()
+        .filter(|m| m.has_sidecar() || **m == model::Membership::Ambient)
+        .count();
+    let cx = rule::Ctx {
+        model: &model,
+        files: &loaded.files,
+    };
+    rules::RULES
+        .par_iter()
+        .filter(|rule| {
+            options.rule_settings.get(rule.meta().code) != Some(&settings::RuleSetting::Off)
+        })
+        .flat_map_iter(|rule| {
+            let mut out = Vec::new();
+            rule.check(&cx, &mut out);
+            out
+        })
+        .collect()
 }

@@ -65,6 +65,8 @@ pub struct CheckOptions {
     pub rule_settings: std::collections::HashMap<&'static str, RuleSetting>,
     /// Per-object ignores (`.meshready.yaml` `ignore:`).
     pub ignores: Vec<crate::suppress::Ignore>,
+    /// `--scope`: which objects may relate to each other.
+    pub scope: Scope,
 }
 
 impl Default for CheckOptions {
@@ -75,6 +77,7 @@ impl Default for CheckOptions {
             annotation_suppression: true,
             rule_settings: std::collections::HashMap::new(),
             ignores: Vec::new(),
+            scope: Scope::default(),
         }
     }
 }
@@ -86,4 +89,18 @@ pub enum RuleSetting {
     Off,
     /// The rule runs and reports at this severity instead of its default.
     Severity(crate::finding::Severity),
+}
+
+/// `--scope`: which objects may relate to each other (Services and pods, namespaces, RBAC,
+/// PodSecurityPolicies and SCCs, platform and CNI detection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The whole input is one cluster.
+    #[default]
+    Cluster,
+    /// The objects of each directory are one cluster (variants and overlays side by side).
+    Directory,
+    /// The objects of each file are one cluster.
+    File,
 }

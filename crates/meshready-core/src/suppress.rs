@@ -1,7 +1,6 @@
 //! Suppression: annotations on objects and pod templates, and istioctl-style `--suppress` patterns.
 
 use crate::finding::Finding;
-use crate::kinds::template_pointer;
 use crate::source::{Node, Object};
 
 /// meshready's own annotation: `meshready.io/ignore: "CODE[,CODE...][=reason]"`.
@@ -116,10 +115,10 @@ fn annotation_covers(value: &str, f: &Finding) -> bool {
 #[must_use]
 pub fn suppressed_by_annotation(object: &Object, f: &Finding) -> bool {
     let mut metas: Vec<&Node> = object.root.get("metadata").into_iter().collect();
-    if let Some(tpl) = template_pointer(&object.kind, &object.api_version).filter(|t| !t.is_empty())
-    {
-        let keys: Vec<&str> = tpl.split('/').skip(1).chain(["metadata"]).collect();
-        metas.extend(object.root.at(&keys));
+    for tpl in object.templates.as_deref().unwrap_or_default() {
+        if !tpl.is_empty() {
+            metas.extend(object.root.pointer(&format!("{tpl}/metadata")));
+        }
     }
     metas.iter().any(|meta| {
         [IGNORE_ANNOTATION, ISTIO_ANNOTATION]
@@ -205,10 +204,10 @@ pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
         .map(|m| ("/metadata".to_string(), m))
         .into_iter()
         .collect();
-    if let Some(tpl) = template_pointer(&object.kind, &object.api_version).filter(|t| !t.is_empty())
-    {
-        let keys: Vec<&str> = tpl.split('/').skip(1).chain(["metadata"]).collect();
-        if let Some(meta) = object.root.at(&keys) {
+    for tpl in object.templates.as_deref().unwrap_or_default() {
+        if !tpl.is_empty()
+            && let Some(meta) = object.root.pointer(&format!("{tpl}/metadata"))
+        {
             metas.push((format!("{tpl}/metadata"), meta));
         }
     }

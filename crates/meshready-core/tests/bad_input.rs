@@ -155,6 +155,41 @@ fn summary_counts_reconcile() {
 }
 
 #[test]
+fn skipped_files_reconcile_and_their_documents_count_nowhere() {
+    let input = |path: &str, text: &str| Input {
+        path: path.into(),
+        bytes: text.as_bytes().to_vec(),
+    };
+    let loaded = load(
+        vec![
+            input("app/pod.yaml", GOOD_POD),
+            input("chart/values.yaml", "replicas: 2\n---\nkind: Deployment\n"),
+            input("web/tsconfig.json", "{\"compilerOptions\": {}}\n"),
+            input("other.yaml", "name: x\n---\n- a\n"),
+            input("raw.yaml", "kind: Pod\nmetadata: {name: {{ .Values.n }}}\n"),
+        ],
+        &LoadOptions::default(),
+    );
+    let s = check(&loaded, &CheckOptions::default()).summary;
+    assert_eq!((s.files, s.skipped_files), (1, 4), "{s:?}");
+    assert_eq!(
+        s.skipped_files_by_reason.values().sum::<usize>(),
+        s.skipped_files
+    );
+    assert_eq!(
+        s.skipped_files_by_reason.keys().collect::<Vec<_>>(),
+        [
+            "helm-template",
+            "helm-values",
+            "not-kubernetes",
+            "tool-config"
+        ]
+    );
+    assert_eq!((s.documents, s.objects, s.invalid), (1, 1, 0), "{s:?}");
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+}
+
+#[test]
 fn resource_limits_are_reported_with_their_place_and_the_rest_is_analysed() {
     let big = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: big}}\ndata: {{blob: \"{}\"}}\n",

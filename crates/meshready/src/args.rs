@@ -112,8 +112,9 @@ impl From<Mesh> for MeshMode {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Files or directories (searched recursively for .yaml, .yml and .json); `-` reads stdin.
-    #[arg(required = true, value_name = "PATH")]
+    /// Files or directories (searched recursively for .yaml, .yml and .json, as ripgrep walks
+    /// them: hidden and .gitignored paths left out); `-` reads stdin.
+    #[arg(value_name = "PATH", default_value = ".")]
     pub paths: Vec<PathBuf>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputFormat::Text)]
@@ -130,6 +131,8 @@ pub struct CheckArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub out: crate::output_args::OutputArgs,
+    #[command(flatten)]
+    pub input: crate::input_args::InputArgs,
 }
 
 /// Which findings are shown and which fail the run, shared by `check` and `cluster`; each value
@@ -215,6 +218,7 @@ impl LimitArgs {
             max_input_bytes: self.max_input_size,
             max_documents: self.max_documents,
             prune: None,
+            ..defaults
         }
         .with_prune(meshready_core::rules::PRUNE)
     }

@@ -58,7 +58,7 @@ struct SccAnswer {
 }
 
 pub fn run(args: &CapsArgs) -> Result<u8> {
-    let inputs = crate::check::read_inputs(&args.paths)?;
+    let inputs = crate::discover::read_inputs(&args.paths)?;
     let options = LoadOptions {
         default_namespace: args
             .default_namespace

@@ -18,6 +18,12 @@
 //! failure-threshold: error     # info | warning | error | never
 //! deny-threshold: never        # the webhook: info | warning | error | never
 //! disallow-annotation-suppression: false
+//! exclude: [vendor/, "**/testdata/**"]   # gitignore-style globs, like --exclude
+//! scope: cluster               # cluster | directory | file
+//! pod-templates:               # pod templates of kinds meshready does not know
+//! - kind: Workflow
+//!   apiVersion: argoproj.io/v1alpha1   # optional: group/version, or only the group
+//!   path: /spec/templates/*/podSpecPatch   # JSON pointer (`*`: every item) or spec.x[*].y
 //! ```
 //!
 //! The file is read with meshready's own YAML loader, so every error names file:line:column.
@@ -61,6 +67,12 @@ pub struct Config {
     pub deny_threshold: Option<Threshold>,
     /// `disallow-annotation-suppression:`.
     pub disallow_annotation_suppression: Option<bool>,
+    /// `exclude:` globs.
+    pub exclude: Vec<String>,
+    /// `scope:`.
+    pub scope: Option<meshready_core::Scope>,
+    /// `pod-templates:`.
+    pub pod_templates: Vec<meshready_core::kinds::ExtraTemplate>,
 }
 
 /// The message for a code or name that names no rule: the same for the config file and for
@@ -159,13 +171,24 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
                         .ok_or_else(|| err(value.pos, "expected `true` or `false`".into()))?,
                 );
             }
+            "exclude" => config.exclude = exclude(value, &err)?,
+            "scope" => {
+                config.scope = Some(
+                    match choice(value, &["cluster", "directory", "file"], &err)? {
+                        "cluster" => meshready_core::Scope::Cluster,
+                        "directory" => meshready_core::Scope::Directory,
+                        _ => meshready_core::Scope::File,
+                    },
+                );
+            }
+            "pod-templates" => config.pod_templates = pod_templates(value, &err)?,
             other => {
                 return Err(err(
                     entry.key_pos,
                     format!(
                         "unknown key `{other}`; expected one of: rules, ignore, default-namespace, \
                          mesh, istio-cni, pod-security, output-threshold, failure-threshold, \
-                         deny-threshold, disallow-annotation-suppression"
+                         deny-threshold, disallow-annotation-suppression, exclude, scope, pod-templates"
                     ),
                 ));
             }
@@ -344,6 +367,123 @@ fn ignores(path: &str, node: &Node, config: &mut Config, err: &ErrFn<'_>) -> Res
     Ok(())
 }
 
+/// `exclude:`: one glob or a list of globs.
+fn exclude(node: &Node, err: &ErrFn<'_>) -> Result<Vec<String>> {
+    let items: Vec<&Node> = match &node.value {
+        Value::Seq(items) => items.iter().collect(),
+        _ => vec![node],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            text_of(item)
+                .filter(|s| !s.trim().is_empty())
+                .ok_or_else(|| err(item.pos, "expected a glob (a non-empty string)".into()))
+        })
+        .collect()
+}
+
+/// `pod-templates:`: a list of `{kind, apiVersion?, path}`.
+fn pod_templates(
+    node: &Node,
+    err: &ErrFn<'_>,
+) -> Result<Vec<meshready_core::kinds::ExtraTemplate>> {
+    if !matches!(node.value, Value::Seq(_)) {
+        return Err(err(
+            node.pos,
+            format!(
+                "`pod-templates` must be a list of {{kind, apiVersion, path}}, found a {}",
+                node.type_name()
+            ),
+        ));
+    }
+    let mut out = Vec::new();
+    for item in node.items() {
+        if !item.is_map() {
+            return Err(err(
+                item.pos,
+                format!(
+                    "a pod-templates entry must be a mapping, found a {}",
+                    item.type_name()
+                ),
+            ));
+        }
+        let (mut kind, mut api_version, mut path) = (None, None, None);
+        for entry in item.entries() {
+            let value = &entry.value;
+            let text = || {
+                text_of(value)
+                    .filter(|s| !s.is_empty())
+                    .ok_or_else(|| err(value.pos, "expected a non-empty string".into()))
+            };
+            match &*entry.key {
+                "kind" => kind = Some(text()?),
+                "apiVersion" => api_version = Some(text()?),
+                "path" => {
+                    path = Some(template_pointer(&text()?).map_err(|m| err(value.pos, m))?);
+                }
+                other => {
+                    return Err(err(
+                        entry.key_pos,
+                        format!(
+                            "unknown pod-templates key `{other}`; expected kind, apiVersion, path"
+                        ),
+                    ));
+                }
+            }
+        }
+        let (Some(kind), Some(path)) = (kind, path) else {
+            return Err(err(
+                item.pos,
+                "this pod-templates entry needs `kind` and `path`".into(),
+            ));
+        };
+        out.push(meshready_core::kinds::ExtraTemplate {
+            kind,
+            api_version,
+            path,
+        });
+    }
+    Ok(out)
+}
+
+/// A template path as a JSON pointer: `/spec/jobs/*/template` as is, or the dotted form
+/// `spec.jobs[*].template` (an optional leading `$.` or `.`).
+fn template_pointer(text: &str) -> std::result::Result<String, String> {
+    if text.starts_with('/') {
+        return Ok(text.to_string());
+    }
+    let body = text.trim_start_matches('$').trim_start_matches('.');
+    let mut pointer = String::new();
+    for part in body.split('.') {
+        let (name, indices) = part
+            .split_once('[')
+            .map_or((part, ""), |(n, rest)| (n, rest));
+        if name.is_empty() && indices.is_empty() {
+            return Err(format!(
+                "`{text}` is not a path: expected a JSON pointer (/spec/template) or spec.template"
+            ));
+        }
+        if !name.is_empty() {
+            pointer.push('/');
+            pointer.push_str(name);
+        }
+        if !indices.is_empty() {
+            for index in format!("[{indices}").split('[').skip(1) {
+                let index = index
+                    .strip_suffix(']')
+                    .ok_or_else(|| format!("`{text}`: an index must be `[N]` or `[*]`"))?;
+                if index != "*" && index.parse::<usize>().is_err() {
+                    return Err(format!("`{text}`: an index must be `[N]` or `[*]`"));
+                }
+                pointer.push('/');
+                pointer.push_str(index);
+            }
+        }
+    }
+    Ok(pointer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -379,7 +519,7 @@ mod tests {
         let e = |text: &str| parse("c.yaml", text).unwrap_err().to_string();
         assert_eq!(
             e("mesh: all\nfoo: 1\n"),
-            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, deny-threshold, disallow-annotation-suppression"
+            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, deny-threshold, disallow-annotation-suppression, exclude, scope, pod-templates"
         );
         assert!(e("rules:\n  IST9999: off\n").starts_with("c.yaml:2:3: unknown rule `IST9999`"));
         assert!(
@@ -388,5 +528,38 @@ mod tests {
         );
         assert!(e("pod-security: strict\n").starts_with("c.yaml:1:15:"));
         assert!(e("mesh: all\nmesh: none\n").starts_with("c.yaml:2:1: key `mesh` appears twice"));
+        assert!(e("scope: cluster-wide\n").starts_with("c.yaml:1:8: expected one of cluster"));
+        assert!(
+            e("pod-templates:\n- kind: X\n").starts_with("c.yaml:2:3: this pod-templates entry")
+        );
+        assert!(e("pod-templates:\n- {kind: X, path: 'spec.a[x]'}\n").starts_with("c.yaml:2:"));
+        assert!(e("exclude: [1, '']\n").starts_with("c.yaml:1:"));
+    }
+
+    #[test]
+    fn input_keys() {
+        let c = parse(
+            "c.yaml",
+            "exclude: vendor/\nscope: directory\npod-templates:\n- kind: Thing\n  apiVersion: example.com\n  path: spec.groups[*].template\n- {kind: Other, path: /spec/pod}\n",
+        )
+        .unwrap();
+        assert_eq!(c.exclude, ["vendor/"]);
+        assert_eq!(c.scope, Some(meshready_core::Scope::Directory));
+        let paths: Vec<(&str, Option<&str>, &str)> = c
+            .pod_templates
+            .iter()
+            .map(|t| (t.kind.as_str(), t.api_version.as_deref(), t.path.as_str()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("Thing", Some("example.com"), "/spec/groups/*/template"),
+                ("Other", None, "/spec/pod")
+            ]
+        );
+        assert_eq!(
+            template_pointer("$.spec.a[0][*].b"),
+            Ok("/spec/a/0/*/b".into())
+        );
     }
 }

@@ -28,7 +28,6 @@ pub struct Resolved {
     /// The config file that was read, as shown to the user (`None`: none).
     pub config_path: Option<String>,
     /// The parsed config file (empty when none was read), for command-specific keys.
-    #[allow(dead_code)]
     pub config: Config,
     /// How to build the model and run the rules.
     pub check: CheckOptions,
@@ -87,6 +86,7 @@ pub fn resolve(
             || config.disallow_annotation_suppression.unwrap_or(false)),
         rule_settings: config.rule_settings.clone(),
         ignores: config.ignores.clone(),
+        ..CheckOptions::default()
     };
     Ok(Resolved {
         default_namespace: rules

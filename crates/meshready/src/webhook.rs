@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use meshready_webhook::{Config, ContextSource, RunOptions, ServeOptions};
 
 use crate::args::WebhookArgs;
-use crate::check::read_inputs;
+use crate::discover::read_inputs;
 use crate::options::{Anchor, resolve};
 
 pub fn run(args: &WebhookArgs) -> Result<u8> {

@@ -27,7 +27,7 @@ pub fn detect_cni(objects: &[Object]) -> bool {
         {
             injector_values_enable_cni(o)
         }
-        _ => Workload::new(0, o).is_some_and(|w| {
+        _ => Workload::all(0, o).any(|w| {
             w.containers().any(|c| {
                 c.name == crate::istio::ISTIO_VALIDATION && c.list.field() == "initContainers"
             })

@@ -60,16 +60,14 @@ impl<'a> Model<'a> {
                 "Namespace" => {
                     namespaces.insert(object.name.as_str(), object);
                 }
-                "Service" => services.push(Service::new(i, object)),
+                "Service" if crate::kinds::group(&object.api_version).is_empty() => {
+                    services.push(Service::new(i, object));
+                }
                 "ConfigMap" if object.name == "istio-sidecar-injector" => {
                     injector.enable_namespaces_by_default |=
                         injector_enables_namespaces_by_default(object);
                 }
-                _ => {
-                    if let Some(w) = Workload::new(i, object) {
-                        candidates.push(w);
-                    }
-                }
+                _ => candidates.extend(Workload::all(i, object)),
             }
         }
         let workloads = drop_owned(candidates);

@@ -61,8 +61,9 @@ pub struct Workload<'a> {
     pub object_index: usize,
     /// The object.
     pub object: &'a Object,
-    /// JSON pointer of the pod template within the object (`""` for a Pod).
-    pub template: &'static str,
+    /// JSON pointer of the pod template within the object (`""` for a Pod); objects with
+    /// several templates (a RayCluster's head and worker groups) make one workload each.
+    pub template: &'a str,
     /// The template's (or Pod's) `metadata`.
     pub meta: &'a Node,
     /// The pod spec.
@@ -70,27 +71,30 @@ pub struct Workload<'a> {
 }
 
 impl<'a> Workload<'a> {
-    /// Builds the workload view of an object, if its kind makes pods and it has a template.
+    /// The workload view of an object's first pod template, if its kind makes pods and it has
+    /// one (see [`Workload::all`]).
     #[must_use]
     pub fn new(object_index: usize, object: &'a Object) -> Option<Self> {
-        let template = crate::kinds::template_pointer(&object.kind, &object.api_version)?;
-        let root = &object.root;
-        let tpl = if template.is_empty() {
-            root
-        } else {
-            let keys: Vec<&str> = template.split('/').skip(1).collect();
-            root.at(&keys)?
-        };
-        if !tpl.is_map() {
-            return None;
-        }
-        Some(Self {
-            object_index,
-            object,
-            template,
-            meta: tpl.get("metadata").unwrap_or(&NULL),
-            spec: tpl.get("spec").unwrap_or(&NULL),
-        })
+        Self::all(object_index, object).next()
+    }
+
+    /// One workload per pod template of the object (none when its kind makes no pods).
+    pub fn all(object_index: usize, object: &'a Object) -> impl Iterator<Item = Self> + use<'a> {
+        object
+            .templates
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(move |template| {
+                let tpl = object.root.pointer(template).filter(|t| t.is_map())?;
+                Some(Self {
+                    object_index,
+                    object,
+                    template,
+                    meta: tpl.get("metadata").unwrap_or(&NULL),
+                    spec: tpl.get("spec").unwrap_or(&NULL),
+                })
+            })
     }
 
     /// A JSON pointer into the pod template (`rest` starts with `/`).

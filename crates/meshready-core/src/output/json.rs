@@ -6,12 +6,15 @@
 //!   `location` {`file`, `line`, `column`, `chart_file`?} or `null`. Only findings at or above
 //!   `--output-threshold` are listed.
 //! - `errors[]`: `file`, `line`, `column`, `message` for every input that could not be analysed.
-//! - `summary`: `files`, `documents`, `lists`, `objects`, `analysed`, `skipped`,
+//! - `summary`: `files`, `skipped_files`, `skipped_files_by_reason` (`helm-chart`,
+//!   `helm-values`, `helm-template`, `kustomization`, `kustomize-input`, `ci-config`,
+//!   `tool-config`, `not-kubernetes`), `documents`, `lists`, `objects`, `analysed`, `skipped`,
 //!   `skipped_kinds`, `workloads`, `in_mesh`, `invalid`, `findings` {`error`, `warning`,
-//!   `info`} (all findings, whatever the output threshold), `suppressed`.
+//!   `info`} (all findings, whatever the output threshold), `suppressed`, `notes` (when
+//!   there are any) and `config` (the config file used, or `null`).
 //!
 //! With `--baseline`, the findings the baseline knows are left out of `findings` and of
-//! `summary.findings`.
+//!   `summary.findings`.
 
 use serde::Serialize;
 

@@ -147,6 +147,22 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
     if let Some(config) = &summary.config {
         let _ = write!(line, "; config {config}");
     }
+    if summary.skipped_files > 0 {
+        let reasons: Vec<String> = summary
+            .skipped_files_by_reason
+            .iter()
+            .map(|(reason, n)| format!("{n} {reason}"))
+            .collect();
+        let _ = write!(
+            line,
+            "; {} skipped as not Kubernetes manifests ({})",
+            plural(summary.skipped_files, "file", "files"),
+            reasons.join(", ")
+        );
+    }
+    for note in &summary.notes {
+        let _ = write!(line, "\nnote: {note}");
+    }
     line
 }
 

@@ -4,7 +4,6 @@ use crate::finding::Finding;
 use std::fmt::Write;
 
 use crate::kinds::is_known_object;
-use crate::kinds::template_pointer;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::{Node, Object, Value};
 
@@ -285,14 +284,11 @@ impl Rule for InvalidFieldType {
             if object.kind == "Service" {
                 checker.service();
             }
-            if let Some(template) = template_pointer(&object.kind, &object.api_version) {
-                let mut node = &object.root;
-                for key in template.split('/').skip(1) {
-                    match node.get(key) {
-                        Some(next) => node = next,
-                        None => break,
-                    }
-                }
+            for template in object.templates.as_deref().unwrap_or_default() {
+                let Some(node) = object.root.pointer(template) else {
+                    continue;
+                };
+                checker.path.clear();
                 checker.path.push_str(template);
                 if !template.is_empty() {
                     checker.metadata(node);

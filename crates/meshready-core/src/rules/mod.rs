@@ -8,6 +8,7 @@ mod application_gid_1337;
 mod application_uid_1337;
 mod capabilities_denied_by_psp;
 mod capabilities_denied_by_scc;
+mod conflicting_definitions;
 mod duplicate_app_version;
 mod duplicate_key;
 mod external_name_port_protocol_unknown;
@@ -71,14 +72,14 @@ pub static RULES: &[&dyn Rule] = &[
     &ambient_reserved_port::AmbientReservedPort,
     &hbone_blocked_by_network_policy::HboneBlockedByNetworkPolicy,
     &probes_blocked_by_network_policy::ProbesBlockedByNetworkPolicy,
+    &conflicting_definitions::ConflictingDefinitions,
 ];
 
 /// What the rules read, as a prune policy for the loader: everything else may be dropped at load
 /// time (`LoadOptions::with_prune`). Keep it in step with the rules: a test loads every fixture
 /// and corpus with and without it and compares the findings.
 pub const PRUNE: Prune = Prune {
-    known_kind: crate::kinds::is_known,
-    template: crate::kinds::template_pointer,
+    known_object: crate::kinds::is_known_object,
     config_map_data: |name| name.starts_with("istio-sidecar-injector"),
     unread_pod_fields: &[
         "affinity",

@@ -54,16 +54,12 @@ impl Rule for NonStringValue {
             }
             let mut places: Vec<(String, &Node, String)> = Vec::new();
             collect_metadata(&object.root, "", &mut places);
-            if let Some(template) =
-                crate::kinds::template_pointer(&object.kind, &object.api_version)
-                    .filter(|t| !t.is_empty())
-                && let Some(meta) = object.root.at(&template
-                    .split('/')
-                    .skip(1)
-                    .chain(["metadata"])
-                    .collect::<Vec<_>>())
-            {
-                collect_metadata(meta, template, &mut places);
+            for template in object.templates.as_deref().unwrap_or_default() {
+                if !template.is_empty()
+                    && let Some(meta) = object.root.pointer(&format!("{template}/metadata"))
+                {
+                    collect_metadata(meta, template, &mut places);
+                }
             }
             if object.kind == "Service"
                 && let Some(selector) = object.root.at(&["spec", "selector"])

@@ -7,7 +7,9 @@ declare_rule! {
     /// ## What it checks
     /// Every workload whose pods get a sidecar (Deployment, StatefulSet, DaemonSet, ReplicaSet and
     /// ReplicationController without an owner, Job, CronJob, bare Pod, DeploymentConfig, Argo
-    /// Rollout) must be selected by at least one Service of its namespace.
+    /// Rollout) must be selected by at least one Service of its namespace. Pods of operators
+    /// that create the Services of their pods themselves (JobSet, LeaderWorkerSet, KubeRay,
+    /// Kubeflow training jobs, Knative) are not reported: those Services are not in manifests.
     ///
     /// ## Why it matters in the mesh
     /// Istio's "Pods and Services" requirements say a pod must belong to at least one Kubernetes
@@ -51,7 +53,11 @@ impl Rule for WorkloadWithoutService {
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
         for (i, w) in cx.model.meshed() {
-            if cx.model.is_control_plane(w) || w.label("gateway.istio.io/managed").is_some() {
+            if cx.model.is_control_plane(w)
+                || w.label("gateway.istio.io/managed").is_some()
+                || crate::kinds::builtin(&w.object.kind, &w.object.api_version)
+                    .is_some_and(|b| b.operator_services)
+            {
                 continue;
             }
             if cx.model.services_of(i).next().is_some() {

@@ -1,6 +1,8 @@
 //! The loader: turns files and streams into Kubernetes objects that remember where every field
 //! came from, and accounts for every document (analysed, or reported with a reason).
 
+pub mod classify;
+mod digest;
 pub mod node;
 pub mod split;
 pub mod yaml;
@@ -73,6 +75,12 @@ pub struct Object {
     pub root: Node,
     /// What the parser noticed in this object (duplicate keys).
     pub quirks: Vec<Quirk>,
+    /// The JSON pointers of the object's pod templates that exist (`""`: the object is a Pod),
+    /// or `None` when its kind makes no pods ([`crate::kinds`]).
+    pub templates: Option<Vec<String>>,
+    /// A hash of the object's content as read (positions, `status` and server-set metadata
+    /// left out), to tell identical definitions of one object from conflicting ones.
+    pub digest: u64,
 }
 
 impl Object {
@@ -141,7 +149,8 @@ pub struct LoadError {
 }
 
 /// Counts that reconcile: `documents` = (`objects` − `list_items`) + `lists` +
-/// `invalid_documents`.
+/// `invalid_documents`; every input file is either read (`files`) or skipped (`skipped_files`
+/// = the sum of `skipped_files_by_reason`). The documents of skipped files are not counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Stats {
     /// Files read.
@@ -158,6 +167,22 @@ pub struct Stats {
     pub invalid_documents: usize,
     /// List items that could not be read as objects (see `errors`).
     pub invalid_items: usize,
+    /// Files that were not analysed because they are not Kubernetes manifests (not counted in
+    /// `files`).
+    pub skipped_files: usize,
+    /// Skipped files by reason ([`classify::SkipReason`]).
+    pub skipped_files_by_reason: std::collections::BTreeMap<String, usize>,
+}
+
+impl Stats {
+    /// Counts a file that was skipped for `reason`.
+    pub fn skip_file(&mut self, reason: classify::SkipReason) {
+        self.skipped_files += 1;
+        *self
+            .skipped_files_by_reason
+            .entry(reason.as_str().to_string())
+            .or_default() += 1;
+    }
 }
 
 /// Options for loading.
@@ -174,6 +199,9 @@ pub struct LoadOptions {
     /// What may be dropped because no rule reads it; `None` keeps every field. The loader knows
     /// no rule: the caller passes the rules' policy (`meshready_core::rules::PRUNE`).
     pub prune: Option<Prune>,
+    /// Pod template paths of kinds the built-in table does not know (`.meshready.yaml`
+    /// `pod-templates:`).
+    pub pod_templates: Vec<crate::kinds::ExtraTemplate>,
 }
 
 impl Default for LoadOptions {
@@ -184,18 +212,18 @@ impl Default for LoadOptions {
             max_documents: 2_000_000,
             limits: Limits::default(),
             prune: None,
+            pod_templates: Vec::new(),
         }
     }
 }
 
 impl LoadOptions {
-    /// These options with a prune policy (also skipping its fields while parsing).
+    /// These options with a prune policy. The fields are dropped after each document is parsed
+    /// and hashed, not skipped while parsing: MR0050 compares whole definitions, so two copies
+    /// that differ only in `env` or `resources` must still hash apart (the corpora test caught
+    /// the difference).
     #[must_use]
     pub fn with_prune(mut self, prune: Prune) -> Self {
-        self.limits.skip_unread_fields = Some(yaml::SkipFields {
-            pod: prune.unread_pod_fields,
-            container: prune.unread_container_fields,
-        });
         self.prune = Some(prune);
         self
     }
@@ -206,11 +234,9 @@ impl LoadOptions {
 /// change a finding (a test runs every fixture and corpus both ways).
 #[derive(Debug, Clone, Copy)]
 pub struct Prune {
-    /// Whether any rule reads objects of a kind (`kind`, `apiVersion`); of other kinds only
-    /// `apiVersion`, `kind` and `metadata` are kept, for counting and suppression.
-    pub known_kind: fn(&str, &str) -> bool,
-    /// Where a kind keeps its pod template (a JSON pointer).
-    pub template: fn(&str, &str) -> Option<&'static str>,
+    /// Whether any rule reads an object (by kind, or because it has pod templates); of other
+    /// objects only `apiVersion`, `kind` and `metadata` are kept, for counting and suppression.
+    pub known_object: fn(&Object) -> bool,
     /// Whether a ConfigMap's `data` is read (by name).
     pub config_map_data: fn(&str) -> bool,
     /// Pod spec fields no rule reads.
@@ -234,6 +260,9 @@ pub struct Loaded {
     pub errors: Vec<LoadError>,
     /// Counts.
     pub stats: Stats,
+    /// Notes for the user about inputs that were not checked as they are (a Helm chart to
+    /// render, a Kustomize directory that was built or could not be).
+    pub notes: Vec<String>,
 }
 
 /// Kinds that have no namespace.
@@ -273,6 +302,12 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
     let mut jobs: Vec<(usize, usize, Chunk)> = Vec::new();
     let mut total_bytes = 0usize;
     for input in inputs {
+        if input.path != "-"
+            && let Some(reason) = classify::classify_path(&input.path)
+        {
+            loaded.stats.skip_file(reason);
+            continue;
+        }
         let file = loaded.files.len();
         total_bytes = total_bytes.saturating_add(input.bytes.len());
         if total_bytes > options.max_input_bytes {
@@ -341,7 +376,15 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
         .with_min_len(8)
         .map(|(file, doc, chunk)| load_document(files, *file, *doc, chunk, options))
         .collect();
-    for result in results {
+    let skipped = content_skips(&loaded.files, &jobs, &results);
+    for reason in skipped.iter().flatten() {
+        loaded.stats.files -= 1;
+        loaded.stats.skip_file(*reason);
+    }
+    for ((file, _, _), result) in jobs.iter().zip(results) {
+        if skipped[*file].is_some() {
+            continue;
+        }
         loaded.stats.documents += 1;
         match result {
             DocResult::Empty => loaded.stats.documents -= 1,
@@ -359,13 +402,56 @@ pub fn load(inputs: Vec<Input>, options: &LoadOptions) -> Loaded {
                 loaded.objects.extend(objects);
                 loaded.errors.extend(errors);
             }
-            DocResult::Error(error) => {
+            DocResult::Error(error) | DocResult::NotObject(error) | DocResult::Unparsed(error) => {
                 loaded.stats.invalid_documents += 1;
                 loaded.errors.push(error);
             }
         }
     }
     loaded
+}
+
+/// Which files to skip for their content: files none of whose documents is a Kubernetes object
+/// or a List and that have documents without `apiVersion` and `kind` (other tools' YAML and
+/// JSON), or documents that do not parse in a text with `{{ }}` template actions (an
+/// unrendered Helm template). One entry per file.
+fn content_skips(
+    files: &[SourceFile],
+    jobs: &[(usize, usize, Chunk)],
+    results: &[DocResult],
+) -> Vec<Option<classify::SkipReason>> {
+    #[derive(Default, Clone, Copy)]
+    struct Seen {
+        object: bool,
+        error: bool,
+        unparsed: bool,
+        not_object: bool,
+    }
+    let mut seen = vec![Seen::default(); files.len()];
+    for ((file, _, _), result) in jobs.iter().zip(results) {
+        let s = &mut seen[*file];
+        match result {
+            DocResult::Empty => {}
+            DocResult::Objects { .. } => s.object = true,
+            DocResult::Error(_) => s.error = true,
+            DocResult::Unparsed(_) => s.unparsed = true,
+            DocResult::NotObject(_) => s.not_object = true,
+        }
+    }
+    seen.iter()
+        .zip(files)
+        .map(|(s, f)| {
+            if s.object || s.error {
+                None
+            } else if s.unparsed && classify::has_template_actions(&f.text) {
+                Some(classify::SkipReason::HelmTemplate)
+            } else if s.not_object && !s.unparsed {
+                Some(classify::SkipReason::NotKubernetes)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Loads one in-memory text (for tests and for the webhook's offline context).
@@ -411,6 +497,10 @@ enum DocResult {
         errors: Vec<LoadError>,
     },
     Error(LoadError),
+    /// A document that parsed but has neither `apiVersion` nor `kind` (or is not a mapping).
+    NotObject(LoadError),
+    /// A document that is not valid YAML or JSON.
+    Unparsed(LoadError),
 }
 
 fn load_document(
@@ -456,7 +546,7 @@ fn load_document(
             } else {
                 e.pos
             };
-            return DocResult::Error(err(pos, e.message));
+            return DocResult::Unparsed(err(pos, e.message));
         }
     };
     let Some(root) = parsed.root else {
@@ -474,6 +564,8 @@ fn load_document(
         .is_some_and(|k| k == "List" || k.ends_with("List"))
         && root.get("items").is_some();
     if !is_list {
+        let not_object =
+            !root.is_map() || (root.get("kind").is_none() && root.get("apiVersion").is_none());
         return match to_object(root, origin, options) {
             Ok(mut object) => {
                 object.quirks = parsed.quirks;
@@ -483,6 +575,7 @@ fn load_document(
                     errors: Vec::new(),
                 }
             }
+            Err((pos, message)) if not_object => DocResult::NotObject(err(pos, message)),
             Err((pos, message)) => DocResult::Error(err(pos, message)),
         };
     }
@@ -548,25 +641,27 @@ pub fn object_from_json(
     to_object(root, origin, options).map_err(|(_, message)| message)
 }
 
-/// Drops what no rule reads: the bodies of kinds the rules skip (only `apiVersion`, `kind` and
-/// `metadata` stay, for counting and suppression), ConfigMap data other than Istio's injector
-/// configuration, `managedFields`, kubectl's last-applied annotation, and unread container
-/// fields. Positions of everything kept are unchanged.
+fn retain(node: &mut Node, keep: impl Fn(&str) -> bool) {
+    if let Value::Map(entries) = &mut node.value {
+        entries.retain(|e| keep(&e.key));
+    }
+}
+
+fn entry_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
+    match &mut node.value {
+        Value::Map(entries) => entries
+            .iter_mut()
+            .find(|e| &*e.key == key)
+            .map(|e| &mut e.value),
+        _ => None,
+    }
+}
+
+/// Drops what the caller's policy says no rule reads: the bodies of kinds the rules skip (only
+/// `apiVersion`, `kind` and `metadata` stay, for counting and suppression), ConfigMap data the
+/// rules do not read, `managedFields`, kubectl's last-applied annotation, and unread pod and
+/// container fields of every pod template. Positions of everything kept are unchanged.
 fn prune(object: &mut Object, policy: &Prune) {
-    fn retain(node: &mut Node, keep: impl Fn(&str) -> bool) {
-        if let Value::Map(entries) = &mut node.value {
-            entries.retain(|e| keep(&e.key));
-        }
-    }
-    fn entry_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
-        match &mut node.value {
-            Value::Map(entries) => entries
-                .iter_mut()
-                .find(|e| &*e.key == key)
-                .map(|e| &mut e.value),
-            _ => None,
-        }
-    }
     if let Some(meta) = entry_mut(&mut object.root, "metadata") {
         retain(meta, |k| k != "managedFields");
         if let Some(annotations) = entry_mut(meta, "annotations") {
@@ -575,8 +670,7 @@ fn prune(object: &mut Object, policy: &Prune) {
             });
         }
     }
-    let known = (policy.known_kind)(&object.kind, &object.api_version);
-    if !known {
+    if !(policy.known_object)(object) {
         retain(&mut object.root, |k| {
             matches!(k, "apiVersion" | "kind" | "metadata")
         });
@@ -586,16 +680,19 @@ fn prune(object: &mut Object, policy: &Prune) {
         retain(&mut object.root, |k| !matches!(k, "data" | "binaryData"));
         return;
     }
-    let Some(template) = (policy.template)(&object.kind, &object.api_version) else {
+    let Some(templates) = object.templates.take() else {
         return;
     };
-    let mut node = &mut object.root;
-    for key in template.split('/').skip(1).chain(["spec"]) {
-        match entry_mut(node, key) {
-            Some(next) => node = next,
-            None => return,
+    for template in &templates {
+        if let Some(spec) = object.root.pointer_mut(&format!("{template}/spec")) {
+            prune_pod_spec(spec, policy);
         }
     }
+    object.templates = Some(templates);
+}
+
+/// Drops the fields of a pod spec that the policy says no rule reads.
+fn prune_pod_spec(node: &mut Node, policy: &Prune) {
     retain(node, |k| !policy.unread_pod_fields.contains(&k));
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         if let Some(Node {
@@ -675,6 +772,8 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| options.default_namespace.clone())
     };
+    let templates = crate::kinds::templates_of(&root, &kind, &api_version, &options.pod_templates);
+    let digest = digest::content(&root);
     let mut object = Object {
         kind,
         api_version,
@@ -683,6 +782,8 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
         origin,
         root,
         quirks: Vec::new(),
+        templates,
+        digest,
     };
     if let Some(policy) = &options.prune {
         prune(&mut object, policy);
@@ -719,6 +820,7 @@ mod tests {
                 objects: 2,
                 invalid_documents: 1,
                 invalid_items: 0,
+                ..Stats::default()
             }
         );
     }
@@ -768,15 +870,66 @@ mod tests {
     }
 
     #[test]
-    fn non_mapping_documents_and_missing_kind_are_errors() {
+    fn non_mapping_documents_and_missing_kind_are_errors_among_objects() {
         let loaded = load_str(
             "x.yaml",
-            "- a\n---\nfoo: bar\n---\n\"text\"\n",
+            "- a\n---\nfoo: bar\n---\n\"text\"\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\n",
             &LoadOptions::default(),
         );
         assert_eq!(loaded.errors.len(), 3);
         assert!(loaded.errors[0].message.contains("not a Kubernetes object"));
         assert!(loaded.errors[1].message.contains("no `kind`"));
+        assert_eq!(loaded.stats.skipped_files, 0);
+    }
+
+    #[test]
+    fn files_of_other_tools_are_skipped_by_reason() {
+        let inputs = vec![
+            Input {
+                path: "tool.yaml".into(),
+                bytes: b"- a\n---\nfoo: bar\n".to_vec(),
+            },
+            Input {
+                path: "chart/Chart.yaml".into(),
+                bytes: b"apiVersion: v2\nname: c\n".to_vec(),
+            },
+            Input {
+                path: "raw.yaml".into(),
+                bytes: b"metadata:\n  name: {{ .Release.Name }}\n  {{- include \"x\" . }}\n"
+                    .to_vec(),
+            },
+            Input {
+                path: "broken.yaml".into(),
+                bytes: b"kind: [unclosed\n".to_vec(),
+            },
+            Input {
+                path: "typo.yaml".into(),
+                bytes: b"apiVersion: v1\nkin: Pod\n".to_vec(),
+            },
+            Input {
+                path: "-".into(),
+                bytes: b"apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n".to_vec(),
+            },
+        ];
+        let loaded = load(inputs, &LoadOptions::default());
+        assert_eq!(loaded.stats.files, 3);
+        assert_eq!(loaded.stats.skipped_files, 3);
+        assert_eq!(
+            loaded.stats.skipped_files_by_reason,
+            [
+                ("helm-chart", 1),
+                ("helm-template", 1),
+                ("not-kubernetes", 1)
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        );
+        // A manifest that does not parse, and one with a typo, stay errors.
+        let files: Vec<&str> = loaded.errors.iter().map(|e| e.file.as_str()).collect();
+        assert_eq!(files, ["broken.yaml", "typo.yaml"]);
+        assert_eq!(loaded.stats.documents, 3);
+        assert_eq!(loaded.stats.invalid_documents, 2);
     }
 
     #[test]

@@ -99,6 +99,35 @@ impl Node {
         keys.iter().try_fold(self, |node, key| node.get(key))
     }
 
+    /// Follows a JSON pointer (`/spec/workerGroupSpecs/0/template`): mapping keys, and list
+    /// indices on lists. `""` is this node.
+    #[must_use]
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        pointer.split('/').skip(1).try_fold(self, |node, token| {
+            let token = unescape(token);
+            match &node.value {
+                Value::Map(entries) => entries.iter().find(|e| *e.key == *token).map(|e| &e.value),
+                Value::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+                _ => None,
+            }
+        })
+    }
+
+    /// [`Node::pointer`], mutably.
+    pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Node> {
+        pointer.split('/').skip(1).try_fold(self, |node, token| {
+            let token = unescape(token);
+            match &mut node.value {
+                Value::Map(entries) => entries
+                    .iter_mut()
+                    .find(|e| *e.key == *token)
+                    .map(|e| &mut e.value),
+                Value::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                _ => None,
+            }
+        })
+    }
+
     /// The string value, if this is a string (not a YAML 1.1 boolean, not a number).
     #[must_use]
     pub fn as_str(&self) -> Option<&str> {
