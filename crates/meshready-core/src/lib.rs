@@ -8,7 +8,7 @@
 pub mod admission;
 pub mod finding;
 pub mod istio;
-pub mod kinds;
+
 pub mod model;
 pub mod output;
 pub mod psa;
@@ -197,7 +197,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         ..Summary::default()
     };
     for object in &loaded.objects {
-        if kinds::is_known_object(object) {
+        if source::kinds::is_known_object(object) {
             summary.analysed += 1;
         } else {
             summary.skipped += 1;

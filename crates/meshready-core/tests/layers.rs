@@ -2,7 +2,7 @@
 //! outside comments and test code is an edge, and the graph must be acyclic. A cycle is printed
 //! as a path (`model -> admission -> model`) with the files that make each edge.
 //!
-//! The layers today, from the bottom: `source` (YAML with positions); `finding`, `kinds`,
+//! The layers today, from the bottom: `source` (YAML with positions, kinds); `finding`,
 //! `istio`, `psa`; `suppress`, `settings`; `model`; `rule`, `admission`; `rules`; `suppressed`,
 //! `output`; and `lib.rs`, which ties them together and may use every module.
 

@@ -72,7 +72,7 @@ pub struct Config {
     /// `scope:`.
     pub scope: Option<meshready_core::Scope>,
     /// `pod-templates:`.
-    pub pod_templates: Vec<meshready_core::kinds::ExtraTemplate>,
+    pub pod_templates: Vec<meshready_core::source::kinds::ExtraTemplate>,
 }
 
 /// The message for a code or name that names no rule: the same for the config file and for
@@ -387,7 +387,7 @@ fn exclude(node: &Node, err: &ErrFn<'_>) -> Result<Vec<String>> {
 fn pod_templates(
     node: &Node,
     err: &ErrFn<'_>,
-) -> Result<Vec<meshready_core::kinds::ExtraTemplate>> {
+) -> Result<Vec<meshready_core::source::kinds::ExtraTemplate>> {
     if !matches!(node.value, Value::Seq(_)) {
         return Err(err(
             node.pos,
@@ -438,7 +438,7 @@ fn pod_templates(
                 "this pod-templates entry needs `kind` and `path`".into(),
             ));
         };
-        out.push(meshready_core::kinds::ExtraTemplate {
+        out.push(meshready_core::source::kinds::ExtraTemplate {
             kind,
             api_version,
             path,

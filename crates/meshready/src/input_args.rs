@@ -3,8 +3,8 @@
 
 use clap::{Args, ValueEnum};
 use meshready_core::Scope;
-use meshready_core::kinds::ExtraTemplate;
 use meshready_core::source::LoadOptions;
+use meshready_core::source::kinds::ExtraTemplate;
 
 use crate::config::Config;
 

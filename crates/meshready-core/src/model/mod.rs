@@ -60,7 +60,7 @@ impl<'a> Model<'a> {
                 "Namespace" => {
                     namespaces.insert(object.name.as_str(), object);
                 }
-                "Service" if crate::kinds::group(&object.api_version).is_empty() => {
+                "Service" if crate::source::kinds::group(&object.api_version).is_empty() => {
                     services.push(Service::new(i, object));
                 }
                 "ConfigMap" if object.name == "istio-sidecar-injector" => {

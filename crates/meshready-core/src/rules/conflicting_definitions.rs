@@ -2,9 +2,9 @@
 //! content.
 
 use crate::finding::Finding;
-use crate::kinds::group;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::Object;
+use crate::source::kinds::group;
 
 declare_rule! {
     /// ## What it checks

@@ -1,8 +1,8 @@
 //! MR0021: a mapping repeats a key.
 
 use crate::finding::Finding;
-use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::kinds::is_known_object;
 use crate::source::yaml::Quirk;
 
 declare_rule! {

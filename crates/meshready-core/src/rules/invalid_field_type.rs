@@ -3,8 +3,8 @@
 use crate::finding::Finding;
 use std::fmt::Write;
 
-use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::kinds::is_known_object;
 use crate::source::{Node, Object, Value};
 
 declare_rule! {

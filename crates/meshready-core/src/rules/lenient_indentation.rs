@@ -1,8 +1,8 @@
 //! MR0022: a line indented in a way only libyaml-based readers accept.
 
 use crate::finding::Finding;
-use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::kinds::is_known_object;
 use crate::source::yaml::Quirk;
 
 declare_rule! {

@@ -79,7 +79,7 @@ pub static RULES: &[&dyn Rule] = &[
 /// time (`LoadOptions::with_prune`). Keep it in step with the rules: a test loads every fixture
 /// and corpus with and without it and compares the findings.
 pub const PRUNE: Prune = Prune {
-    known_object: crate::kinds::is_known_object,
+    known_object: crate::source::kinds::is_known_object,
     config_map_data: |name| name.starts_with("istio-sidecar-injector"),
     unread_pod_fields: &[
         "affinity",

@@ -1,8 +1,8 @@
 //! MR0020: a name, label, annotation or selector value that Kubernetes does not read as a string.
 
 use crate::finding::Finding;
-use crate::kinds::is_known_object;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::kinds::is_known_object;
 use crate::source::node::escape;
 use crate::source::{Node, Object, Value};
 

@@ -55,7 +55,7 @@ impl Rule for WorkloadWithoutService {
         for (i, w) in cx.model.meshed() {
             if cx.model.is_control_plane(w)
                 || w.label("gateway.istio.io/managed").is_some()
-                || crate::kinds::builtin(&w.object.kind, &w.object.api_version)
+                || crate::source::kinds::builtin(&w.object.kind, &w.object.api_version)
                     .is_some_and(|b| b.operator_services)
             {
                 continue;

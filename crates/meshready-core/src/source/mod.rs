@@ -3,6 +3,7 @@
 
 pub mod classify;
 mod digest;
+pub mod kinds;
 pub mod node;
 pub mod split;
 pub mod yaml;
@@ -201,7 +202,7 @@ pub struct LoadOptions {
     pub prune: Option<Prune>,
     /// Pod template paths of kinds the built-in table does not know (`.meshready.yaml`
     /// `pod-templates:`).
-    pub pod_templates: Vec<crate::kinds::ExtraTemplate>,
+    pub pod_templates: Vec<crate::source::kinds::ExtraTemplate>,
 }
 
 impl Default for LoadOptions {
@@ -772,7 +773,8 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
             .filter(|ns| !ns.is_empty())
             .unwrap_or_else(|| options.default_namespace.clone())
     };
-    let templates = crate::kinds::templates_of(&root, &kind, &api_version, &options.pod_templates);
+    let templates =
+        crate::source::kinds::templates_of(&root, &kind, &api_version, &options.pod_templates);
     let digest = digest::content(&root);
     let mut object = Object {
         kind,
