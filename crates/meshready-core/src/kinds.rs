@@ -24,6 +24,7 @@ pub fn is_known(kind: &str, api_version: &str) -> bool {
             | "ClusterRoleBinding"
             | "PodSecurityPolicy"
             | "SecurityContextConstraints"
+            | "Node"
     ) || template_pointer(kind, api_version).is_some()
 }
 

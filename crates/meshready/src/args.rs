@@ -29,6 +29,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Serve the ValidatingAdmissionWebhook over HTTPS (findings as admission warnings).
     Webhook(WebhookArgs),
+    /// Print the input with Istio's sidecar injection applied (the model every rule judges).
+    Inject(crate::inject::InjectArgs),
     /// Write the rule pages under docs/rules (for maintainers).
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
@@ -124,6 +126,8 @@ pub struct CheckArgs {
     pub live: bool,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub istio: crate::istio_args::IstioArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -275,6 +279,8 @@ pub struct WebhookArgs {
     /// who can edit a workload could otherwise silence the webhook).
     #[arg(long)]
     pub disallow_annotation_suppression: bool,
+    #[command(flatten)]
+    pub istio: crate::istio_args::IstioArgs,
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +321,8 @@ pub struct ClusterArgs {
     pub mesh: Mesh,
     #[command(flatten)]
     pub rules: RuleArgs,
+    #[command(flatten)]
+    pub istio: crate::istio_args::IstioArgs,
 }
 
 /// Output formats of `meshready caps`.
@@ -345,4 +353,6 @@ pub struct CapsArgs {
     /// Namespace of RoleBindings and Roles that name none [default: --namespace].
     #[arg(long, value_name = "NAMESPACE")]
     pub default_namespace: Option<String>,
+    #[command(flatten)]
+    pub istio: crate::istio_args::IstioArgs,
 }

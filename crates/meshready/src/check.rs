@@ -29,7 +29,8 @@ pub fn run(args: &CheckArgs) -> Result<u8> {
         .or_else(|| config.default_namespace.clone())
         .unwrap_or_else(|| "default".into());
     let mesh = args.mesh.or(config.mesh).unwrap_or(Mesh::Auto);
-    let check_options = args.rules.check_options(&config, mesh, args.live)?;
+    let mut check_options = args.rules.check_options(&config, mesh, args.live)?;
+    check_options.settings.inject = args.istio.inject_settings(&config);
     let inputs = read_inputs(&args.paths)?;
     let options = args.limits.load_options(default_namespace);
     let loaded = meshready_core::source::load(inputs, &options);
@@ -78,6 +79,7 @@ impl RuleArgs {
                         .into(),
                     pod_security: self.pod_security.or(config.pod_security),
                 },
+                inject: meshready_core::settings::InjectSettings::default(),
             },
             suppress,
             annotation_suppression: !(self.disallow_annotation_suppression

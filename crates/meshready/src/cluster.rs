@@ -15,7 +15,8 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     // The same config file and rule options as `check`: a broken config is a usage error
     // before any request.
     let config = args.rules.config()?;
-    let check_options = args.rules.check_options(&config, args.mesh, true)?;
+    let mut check_options = args.rules.check_options(&config, args.mesh, true)?;
+    check_options.settings.inject = args.istio.inject_settings(&config);
     let options = meshready_cluster::Options {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),

@@ -8,6 +8,8 @@ mod check;
 mod cluster;
 mod config;
 mod docs;
+mod inject;
+mod istio_args;
 mod rules;
 mod webhook;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         Command::Caps(args) => caps::run(&args),
         Command::Cluster(args) => cluster::run(&args),
         Command::Webhook(args) => webhook::run(&args),
+        Command::Inject(args) => inject::run(&args),
         Command::GenerateDocs(args) => docs::generate(&args),
     };
     match result {

@@ -39,6 +39,9 @@ pub fn run(args: &WebhookArgs) -> Result<u8> {
                 settings: Settings {
                     mesh: args.mesh.into(),
                     live,
+                    inject: args
+                        .istio
+                        .inject_settings(&crate::config::Config::default()),
                     ..Settings::default()
                 },
                 suppress,

@@ -2,6 +2,7 @@
 
 pub mod inject;
 pub mod policy;
+pub mod validate;
 
 pub mod psp;
 pub mod rbac;

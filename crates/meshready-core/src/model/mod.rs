@@ -40,6 +40,9 @@ pub struct Model<'a> {
     /// Whether injected pods use Istio CNI (`istio-validation`) rather than `istio-init`:
     /// `--istio-cni`, or detected from the input once for every rule.
     pub cni: bool,
+    /// The injector's mesh-wide configuration (versions, native sidecars, platform, ...),
+    /// resolved once for every rule.
+    pub inject: crate::admission::inject::InjectConfig,
     /// Whether each object (by index) belongs to Istio's control plane.
     control_plane: Vec<bool>,
     /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
@@ -86,6 +89,7 @@ impl<'a> Model<'a> {
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
         let cni = cni::cni_enabled(objects, &settings.admission);
+        let inject = crate::admission::inject::InjectConfig::resolve(objects, &settings, cni);
         Self {
             objects,
             workloads,
@@ -95,6 +99,7 @@ impl<'a> Model<'a> {
             injector,
             settings,
             cni,
+            inject,
             control_plane,
             selected_by,
         }

@@ -11,6 +11,8 @@ mod duplicate_key;
 mod external_name_port_protocol_unknown;
 mod helpers;
 mod invalid_field_type;
+mod invalid_injection_annotation;
+mod job_sidecar_never_exits;
 mod lenient_indentation;
 mod missing_app_label;
 mod missing_version_label;
@@ -60,6 +62,8 @@ pub static RULES: &[&dyn Rule] = &[
     &lenient_indentation::LenientIndentation,
     &invalid_field_type::InvalidFieldType,
     &unused_suppression::UnusedSuppression,
+    &job_sidecar_never_exits::JobSidecarNeverExits,
+    &invalid_injection_annotation::InvalidInjectionAnnotation,
 ];
 
 /// Finds a rule by code or name (case-insensitive).

@@ -695,7 +695,10 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
         root,
         quirks: Vec::new(),
     };
-    prune(&mut object);
+    // Callers that need every field (`meshready inject`) turn skipping off.
+    if options.limits.skip_unread_fields {
+        prune(&mut object);
+    }
     Ok(object)
 }
 
