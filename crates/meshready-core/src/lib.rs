@@ -101,6 +101,14 @@ pub struct Summary {
     pub findings: SeverityCounts,
     /// Findings removed by suppressions.
     pub suppressed: usize,
+    /// The Istio version the model assumed (`1.31`).
+    pub istio_version: String,
+    /// Why that version (`--istio-version`, the istiod image in the input, or the default).
+    pub istio_version_source: String,
+    /// The Kubernetes version the model assumed (`1.37`).
+    pub kubernetes_version: String,
+    /// Whether the injected `istio-proxy` is a native sidecar (unless a pod says otherwise).
+    pub native_sidecars: bool,
 }
 
 /// The result of a check.
@@ -183,6 +191,10 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         workloads: model.workloads.len(),
         in_mesh: model.meshed().count(),
         suppressed,
+        istio_version: format!("1.{}", model.inject.istio_version),
+        istio_version_source: model.inject.istio_version_source.clone(),
+        kubernetes_version: format!("1.{}", model.inject.kubernetes_version),
+        native_sidecars: model.inject.native_sidecars,
         ..Summary::default()
     };
     for object in &loaded.objects {

@@ -72,19 +72,22 @@ impl InjectConfig {
     pub fn resolve(objects: &[Object], settings: &Settings, cni: bool) -> Self {
         let s = settings.inject;
         let (istio_version, istio_version_source) = match s.istio_version {
-            Some(v) => (v, format!("--istio-version 1.{v}")),
+            Some(_) => (
+                s.istio_version.unwrap_or(NEWEST_ISTIO_MINOR),
+                "--istio-version".to_string(),
+            ),
             None => detect_istio_version(objects).unwrap_or_else(|| {
                 (
                     NEWEST_ISTIO_MINOR,
-                    format!("the newest release (1.{NEWEST_ISTIO_MINOR}); set --istio-version"),
+                    "the newest release; --istio-version changes it".to_string(),
                 )
             }),
         };
         let (kubernetes_version, kubernetes_version_source) = match s.kubernetes_version {
-            Some(v) => (v, format!("--kubernetes-version 1.{v}")),
+            Some(v) => (v, "--kubernetes-version".to_string()),
             None => (
                 NEWEST_KUBERNETES_MINOR,
-                format!("the newest release (1.{NEWEST_KUBERNETES_MINOR})"),
+                "the newest release; --kubernetes-version changes it".to_string(),
             ),
         };
         let (native_sidecars, native_sidecars_source) = match s.native_sidecars {
@@ -173,7 +176,10 @@ pub fn minor_of(version: &str) -> Option<u32> {
 /// container, else `global.tag` in the injector ConfigMap's `values`.
 #[must_use]
 pub fn detect_istio_version(objects: &[Object]) -> Option<(u32, String)> {
-    let from_istiod = objects.iter().find_map(|o| {
+    // Candidates by (namespace, name), so that the input's order does not matter.
+    let mut sorted: Vec<&Object> = objects.iter().collect();
+    sorted.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let from_istiod = sorted.iter().find_map(|o| {
         if o.kind != "Deployment" || !(o.name == "istiod" || o.name.starts_with("istiod-")) {
             return None;
         }
@@ -192,7 +198,7 @@ pub fn detect_istio_version(objects: &[Object]) -> Option<(u32, String)> {
         })
     });
     from_istiod.or_else(|| {
-        objects.iter().find_map(|o| {
+        sorted.iter().find_map(|o| {
             if o.kind != "ConfigMap"
                 || !(o.name == "istio-sidecar-injector"
                     || o.name.starts_with("istio-sidecar-injector-"))

@@ -25,6 +25,14 @@ pub fn enforced_policy(model: &Model<'_>, namespace: &str) -> Option<psa::Policy
                 .and_then(|ns| ns.root.at(&["metadata", "labels"])),
         ),
     };
+    // `latest` means the checks of the Kubernetes version the cluster runs, when it is given.
+    let policy = match (policy.version, model.settings.inject.kubernetes_version) {
+        (psa::Version::Latest, Some(minor)) => psa::Policy {
+            version: psa::Version::Minor(minor),
+            ..policy
+        },
+        _ => policy,
+    };
     (policy.level != psa::Level::Privileged).then_some(policy)
 }
 

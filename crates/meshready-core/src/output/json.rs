@@ -8,7 +8,9 @@
 //! - `errors[]`: `file`, `line`, `column`, `message` for every input that could not be analysed.
 //! - `summary`: `files`, `documents`, `lists`, `objects`, `analysed`, `skipped`,
 //!   `skipped_kinds`, `workloads`, `in_mesh`, `invalid`, `findings` {`error`, `warning`,
-//!   `info`} (all findings, whatever the output threshold), `suppressed`.
+//!   `info`} (all findings, whatever the output threshold), `suppressed`, `istio_version`
+//!   (`1.N`) and `istio_version_source` (why: `--istio-version`, the istiod image or injector
+//!   ConfigMap in the input, or the newest release), `kubernetes_version`, `native_sidecars`.
 
 use serde::Serialize;
 

@@ -110,5 +110,12 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
     if summary.suppressed > 0 {
         let _ = write!(line, "; {} suppressed", summary.suppressed);
     }
+    if !summary.istio_version.is_empty() {
+        let _ = write!(
+            line,
+            "; Istio {} assumed ({})",
+            summary.istio_version, summary.istio_version_source
+        );
+    }
     line
 }

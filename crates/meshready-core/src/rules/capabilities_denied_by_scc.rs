@@ -52,6 +52,7 @@ declare_rule! {
         severity: Error,
         summary: "no OpenShift SecurityContextConstraints usable by the pod admits Istio's injected istio-init container",
         istio_versions: "all Istio versions on OpenShift without Istio CNI",
+        version_dependence: "the injected pod follows the Istio version (native sidecars from 1.27); the proxy's UID/GID come from the namespace's OpenShift ranges",
     }
 }
 

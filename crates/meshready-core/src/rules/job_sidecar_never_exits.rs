@@ -56,6 +56,7 @@ declare_rule! {
         severity: Warning,
         summary: "a Job or CronJob whose pods get a sidecar that is not native never completes",
         istio_versions: "depends on the version: native sidecars are the default from Istio 1.27 on Kubernetes 1.33+ nodes",
+        version_dependence: "native sidecars are the default from Istio 1.27 when every node runs kubelet 1.33+ (--istio-version, --kubernetes-version, --native-sidecars, Nodes in the input)",
     }
 }
 

@@ -57,6 +57,7 @@ declare_rule! {
         severity: Error,
         summary: "the containers Istio injects break the namespace's enforced Pod Security level",
         istio_versions: "all Istio versions (Kubernetes 1.23+ with Pod Security Admission)",
+        version_dependence: "the injected pod follows the Istio version (native sidecars from 1.27 on kubelet 1.33+); Pod Security `latest` means --kubernetes-version",
     }
 }
 
