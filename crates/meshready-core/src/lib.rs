@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod caps;
 pub mod finding;
 pub mod istio;
 pub mod kinds;

@@ -23,7 +23,8 @@ pub enum Command {
     /// Print a rule's documentation.
     Explain(ExplainArgs),
     /// List the PodSecurityPolicies a ServiceAccount may use and whether NET_ADMIN and NET_RAW
-    /// are allowed (the Istio docs' kubectl loop, offline).
+    /// are allowed (the Istio docs' kubectl loop, offline), with the PSP, Pod Security and SCC
+    /// verdicts for the pod Istio injects (exit 1 when `check` would reject it).
     Caps(CapsArgs),
     /// Check the workloads of a live cluster (read-only; the current kubeconfig context).
     Cluster(ClusterArgs),
