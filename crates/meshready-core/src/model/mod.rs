@@ -86,6 +86,7 @@ impl<'a> Model<'a> {
                 )
             })
             .collect();
+        let membership = failed_open(&workloads, membership, settings.live);
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
         let cni = cni::cni_enabled(objects, &settings.admission);
@@ -126,6 +127,30 @@ impl<'a> Model<'a> {
             .enumerate()
             .filter(|(i, _)| self.membership[*i].has_sidecar())
     }
+}
+
+/// A live Pod (running, or at admission after the mutating webhooks) that the injector should
+/// have injected but that carries no proxy runs without a sidecar: the injector failed open
+/// (down, with `failurePolicy: Ignore`). IST0103 reports it; the sidecar rules must not judge
+/// containers it does not have.
+fn failed_open(
+    workloads: &[Workload<'_>],
+    membership: Vec<Membership>,
+    live: bool,
+) -> Vec<Membership> {
+    if !live {
+        return membership;
+    }
+    membership
+        .into_iter()
+        .zip(workloads)
+        .map(|(m, w)| match m {
+            Membership::Injected(_) if w.object.kind == "Pod" => Membership::NotInjected(
+                "the pod arrived without the proxy (the injector failed open)",
+            ),
+            m => m,
+        })
+        .collect()
 }
 
 /// Drops workloads whose controlling owner is also in the input (a ReplicaSet of a Deployment,
