@@ -108,8 +108,7 @@ pub fn run(args: &InjectArgs) -> Result<u8> {
         for v in invalid {
             writeln!(
                 stderr,
-                "meshready: warning: {} {}: the injector refuses {} {:?} ({}); printed unchanged",
-                object.kind,
+                "meshready: warning: {}: the injector refuses {} {:?} ({}); printed unchanged",
                 object.display_name(),
                 v.annotation,
                 v.value,
