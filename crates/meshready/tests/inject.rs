@@ -237,3 +237,31 @@ fn the_istio_version_is_detected_and_reported() {
         "{err}"
     );
 }
+
+#[test]
+fn explain_says_which_rules_depend_on_the_version() {
+    let (code, out, _) = meshready(&["explain", "IST0117"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(
+            "Depends on the version: a warning up to Istio 1.19 (a requirement), an info from 1.20"
+        ),
+        "{out}"
+    );
+    let (_, out, _) = meshready(&["rules", "-o", "json"]);
+    let rules: Value = serde_json::from_str(&out).unwrap();
+    let mr0044 = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "MR0044")
+        .unwrap();
+    assert!(mr0044["version_dependence"].as_str().is_some(), "{mr0044}");
+    let ist0144 = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "IST0144")
+        .unwrap();
+    assert!(ist0144["version_dependence"].is_null(), "{ist0144}");
+}
