@@ -177,7 +177,13 @@ pub fn minor_of(version: &str) -> Option<u32> {
 #[must_use]
 pub fn detect_istio_version(objects: &[Object]) -> Option<(u32, String)> {
     // Candidates by (namespace, name), so that the input's order does not matter.
-    let mut sorted: Vec<&Object> = objects.iter().collect();
+    let mut sorted: Vec<&Object> = objects
+        .iter()
+        .filter(|o| {
+            (o.kind == "Deployment" && o.name.starts_with("istiod"))
+                || (o.kind == "ConfigMap" && o.name.starts_with("istio-sidecar-injector"))
+        })
+        .collect();
     sorted.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     let from_istiod = sorted.iter().find_map(|o| {
         if o.kind != "Deployment" || !(o.name == "istiod" || o.name.starts_with("istiod-")) {
