@@ -6,6 +6,7 @@
 #![allow(rustdoc::bare_urls)]
 
 pub mod admission;
+pub mod caps;
 pub mod finding;
 pub mod istio;
 
@@ -90,6 +91,14 @@ pub struct Summary {
     pub notes: Vec<String>,
     /// The config file the options came from (`None`: none was read). Set by the caller.
     pub config: Option<String>,
+    /// The Istio version the model assumed (`1.31`).
+    pub istio_version: String,
+    /// Why that version (`--istio-version`, the istiod image in the input, or the default).
+    pub istio_version_source: String,
+    /// The Kubernetes version the model assumed (`1.37`).
+    pub kubernetes_version: String,
+    /// Whether the injected `istio-proxy` is a native sidecar (unless a pod says otherwise).
+    pub native_sidecars: bool,
 }
 
 /// The result of a check.
@@ -132,34 +141,23 @@ impl Report {
 /// ([`CheckOptions::scope`]).
 #[must_use]
 pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
-    let mut workloads = 0;
-    let mut in_mesh = 0;
+    let mut counts = Counts::default();
     let mut findings = match scope::partitions(loaded, options.scope) {
-        None => run_rules(
-            &loaded.objects,
-            loaded,
-            options,
-            &mut workloads,
-            &mut in_mesh,
-        ),
+        None => run_rules(&loaded.objects, loaded, options, &mut counts),
         Some(parts) => {
             let mut findings = Vec::new();
             for part in parts {
                 let objects: Vec<source::Object> =
                     part.iter().map(|&i| loaded.objects[i].clone()).collect();
-                findings.extend(run_rules(
-                    &objects,
-                    loaded,
-                    options,
-                    &mut workloads,
-                    &mut in_mesh,
-                ));
+                findings.extend(run_rules(&objects, loaded, options, &mut counts));
             }
             findings
         }
     };
     // Suppressions hold for the whole input, whatever the scope.
     let model = Model::new(&[], options.settings.clone());
+    // The injection configuration the (first) model resolved, for the summary.
+    let inject = counts.inject.unwrap_or_else(|| model.inject.clone());
     let cx = rule::Ctx {
         model: &model,
         files: &loaded.files,
@@ -188,12 +186,16 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         invalid: loaded.stats.invalid_documents + loaded.stats.invalid_items,
         invalid_documents: loaded.stats.invalid_documents,
         invalid_items: loaded.stats.invalid_items,
-        workloads,
-        in_mesh,
+        workloads: counts.workloads,
+        in_mesh: counts.in_mesh,
         suppressed,
         skipped_files: loaded.stats.skipped_files,
         skipped_files_by_reason: loaded.stats.skipped_files_by_reason.clone(),
         notes: loaded.notes.clone(),
+        istio_version: format!("1.{}", inject.istio_version),
+        istio_version_source: inject.istio_version_source.clone(),
+        kubernetes_version: format!("1.{}", inject.kubernetes_version),
+        native_sidecars: inject.native_sidecars,
         ..Summary::default()
     };
     for object in &loaded.objects {
@@ -221,18 +223,29 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     }
 }
 
+/// What the models of the partitions add up to, for the summary.
+#[derive(Default)]
+struct Counts {
+    workloads: usize,
+    in_mesh: usize,
+    /// The injection configuration of the first partition's model.
+    inject: Option<model::injector::InjectConfig>,
+}
+
 /// Runs the rules on one set of objects that may relate to each other.
 fn run_rules(
     objects: &[source::Object],
     loaded: &Loaded,
     options: &CheckOptions,
-    workloads: &mut usize,
-    in_mesh: &mut usize,
+    counts: &mut Counts,
 ) -> Vec<Finding> {
     let model = Model::new(objects, options.settings.clone());
-    *workloads += model.workloads.len();
+    if counts.inject.is_none() {
+        counts.inject = Some(model.inject.clone());
+    }
+    counts.workloads += model.workloads.len();
     // In the mesh: with a sidecar, or captured by ztunnel (ambient).
-    *in_mesh += model
+    counts.in_mesh += model
         .membership
         .iter()
         .filter(|m| m.has_sidecar() || **m == model::Membership::Ambient)

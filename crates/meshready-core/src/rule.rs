@@ -17,6 +17,9 @@ pub struct RuleMeta {
     pub summary: &'static str,
     /// The Istio versions the rule matters for.
     pub istio_versions: &'static str,
+    /// How the rule's behaviour depends on `--istio-version` / `--kubernetes-version`
+    /// (`None`: it does not).
+    pub version_dependence: Option<&'static str>,
     /// The rule's doc comment (Markdown).
     pub docs: &'static str,
 }
@@ -91,6 +94,16 @@ pub trait Rule: Sync + std::fmt::Debug {
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>);
 }
 
+/// The first of zero or one strings (for the macro's optional fields).
+#[doc(hidden)]
+#[must_use]
+pub const fn optional(values: &[&'static str]) -> Option<&'static str> {
+    match values {
+        [v, ..] => Some(*v),
+        [] => None,
+    }
+}
+
 /// Declares a rule struct whose doc comment becomes its documentation.
 macro_rules! declare_rule {
     (
@@ -100,7 +113,8 @@ macro_rules! declare_rule {
             name: $rule_name:literal,
             severity: $severity:ident,
             summary: $summary:literal,
-            istio_versions: $istio:literal $(,)?
+            istio_versions: $istio:literal
+            $(, version_dependence: $depends:literal)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -115,6 +129,7 @@ macro_rules! declare_rule {
                 severity: $crate::finding::Severity::$severity,
                 summary: $summary,
                 istio_versions: $istio,
+                version_dependence: $crate::rule::optional(&[$($depends)?]),
                 docs: concat!($($doc, "\n"),*),
             };
         }

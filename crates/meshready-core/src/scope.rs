@@ -66,6 +66,14 @@ mod tests {
             &loaded,
             &CheckOptions {
                 scope,
+                // PodSecurityPolicy exists up to Kubernetes 1.24 only.
+                settings: crate::Settings {
+                    inject: crate::settings::InjectSettings {
+                        kubernetes_version: Some(24),
+                        ..Default::default()
+                    },
+                    ..crate::Settings::default()
+                },
                 ..CheckOptions::default()
             },
         );

@@ -14,6 +14,8 @@ pub struct Settings {
     pub live: bool,
     /// Admission settings (`--istio-cni`, `--pod-security`).
     pub admission: AdmissionSettings,
+    /// The injected pod's model (versions, platform, native sidecars, interception).
+    pub inject: InjectSettings,
 }
 
 /// `--mesh`: how to decide membership.
@@ -103,4 +105,67 @@ pub enum Scope {
     Directory,
     /// The objects of each file are one cluster.
     File,
+}
+
+/// The oldest Istio minor version (1.N) meshready models.
+pub const OLDEST_ISTIO_MINOR: u32 = 20;
+/// The newest Istio minor version (1.N) meshready models; the default.
+pub const NEWEST_ISTIO_MINOR: u32 = 31;
+/// The newest Kubernetes minor version (1.N) meshready models; the default.
+pub const NEWEST_KUBERNETES_MINOR: u32 = crate::psa::LATEST_MINOR;
+
+/// Settings of the injected pod's model: versions, platform and the injector's mesh-wide
+/// options (`--istio-version`, `--kubernetes-version`, `--native-sidecars`, `--platform`,
+/// `--interception-mode`, `--hold-application-until-proxy-starts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct InjectSettings {
+    /// `--istio-version 1.N` (the minor N); `None`: detect from the input, else the newest.
+    pub istio_version: Option<u32>,
+    /// `--kubernetes-version 1.N` (the minor N); `None`: the newest.
+    pub kubernetes_version: Option<u32>,
+    /// `--native-sidecars`.
+    pub native_sidecars: NativeSidecars,
+    /// `--platform`.
+    pub platform: Platform,
+    /// `--interception-mode`: the mesh-wide `defaultConfig.interceptionMode`.
+    pub interception: InterceptionMode,
+    /// `--hold-application-until-proxy-starts`: `values.global.proxy.holdApplicationUntilProxyStarts`.
+    pub hold_application_until_proxy_starts: bool,
+}
+
+/// `--native-sidecars` (Istio's `ENABLE_NATIVE_SIDECARS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NativeSidecars {
+    /// `istio-proxy` is an init container with `restartPolicy: Always`.
+    On,
+    /// `istio-proxy` is a regular container.
+    Off,
+    /// Istio ≥ 1.27 and every Node of the input at kubelet ≥ 1.33 (no Nodes: the Kubernetes
+    /// version).
+    #[default]
+    Auto,
+}
+
+/// `--platform`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Platform {
+    /// Plain Kubernetes: the proxy runs as 1337.
+    Kubernetes,
+    /// OpenShift: the proxy's UID/GID come from the namespace's `openshift.io/sa.scc.*` ranges.
+    OpenShift,
+    /// OpenShift when the input has SCCs or Namespaces with `openshift.io/sa.scc.*` annotations.
+    #[default]
+    Auto,
+}
+
+/// `--interception-mode`: how the sidecar captures traffic, mesh-wide (pods may override it
+/// with `sidecar.istio.io/interceptionMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum InterceptionMode {
+    /// iptables REDIRECT (Istio's default).
+    #[default]
+    Redirect,
+    /// TPROXY: the proxy runs as root with NET_ADMIN.
+    Tproxy,
 }

@@ -21,6 +21,11 @@ fn run_fixture(code: &str) {
     let options = CheckOptions {
         settings: Settings {
             live: code == "IST0103",
+            // PodSecurityPolicy exists up to Kubernetes 1.24 only.
+            inject: meshready_core::settings::InjectSettings {
+                kubernetes_version: (code == "MR0010").then_some(24),
+                ..Default::default()
+            },
             ..Settings::default()
         },
         ..CheckOptions::default()

@@ -248,7 +248,16 @@ fn judge(request: &Value, ctx: &Context, cfg: &Config) -> Judgement {
         objects,
         ..Loaded::default()
     };
-    let report = check(&loaded, &cfg.check);
+    // A Pod under review has passed the mutating webhooks: it is post-injection, like a live
+    // pod (one without the proxy in an injecting namespace gets IST0103, not findings about
+    // the sidecar it does not have).
+    let report = if kind == "Pod" && !cfg.check.settings.live {
+        let mut options = cfg.check.clone();
+        options.settings.live = true;
+        check(&loaded, &options)
+    } else {
+        check(&loaded, &cfg.check)
+    };
     let findings: Vec<Finding> = report
         .findings
         .into_iter()
@@ -409,6 +418,33 @@ mod tests {
         ));
         assert_eq!(response["allowed"], true);
         assert!(response.get("status").is_none());
+    }
+
+    #[test]
+    fn a_pod_that_arrives_without_the_proxy_gets_ist0103_only() {
+        // The namespace injects and enforces baseline; the injector failed open, so the pod
+        // has no istio-init (which baseline would refuse) and no istio-proxy.
+        let ctx = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {istio-injection: enabled, pod-security.kubernetes.io/enforce: baseline}\n";
+        let loaded = load_str("ctx.yaml", ctx, &meshready_core::LoadOptions::default());
+        let ctx = Context::new(loaded.objects);
+        let pod = json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web", "version": "v1"}},
+            "spec": {"containers": [{"name": "app", "image": "web:1"}]}
+        });
+        let reviewed = review(&admission("CREATE", &pod), &ctx, &Config::default());
+        let codes: Vec<&str> = reviewed.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, ["IST0103"], "{:?}", reviewed.findings);
+        // The Deployment that makes such pods is still judged as Istio will inject it.
+        let mut deployment = deployment(1000);
+        deployment["metadata"]["namespace"] = json!("shop");
+        let reviewed = review(&admission("CREATE", &deployment), &ctx, &Config::default());
+        assert!(
+            reviewed.findings.iter().any(|f| f.code == "MR0011"),
+            "{:?}",
+            reviewed.findings
+        );
     }
 
     #[test]

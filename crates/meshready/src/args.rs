@@ -23,12 +23,15 @@ pub enum Command {
     /// Print a rule's documentation.
     Explain(ExplainArgs),
     /// List the PodSecurityPolicies a ServiceAccount may use and whether NET_ADMIN and NET_RAW
-    /// are allowed (the Istio docs' kubectl loop, offline).
+    /// are allowed (the Istio docs' kubectl loop, offline), with the PSP, Pod Security and SCC
+    /// verdicts for the pod Istio injects (exit 1 when `check` would reject it).
     Caps(CapsArgs),
     /// Check the workloads of a live cluster (read-only; the current kubeconfig context).
     Cluster(ClusterArgs),
     /// Serve the ValidatingAdmissionWebhook over HTTPS (findings as admission warnings).
     Webhook(WebhookArgs),
+    /// Print the input with Istio's sidecar injection applied (the model every rule judges).
+    Inject(crate::inject::InjectArgs),
     /// Write the rule pages under docs/rules (for maintainers).
     #[command(hide = true)]
     GenerateDocs(GenerateDocsArgs),
@@ -177,9 +180,12 @@ pub struct RuleArgs {
     /// How to decide which workloads get a sidecar [default: auto, or the config file's].
     #[arg(long, value_enum)]
     pub mesh: Option<Mesh>,
-    /// Namespace of objects that name none [default: default, or the config file's].
+    /// Namespace of objects that name none [default: default (`caps`: --namespace), or the
+    /// config file's].
     #[arg(long, value_name = "NAMESPACE")]
     pub default_namespace: Option<String>,
+    #[command(flatten)]
+    pub istio: crate::istio_args::IstioArgs,
 }
 
 /// Resource bounds for untrusted input; each exceeded limit is reported with file:line.
@@ -361,7 +367,6 @@ pub struct CapsArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = CapsFormat::Text)]
     pub output: CapsFormat,
-    /// Namespace of RoleBindings and Roles that name none [default: --namespace].
-    #[arg(long, value_name = "NAMESPACE")]
-    pub default_namespace: Option<String>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }

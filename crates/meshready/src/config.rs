@@ -24,6 +24,11 @@
 //! - kind: Workflow
 //!   apiVersion: argoproj.io/v1alpha1   # optional: group/version, or only the group
 //!   path: /spec/templates/*/podSpecPatch   # JSON pointer (`*`: every item) or spec.x[*].y
+//! istio-version: "1.27"        # quoted: YAML reads 1.20 as the number 1.2
+//! kubernetes-version: "1.30"
+//! native-sidecars: auto        # on | off | auto
+//! platform: auto               # kubernetes | openshift | auto
+//! interception-mode: redirect  # redirect | tproxy
 //! ```
 //!
 //! The file is read with meshready's own YAML loader, so every error names file:line:column.
@@ -73,6 +78,16 @@ pub struct Config {
     pub scope: Option<meshready_core::Scope>,
     /// `pod-templates:`.
     pub pod_templates: Vec<meshready_core::source::kinds::ExtraTemplate>,
+    /// `istio-version:` (the minor of 1.N).
+    pub istio_version: Option<u32>,
+    /// `kubernetes-version:` (the minor of 1.N).
+    pub kubernetes_version: Option<u32>,
+    /// `native-sidecars:`.
+    pub native_sidecars: Option<crate::istio_args::NativeSidecarsArg>,
+    /// `platform:`.
+    pub platform: Option<crate::istio_args::PlatformArg>,
+    /// `interception-mode:`.
+    pub interception_mode: Option<crate::istio_args::InterceptionArg>,
 }
 
 /// The message for a code or name that names no rule: the same for the config file and for
@@ -182,13 +197,59 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
                 );
             }
             "pod-templates" => config.pod_templates = pod_templates(value, &err)?,
+            "istio-version" => {
+                config.istio_version = Some(version(
+                    value,
+                    &err,
+                    crate::istio_args::parse_istio_version,
+                )?);
+            }
+            "kubernetes-version" => {
+                config.kubernetes_version = Some(version(
+                    value,
+                    &err,
+                    crate::istio_args::parse_kubernetes_version,
+                )?);
+            }
+            "native-sidecars" => {
+                use crate::istio_args::NativeSidecarsArg as N;
+                config.native_sidecars = Some(match value.as_bool() {
+                    Some(true) => N::On,
+                    Some(false) => N::Off,
+                    None => match choice(value, &["on", "off", "auto"], &err)? {
+                        "on" => N::On,
+                        "off" => N::Off,
+                        _ => N::Auto,
+                    },
+                });
+            }
+            "platform" => {
+                use crate::istio_args::PlatformArg as P;
+                config.platform = Some(
+                    match choice(value, &["kubernetes", "openshift", "auto"], &err)? {
+                        "kubernetes" => P::Kubernetes,
+                        "openshift" => P::Openshift,
+                        _ => P::Auto,
+                    },
+                );
+            }
+            "interception-mode" => {
+                use crate::istio_args::InterceptionArg as I;
+                config.interception_mode =
+                    Some(match choice(value, &["redirect", "tproxy"], &err)? {
+                        "tproxy" => I::Tproxy,
+                        _ => I::Redirect,
+                    });
+            }
             other => {
                 return Err(err(
                     entry.key_pos,
                     format!(
                         "unknown key `{other}`; expected one of: rules, ignore, default-namespace, \
                          mesh, istio-cni, pod-security, output-threshold, failure-threshold, \
-                         deny-threshold, disallow-annotation-suppression, exclude, scope, pod-templates"
+                         deny-threshold, disallow-annotation-suppression, exclude, scope, \
+                         pod-templates, istio-version, kubernetes-version, native-sidecars, \
+                         platform, interception-mode"
                     ),
                 ));
             }
@@ -198,6 +259,18 @@ pub fn parse(path: &str, text: &str) -> Result<Config> {
 }
 
 type ErrFn<'a> = dyn Fn(Pos, String) -> anyhow::Error + 'a;
+
+/// A `1.N` version setting; YAML numbers are refused (`1.20` would read as 1.2).
+fn version(node: &Node, err: &ErrFn<'_>, parse: fn(&str) -> Result<u32, String>) -> Result<u32> {
+    match &node.value {
+        Value::Str(s) => parse(s).map_err(|m| err(node.pos, m)),
+        Value::Float(_) | Value::Int(_) => Err(err(
+            node.pos,
+            "quote the version (\"1.27\"): YAML reads an unquoted 1.20 as the number 1.2".into(),
+        )),
+        _ => Err(err(node.pos, "expected a version \"1.N\"".into())),
+    }
+}
 
 /// A scalar's text as written (`off` and `on` stay words, not YAML 1.1 booleans).
 fn text_of(node: &Node) -> Option<String> {
@@ -519,7 +592,31 @@ mod tests {
         let e = |text: &str| parse("c.yaml", text).unwrap_err().to_string();
         assert_eq!(
             e("mesh: all\nfoo: 1\n"),
-            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, deny-threshold, disallow-annotation-suppression, exclude, scope, pod-templates"
+            "c.yaml:2:1: unknown key `foo`; expected one of: rules, ignore, default-namespace, mesh, istio-cni, pod-security, output-threshold, failure-threshold, deny-threshold, disallow-annotation-suppression, exclude, scope, pod-templates, istio-version, kubernetes-version, native-sidecars, platform, interception-mode"
+        );
+        assert_eq!(
+            e("istio-version: 1.20\n"),
+            "c.yaml:1:16: quote the version (\"1.27\"): YAML reads an unquoted 1.20 as the number 1.2"
+        );
+        assert_eq!(
+            e("istio-version: \"1.19\"\n"),
+            "c.yaml:1:16: Istio version 1.19 is not supported (expected 1.20 to 1.31)"
+        );
+        let c = parse(
+            "c.yaml",
+            "istio-version: \"1.27\"\nkubernetes-version: \"1.24\"\nnative-sidecars: off\nplatform: openshift\ninterception-mode: tproxy\n",
+        )
+        .unwrap();
+        assert_eq!(c.istio_version, Some(27));
+        assert_eq!(c.kubernetes_version, Some(24));
+        assert_eq!(
+            c.native_sidecars,
+            Some(crate::istio_args::NativeSidecarsArg::Off)
+        );
+        assert_eq!(c.platform, Some(crate::istio_args::PlatformArg::Openshift));
+        assert_eq!(
+            c.interception_mode,
+            Some(crate::istio_args::InterceptionArg::Tproxy)
         );
         assert!(e("rules:\n  IST9999: off\n").starts_with("c.yaml:2:3: unknown rule `IST9999`"));
         assert!(

@@ -9,8 +9,10 @@ mod cluster;
 mod config;
 mod discover;
 mod docs;
+mod inject;
 mod input_args;
 mod integrations;
+mod istio_args;
 mod options;
 mod output_args;
 mod report;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         Command::Caps(args) => caps::run(&args),
         Command::Cluster(args) => cluster::run(&args),
         Command::Webhook(args) => webhook::run(&args),
+        Command::Inject(args) => inject::run(&args),
         Command::GenerateDocs(args) => docs::generate(&args),
         Command::Baseline(args) => args.run(),
         Command::Completions(args) => integrations::completions(&args),

@@ -80,6 +80,7 @@ pub fn resolve(
                     .into(),
                 pod_security: rules.pod_security.or(config.pod_security),
             },
+            inject: rules.istio.inject_settings(&config),
         },
         suppress,
         annotation_suppression: !(rules.disallow_annotation_suppression
@@ -406,7 +407,9 @@ spec:
                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
                         "name": "web-5d9c8", "uid": "u", "controller": true}],
                 },
-                "spec": {"containers": [{"name": "app", "image": "web"}]},
+                // Injected: a Pod that arrived without the proxy would be IST0103's alone.
+                "spec": {"containers": [{"name": "app", "image": "web"},
+                                        {"name": "istio-proxy", "image": "proxyv2"}]},
             });
             let reviewed = review(
                 &admission_review(&pod, "Pod"),

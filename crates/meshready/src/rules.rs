@@ -18,6 +18,7 @@ pub fn list(args: &RulesArgs) -> Result<u8> {
                     serde_json::json!({
                         "code": m.code, "name": m.name, "severity": m.severity, "summary": m.summary,
                         "istio_versions": m.istio_versions,
+                        "version_dependence": m.version_dependence,
                     })
                 })
                 .collect();
@@ -48,6 +49,9 @@ pub fn explain(args: &ExplainArgs) -> Result<u8> {
         "Default severity: {}. Istio versions: {}.\n",
         m.severity, m.istio_versions
     )?;
+    if let Some(depends) = m.version_dependence {
+        writeln!(out, "Depends on the version: {depends}\n")?;
+    }
     writeln!(out, "{}", m.explanation())?;
     Ok(0)
 }

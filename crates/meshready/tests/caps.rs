@@ -8,8 +8,16 @@ fn fixtures() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/caps"))
 }
 
-/// Runs `meshready caps ARGS...` in the fixture directory.
+/// Runs `meshready caps ARGS...` in the fixture directory, for Kubernetes 1.24 (the last with
+/// PodSecurityPolicy).
 fn caps(args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["--kubernetes-version", "1.24"];
+    all.extend_from_slice(args);
+    caps_on(&all)
+}
+
+/// Runs `meshready caps ARGS...` in the fixture directory.
+fn caps_on(args: &[&str]) -> (i32, String, String) {
     let output = Command::cargo_bin("meshready")
         .unwrap()
         .current_dir(fixtures())
@@ -83,7 +91,16 @@ fn no_usable_psp_at_all() {
     let psp = "apiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {name: lonely}\nspec: {allowedCapabilities: ['*']}\n";
     let output = Command::cargo_bin("meshready")
         .unwrap()
-        .args(["caps", "-n", "shop", "-s", "web", "-"])
+        .args([
+            "caps",
+            "--kubernetes-version",
+            "1.24",
+            "-n",
+            "shop",
+            "-s",
+            "web",
+            "-",
+        ])
         .write_stdin(psp)
         .output()
         .unwrap();
@@ -229,4 +246,75 @@ fn bad_input_exits_2() {
     // Missing required flags are usage errors.
     let (code, _, _) = caps(&["-n", "shop", "istio-sidecar-psp.yaml"]);
     assert_eq!(code, 2);
+}
+
+#[test]
+fn above_kubernetes_1_24_the_psp_table_is_printed_but_does_not_apply() {
+    let (code, out, _) = caps_on(&["-n", "shop", "-s", "web", "cluster.yaml"]);
+    assert!(
+        out.ends_with(
+            "note: PodSecurityPolicy was removed in Kubernetes 1.25, so for Kubernetes 1.37 none of this applies (--kubernetes-version 1.24 checks it)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.starts_with("net-admin-only   [NET_ADMIN]\n"), "{out}");
+    assert_eq!(code, 0);
+}
+
+/// Runs `meshready check --no-config FILE` in the fixture directory; the exit code.
+fn check_code(file: &str) -> i32 {
+    Command::cargo_bin("meshready")
+        .unwrap()
+        .current_dir(fixtures())
+        .args(["check", "--no-config", file])
+        .output()
+        .unwrap()
+        .status
+        .code()
+        .unwrap_or(-1)
+}
+
+#[test]
+fn pod_security_verdicts_agree_with_check() {
+    // baseline without CNI: istio-init's NET_ADMIN and NET_RAW are refused, as MR0011 says.
+    let (code, out, _) = caps_on(&["-n", "shop", "-s", "web", "pod-security.yaml"]);
+    assert_eq!(
+        out,
+        "verdict: the input has no PodSecurityPolicy, so none restricts NET_ADMIN and NET_RAW\n\
+         psa: namespace \"shop\" enforces baseline:latest, which rejects the injected pod: `istio-init` adds NET_ADMIN, NET_RAW (Istio CNI is off)\n"
+    );
+    assert_eq!(code, 1);
+    assert_eq!(check_code("pod-security.yaml"), 1);
+
+    // The same namespace with Istio CNI in the input: admitted, by both.
+    let (code, out, _) = caps_on(&["-n", "shop", "-s", "web", "pod-security-cni.yaml"]);
+    assert!(
+        out.contains(
+            "psa: namespace \"shop\" enforces baseline:latest, which admits the injected pod\n"
+        ),
+        "{out}"
+    );
+    assert_eq!(code, 0);
+    assert_eq!(check_code("pod-security-cni.yaml"), 0);
+
+    // TPROXY: even with CNI, the proxy adds NET_ADMIN.
+    let (code, out, _) = caps_on(&[
+        "-n",
+        "shop",
+        "-s",
+        "web",
+        "--interception-mode",
+        "tproxy",
+        "-o",
+        "json",
+        "pod-security-cni.yaml",
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["pod_security"]["admitted"], false);
+    assert_eq!(
+        v["pod_security"]["rejections"],
+        serde_json::json!(["`istio-proxy` adds NET_ADMIN"])
+    );
+    assert_eq!(v["admitted"], false);
 }

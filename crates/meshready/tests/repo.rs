@@ -269,7 +269,8 @@ fn a_kustomization_that_does_not_build_is_an_error() {
 #[test]
 fn scope_keeps_unrelated_directories_apart() {
     // One cluster: the archived PSP denies the app's sidecar, and the variants conflict.
-    let (code, report) = json(&["scope"]);
+    // PodSecurityPolicy exists up to Kubernetes 1.24 only.
+    let (code, report) = json(&["scope", "--kubernetes-version", "1.24"]);
     assert_eq!(code, 1, "{report:#}");
     assert_eq!(codes(&report), ["MR0010", "MR0050"]);
     let message = report["findings"][1]["message"].as_str().unwrap();
@@ -282,7 +283,7 @@ fn scope_keeps_unrelated_directories_apart() {
         "{message}"
     );
     for scope in ["directory", "file"] {
-        let (code, apart) = json(&["scope", "--scope", scope]);
+        let (code, apart) = json(&["scope", "--scope", scope, "--kubernetes-version", "1.24"]);
         assert_eq!(code, 0, "{scope}: {apart:#}");
         assert_eq!(codes(&apart), Vec::<String>::new(), "{scope}");
         assert_eq!(apart["summary"]["objects"], report["summary"]["objects"]);
@@ -294,7 +295,7 @@ fn scope_keeps_unrelated_directories_apart() {
     // The config file's `scope:`, and the flag over it.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("c.yaml");
-    std::fs::write(&config, "scope: directory\n").unwrap();
+    std::fs::write(&config, "scope: directory\nkubernetes-version: \"1.24\"\n").unwrap();
     let config = config.to_str().unwrap();
     let (code, _, _) = run_in(&fixtures(), &["check", "--config", config, "scope"], None);
     assert_eq!(code, 0);

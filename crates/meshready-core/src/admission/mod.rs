@@ -2,6 +2,7 @@
 
 pub mod inject;
 pub mod policy;
+pub mod validate;
 
 pub mod psp;
 pub mod rbac;
@@ -23,6 +24,14 @@ pub fn enforced_policy(model: &Model<'_>, namespace: &str) -> Option<psa::Policy
                 .get(namespace)
                 .and_then(|ns| ns.root.at(&["metadata", "labels"])),
         ),
+    };
+    // `latest` means the checks of the Kubernetes version the cluster runs, when it is given.
+    let policy = match (policy.version, model.settings.inject.kubernetes_version) {
+        (psa::Version::Latest, Some(minor)) => psa::Policy {
+            version: psa::Version::Minor(minor),
+            ..policy
+        },
+        _ => policy,
     };
     (policy.level != psa::Level::Privileged).then_some(policy)
 }

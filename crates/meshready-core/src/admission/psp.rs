@@ -437,28 +437,31 @@ fn grant_phrase(rbac: &Rbac, identity: &Identity, namespace: &str, name: &str) -
     })
 }
 
-/// The Istio containers whose admission matters without CNI, for a workload: the injected
-/// `istio-init` and `istio-proxy` (simulated with [`super::inject`], or read from the template
-/// when it is already injected). Empty when the pod has no `istio-init` (CNI, or interception
-/// mode `NONE`).
+/// The Istio containers of a workload's pod as admission sees it: those of the injected pod
+/// the model builds ([`super::inject`]), or of the template as it is when it is already
+/// injected. Empty when none of them needs more than an ordinary container (no added
+/// capability, no root): with Istio CNI and REDIRECT interception, PSPs and SCCs treat the
+/// sidecar like the application.
 #[must_use]
-pub fn istio_containers(w: &Workload<'_>) -> Vec<ContainerSecurity> {
-    let injected = super::inject::injected_spec(w, false);
+pub fn istio_containers(
+    model: &crate::model::Model<'_>,
+    w: &Workload<'_>,
+) -> Vec<ContainerSecurity> {
+    let injected = super::inject::injected_spec(model, w);
     let spec = injected.as_ref().unwrap_or(w.spec);
     let containers: Vec<ContainerSecurity> = ["initContainers", "containers"]
         .iter()
         .flat_map(|list| spec.get(list).map(Node::items).unwrap_or_default())
         .filter(|c| {
-            matches!(
-                c.get("name").and_then(Node::as_str),
-                Some(crate::istio::ISTIO_INIT | crate::istio::ISTIO_PROXY)
-            )
+            c.get("name")
+                .and_then(Node::as_str)
+                .is_some_and(crate::istio::is_injected_container)
         })
         .map(|c| ContainerSecurity::from_container(c, spec))
         .collect();
     if containers
         .iter()
-        .any(|c| c.name == crate::istio::ISTIO_INIT)
+        .any(|c| !c.add.is_empty() || c.run_as_user == Some(ROOT) || c.privileged)
     {
         containers
     } else {

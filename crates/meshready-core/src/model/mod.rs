@@ -2,6 +2,7 @@
 //! rule runs in time linear in the input.
 
 pub mod cni;
+pub mod injector;
 pub mod mesh;
 pub mod network_policy;
 pub mod owners;
@@ -41,6 +42,9 @@ pub struct Model<'a> {
     /// Whether injected pods use Istio CNI (`istio-validation`) rather than `istio-init`:
     /// `--istio-cni`, or detected from the input once for every rule.
     pub cni: bool,
+    /// The injector's mesh-wide configuration (versions, native sidecars, platform, ...),
+    /// resolved once for every rule.
+    pub inject: injector::InjectConfig,
     /// Whether each object (by index) belongs to Istio's control plane.
     control_plane: Vec<bool>,
     /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
@@ -82,9 +86,11 @@ impl<'a> Model<'a> {
                 )
             })
             .collect();
+        let membership = failed_open(&workloads, membership, settings.live);
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
         let cni = cni::cni_enabled(objects, &settings.admission);
+        let inject = injector::InjectConfig::resolve(objects, &settings, cni);
         Self {
             objects,
             workloads,
@@ -94,6 +100,7 @@ impl<'a> Model<'a> {
             injector,
             settings,
             cni,
+            inject,
             control_plane,
             selected_by,
         }
@@ -122,6 +129,30 @@ impl<'a> Model<'a> {
             .enumerate()
             .filter(|(i, _)| self.membership[*i].has_sidecar())
     }
+}
+
+/// A live Pod (running, or at admission after the mutating webhooks) that the injector should
+/// have injected but that carries no proxy runs without a sidecar: the injector failed open
+/// (down, with `failurePolicy: Ignore`). IST0103 reports it; the sidecar rules must not judge
+/// containers it does not have.
+fn failed_open(
+    workloads: &[Workload<'_>],
+    membership: Vec<Membership>,
+    live: bool,
+) -> Vec<Membership> {
+    if !live {
+        return membership;
+    }
+    membership
+        .into_iter()
+        .zip(workloads)
+        .map(|(m, w)| match m {
+            Membership::Injected(_) if w.object.kind == "Pod" => Membership::NotInjected(
+                "the pod arrived without the proxy (the injector failed open)",
+            ),
+            m => m,
+        })
+        .collect()
 }
 
 /// Drops workloads whose controlling owner is also in the input (a ReplicaSet of a Deployment,

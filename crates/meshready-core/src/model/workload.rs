@@ -189,10 +189,17 @@ impl<'a> Workload<'a> {
     /// produced by `istioctl kube-inject`).
     #[must_use]
     pub fn already_injected(&self) -> bool {
+        // A container `istio-proxy` with `image: auto` (or none) is a customisation that the
+        // injector merges into the proxy it injects, not a proxy.
         self.annotation("sidecar.istio.io/status").is_some()
-            || self
-                .containers()
-                .any(|c| c.name == "istio-proxy" && c.list != ContainerList::Ephemeral)
+            || self.containers().any(|c| {
+                c.name == "istio-proxy"
+                    && c.list != ContainerList::Ephemeral
+                    && c.node
+                        .get("image")
+                        .and_then(Node::as_str)
+                        .is_some_and(|i| !i.is_empty() && i != "auto")
+            })
     }
 }
 

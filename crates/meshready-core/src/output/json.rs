@@ -11,7 +11,9 @@
 //!   `tool-config`, `not-kubernetes`), `documents`, `lists`, `objects`, `analysed`, `skipped`,
 //!   `skipped_kinds`, `workloads`, `in_mesh`, `invalid`, `findings` {`error`, `warning`,
 //!   `info`} (all findings, whatever the output threshold), `suppressed`, `notes` (when
-//!   there are any) and `config` (the config file used, or `null`).
+//!   there are any), `config` (the config file used, or `null`), `istio_version` (`1.N`) and
+//!   `istio_version_source` (why: `--istio-version`, the istiod image or injector ConfigMap in
+//!   the input, or the newest release), `kubernetes_version`, `native_sidecars`.
 //!
 //! With `--baseline`, the findings the baseline knows are left out of `findings` and of
 //!   `summary.findings`.

@@ -28,7 +28,11 @@ pub fn rule_page(meta: &RuleMeta) -> String {
     let _ = writeln!(out, "| Code | `{}` |", meta.code);
     let _ = writeln!(out, "| Name | `{}` |", meta.name);
     let _ = writeln!(out, "| Default severity | {} |", meta.severity);
-    let _ = writeln!(out, "| Istio versions | {} |\n", meta.istio_versions);
+    let _ = writeln!(out, "| Istio versions | {} |", meta.istio_versions);
+    if let Some(depends) = meta.version_dependence {
+        let _ = writeln!(out, "| Depends on the version | {depends} |");
+    }
+    out.push('\n');
     let _ = writeln!(out, "{}\n", meta.explanation());
     let _ = writeln!(out, "## Configuration\n");
     let _ = writeln!(

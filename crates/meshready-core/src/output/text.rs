@@ -144,6 +144,13 @@ pub fn summary_line(summary: &Summary, errors: usize) -> String {
     if summary.suppressed > 0 {
         let _ = write!(line, "; {} suppressed", summary.suppressed);
     }
+    if !summary.istio_version.is_empty() {
+        let _ = write!(
+            line,
+            "; Istio {} assumed ({})",
+            summary.istio_version, summary.istio_version_source
+        );
+    }
     if let Some(config) = &summary.config {
         let _ = write!(line, "; config {config}");
     }

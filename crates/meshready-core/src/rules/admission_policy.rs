@@ -58,7 +58,7 @@ impl PolicyKind {
         policies: &[P],
     ) {
         let objects = cx.model.objects;
-        if policies.is_empty() || cx.model.cni {
+        if policies.is_empty() {
             return;
         }
         let (plural, singular) = self.plural_and_singular();
@@ -69,10 +69,19 @@ impl PolicyKind {
             if cx.model.is_control_plane(w) {
                 continue;
             }
-            let containers = istio_containers(w);
+            let containers = istio_containers(cx.model, w);
             if containers.is_empty() {
                 continue;
             }
+            // The container the message names: `istio-init` when injected, else the proxy.
+            let named = if containers
+                .iter()
+                .any(|c| c.name == crate::istio::ISTIO_INIT)
+            {
+                crate::istio::ISTIO_INIT
+            } else {
+                crate::istio::ISTIO_PROXY
+            };
             let namespace = w.object.namespace.as_str();
             let sa = w.service_account();
             let controller = Some(requester(&w.object.kind));
@@ -95,14 +104,12 @@ impl PolicyKind {
             let who = who(namespace, sa, controller.as_ref());
             let message = if verdict.usable().next().is_none() {
                 format!(
-                    "none of the {plural} ({}) is usable by {who}, so the pod is rejected once Istio injects `{}`",
+                    "none of the {plural} ({}) is usable by {who}, so the pod is rejected once Istio injects `{named}`",
                     names(policies.iter().map(AdmissionPolicy::name)),
-                    crate::istio::ISTIO_INIT
                 )
             } else {
                 format!(
-                    "no {singular} usable by {who} admits the injected `{}`; {}",
-                    crate::istio::ISTIO_INIT,
+                    "no {singular} usable by {who} admits the injected `{named}`; {}",
                     verdict.describe_rejections()
                 )
             };

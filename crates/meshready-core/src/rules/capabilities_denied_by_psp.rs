@@ -57,6 +57,7 @@ declare_rule! {
         severity: Error,
         summary: "no PodSecurityPolicy usable by the pod admits Istio's injected istio-init container",
         istio_versions: "Istio before 1.16 on Kubernetes up to 1.24 (PodSecurityPolicy was removed in Kubernetes 1.25), without Istio CNI",
+        version_dependence: "runs only for Kubernetes 1.24 and older (--kubernetes-version); above, the PodSecurityPolicies of the input are reported once as ignored",
     }
 }
 
@@ -66,9 +67,39 @@ impl Rule for CapabilitiesDeniedByPsp {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        PolicyKind::Psp.check(cx, out, &Self::META);
+        let kubernetes = cx.model.inject.kubernetes_version;
+        if kubernetes <= LAST_PSP_KUBERNETES {
+            PolicyKind::Psp.check(cx, out, &Self::META);
+            return;
+        }
+        // PodSecurityPolicy is gone: say once that the input's PSPs are ignored.
+        let psps: Vec<&crate::source::Object> = cx
+            .model
+            .objects
+            .iter()
+            .filter(|o| crate::admission::psp::is_psp(o))
+            .collect();
+        // The first by name, so that the input's order does not matter.
+        if let Some(first) = psps.iter().min_by(|a, b| a.name.cmp(&b.name)) {
+            let mut finding = cx.finding(
+                &Self::META,
+                first,
+                "/kind",
+                format!(
+                    "PodSecurityPolicy was removed in Kubernetes 1.25, so the {} PodSecurityPolicies of the input are ignored for Kubernetes 1.{kubernetes} ({})",
+                    psps.len(),
+                    cx.model.inject.kubernetes_version_source
+                ),
+                "Pass `--kubernetes-version 1.24` (or older) to check them against a cluster that still enforces PodSecurityPolicy; otherwise migrate them to Pod Security Admission labels.".into(),
+            );
+            finding.severity = crate::finding::Severity::Info;
+            out.push(finding);
+        }
     }
 }
+
+/// The last Kubernetes minor version with PodSecurityPolicy.
+const LAST_PSP_KUBERNETES: u32 = 24;
 
 #[cfg(test)]
 mod tests {
@@ -76,9 +107,15 @@ mod tests {
     use crate::{CheckOptions, check};
 
     fn findings(yaml: &str, code: &str) -> Vec<crate::Finding> {
+        findings_on(yaml, code, Some(24))
+    }
+
+    fn findings_on(yaml: &str, code: &str, kubernetes: Option<u32>) -> Vec<crate::Finding> {
         let loaded = load_str("x.yaml", yaml, &LoadOptions::default());
         assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-        let mut report = check(&loaded, &CheckOptions::default());
+        let mut options = CheckOptions::default();
+        options.settings.inject.kubernetes_version = kubernetes;
+        let mut report = check(&loaded, &options);
         report.findings.retain(|f| f.code == code);
         report.findings
     }
@@ -99,6 +136,31 @@ spec:
         env!("CARGO_MANIFEST_DIR"),
         "/../meshready/tests/fixtures/caps/istio-sidecar-psp.yaml"
     ));
+
+    #[test]
+    fn above_kubernetes_1_24_psps_are_reported_once_as_ignored() {
+        let two = format!(
+            "{ISTIO_SAMPLE}---\napiVersion: policy/v1beta1\nkind: PodSecurityPolicy\nmetadata: {{name: other}}\nspec: {{}}\n---{DEPLOYMENT}"
+        );
+        for kubernetes in [None, Some(25)] {
+            let f = findings_on(&two, "MR0010", kubernetes);
+            assert_eq!(f.len(), 1, "{f:?}");
+            assert_eq!(f[0].severity, crate::Severity::Info);
+            assert!(
+                f[0].message.starts_with(
+                    "PodSecurityPolicy was removed in Kubernetes 1.25, so the 2 PodSecurityPolicies of the input are ignored"
+                ),
+                "{}",
+                f[0].message
+            );
+            assert!(
+                f[0].fix.contains("--kubernetes-version 1.24"),
+                "{}",
+                f[0].fix
+            );
+        }
+        assert!(findings_on(DEPLOYMENT, "MR0010", None).is_empty());
+    }
 
     #[test]
     fn istio_sample_psp_admits_every_service_account() {

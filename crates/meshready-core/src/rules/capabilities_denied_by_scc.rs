@@ -52,6 +52,7 @@ declare_rule! {
         severity: Error,
         summary: "no OpenShift SecurityContextConstraints usable by the pod admits Istio's injected istio-init container",
         istio_versions: "all Istio versions on OpenShift without Istio CNI",
+        version_dependence: "the injected pod follows the Istio version (native sidecars from 1.27); the proxy's UID/GID come from the namespace's OpenShift ranges",
     }
 }
 
@@ -154,4 +155,43 @@ subjects: [{{kind: ServiceAccount, name: default}}]
         );
         assert!(findings(&grant("privileged")).is_empty());
     }
+
+    #[test]
+    fn with_cni_only_a_tproxy_proxy_is_rejected() {
+        let cni = "---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: istio-cni-node, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers: [{name: install-cni, image: cni}]
+";
+        // istio-validation and the proxy run unprivileged: restricted-v2 admits them.
+        assert!(findings(cni).is_empty());
+        // TPROXY: the proxy runs as root with NET_ADMIN, even with CNI.
+        let tproxy = format!("{cni}{}", SCCS_TPROXY);
+        let f = findings(&tproxy);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].object.name, "tproxy");
+        assert!(
+            f[0].message
+                .contains("admits the injected `istio-proxy`; `restricted-v2`: allowedCapabilities lacks NET_ADMIN (added by `istio-proxy`)"),
+            "{}",
+            f[0].message
+        );
+    }
+
+    const SCCS_TPROXY: &str = "---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tproxy, namespace: shop}
+spec:
+  template:
+    metadata:
+      labels: {app: tproxy, version: v1}
+      annotations: {sidecar.istio.io/interceptionMode: TPROXY}
+    spec:
+      containers: [{name: tproxy, image: tproxy}]
+";
 }

@@ -5,8 +5,6 @@ use crate::model::{Membership, Workload, is_istio_control_plane};
 use crate::rule::{Ctx, RuleMeta};
 use crate::source::Node;
 
-const PROXY_ID: i64 = 1337;
-
 /// Reports every place whose effective `field` is 1337.
 pub(crate) fn check_proxy_id(
     cx: &Ctx<'_, '_>,
@@ -20,6 +18,18 @@ pub(crate) fn check_proxy_id(
         if cx.model.is_control_plane(w) {
             continue;
         }
+        // The proxy's real ID: the top of the namespace's range on OpenShift, else 1337.
+        let ids = crate::admission::inject::workload_proxy_ids(cx.model, w);
+        let (proxy_id, source) = if field == "runAsGroup" {
+            (ids.gid, ids.gid_source)
+        } else {
+            (ids.uid, ids.uid_source)
+        };
+        let whose = if proxy_id == crate::model::injector::DEFAULT_PROXY_ID {
+            "the sidecar proxy's".to_string()
+        } else {
+            format!("the sidecar proxy's ({source})")
+        };
         let pod_level = w
             .spec
             .at(&["securityContext", field])
@@ -31,51 +41,34 @@ pub(crate) fn check_proxy_id(
                 .at(&["securityContext", field])
                 .and_then(Node::as_i64)
             {
-                Some(PROXY_ID) => out.push(cx.finding(
+                Some(id) if id == proxy_id => out.push(cx.finding(
                     meta,
                     w.object,
                     &w.container_pointer(&c, &format!("/securityContext/{field}")),
                     format!(
-                        "container `{}` runs with {what} {PROXY_ID}, the sidecar proxy's",
+                        "container `{}` runs with {what} {proxy_id}, {whose}",
                         c.name
                     ),
-                    fix.into(),
+                    fix.replace("1337", &proxy_id.to_string()),
                 )),
                 Some(_) => {}
-                None if pod_level == Some(PROXY_ID) => inheriting.push(format!("`{}`", c.name)),
+                None if pod_level == Some(proxy_id) => inheriting.push(format!("`{}`", c.name)),
                 None => {}
             }
         }
         if !inheriting.is_empty() {
-            out.push(pod_level_finding(
-                cx,
+            out.push(cx.finding(
                 meta,
-                w,
-                field,
-                what,
-                fix,
-                &inheriting,
+                w.object,
+                &w.pointer(&format!("/spec/securityContext/{field}")),
+                format!(
+                    "the pod's securityContext runs containers {} with {what} {proxy_id}, {whose}",
+                    inheriting.join(", ")
+                ),
+                fix.replace("1337", &proxy_id.to_string()),
             ));
         }
     }
-}
-
-fn pod_level_finding(
-    cx: &Ctx<'_, '_>,
-    meta: &'static RuleMeta,
-    w: &Workload<'_>,
-    field: &str,
-    what: &str,
-    fix: &str,
-    containers: &[String],
-) -> Finding {
-    cx.finding(
-        meta,
-        w.object,
-        &w.pointer(&format!("/spec/securityContext/{field}")),
-        format!("the pod's securityContext runs containers {} with {what} {PROXY_ID}, the sidecar proxy's", containers.join(", ")),
-        fix.into(),
-    )
 }
 
 /// Label keys Istio reads a workload's canonical name from, in order of precedence.

@@ -15,7 +15,9 @@ mod external_name_port_protocol_unknown;
 mod hbone_blocked_by_network_policy;
 mod helpers;
 mod invalid_field_type;
+mod invalid_injection_annotation;
 mod invalid_suppression;
+mod job_sidecar_never_exits;
 mod lenient_indentation;
 mod missing_app_label;
 mod missing_version_label;
@@ -72,6 +74,8 @@ pub static RULES: &[&dyn Rule] = &[
     &ambient_reserved_port::AmbientReservedPort,
     &hbone_blocked_by_network_policy::HboneBlockedByNetworkPolicy,
     &probes_blocked_by_network_policy::ProbesBlockedByNetworkPolicy,
+    &job_sidecar_never_exits::JobSidecarNeverExits,
+    &invalid_injection_annotation::InvalidInjectionAnnotation,
     &conflicting_definitions::ConflictingDefinitions,
 ];
 

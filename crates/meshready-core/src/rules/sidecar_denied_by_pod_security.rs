@@ -57,6 +57,7 @@ declare_rule! {
         severity: Error,
         summary: "the containers Istio injects break the namespace's enforced Pod Security level",
         istio_versions: "all Istio versions (Kubernetes 1.23+ with Pod Security Admission)",
+        version_dependence: "the injected pod follows the Istio version (native sidecars from 1.27 on kubelet 1.33+); Pod Security `latest` means --kubernetes-version",
     }
 }
 
@@ -73,7 +74,7 @@ impl Rule for SidecarDeniedByPodSecurity {
             let Some(policy) = admission::enforced_policy(cx.model, &w.object.namespace) else {
                 continue;
             };
-            let injected = inject::injected_spec(w, cx.model.cni);
+            let injected = inject::injected_spec(cx.model, w);
             let spec = injected.as_ref().unwrap_or(w.spec);
             let app: Vec<psa::Violation> = if injected.is_some() {
                 policy.evaluate(w.meta, w.spec)
@@ -290,7 +291,7 @@ spec:
     fn already_injected_templates_are_evaluated_as_they_are() {
         let yaml = workload("baseline", "{}", "{}").replace(
             "      containers:\n",
-            "      initContainers:\n      - name: istio-init\n        securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}}\n      containers:\n      - name: istio-proxy\n",
+            "      initContainers:\n      - name: istio-init\n        securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}}\n      containers:\n      - name: istio-proxy\n        image: docker.io/istio/proxyv2:1.20.0\n",
         );
         // Explicit CNI does not change a pod that was injected without it.
         let f = run(&yaml, CniMode::On);

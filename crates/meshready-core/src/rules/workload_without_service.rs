@@ -43,6 +43,7 @@ declare_rule! {
         severity: Warning,
         summary: "an in-mesh workload is not selected by any Service",
         istio_versions: "required by Istio up to 1.19; recommended since (the requirement was dropped from the docs in 1.20)",
+        version_dependence: "a warning up to Istio 1.19 (a requirement), an info from 1.20 (a recommendation); the version comes from --istio-version, the istiod image or injector ConfigMap in the input, else the newest",
     }
 }
 
@@ -68,13 +69,34 @@ impl Rule for WorkloadWithoutService {
             } else {
                 w.pointer("/metadata")
             };
-            out.push(cx.finding(
+            let mut finding = cx.finding(
                 &Self::META,
                 w.object,
                 &pointer,
                 format!("no Service in namespace `{}` selects the pods of {} `{}`", w.object.namespace, w.object.kind, w.object.name),
                 "Create a Service in the same namespace whose selector matches these pod labels, or suppress IST0117 for a workload that nothing calls.".into(),
-            ));
+            );
+            version_severity(cx, &mut finding);
+            out.push(finding);
         }
+    }
+}
+
+/// The Istio version from which a Service is a recommendation, no longer a requirement.
+const RECOMMENDATION_SINCE: u32 = 20;
+
+/// A warning up to Istio 1.19, where every workload needed a Service; an info from 1.20,
+/// where it became a recommendation. The message says which applies.
+fn version_severity(cx: &Ctx<'_, '_>, finding: &mut Finding) {
+    let version = cx.model.inject.istio_version;
+    if version >= RECOMMENDATION_SINCE {
+        finding.severity = crate::finding::Severity::Info;
+        finding.message.push_str(&format!(
+            " (a recommendation since Istio 1.{RECOMMENDATION_SINCE}, a requirement before; Istio 1.{version} assumed)"
+        ));
+    } else {
+        finding.message.push_str(&format!(
+            " (Istio 1.{version} requires a Service for every workload in the mesh)"
+        ));
     }
 }

@@ -209,7 +209,8 @@ fn is_known_resource(kind: &str, api_version: &str) -> bool {
         | "ClusterRoleBinding"
         | "PodSecurityPolicy"
         | "SecurityContextConstraints"
-        | "NetworkPolicy" => true,
+        | "NetworkPolicy"
+        | "Node" => true,
         _ => false,
     }
 }
