@@ -854,6 +854,32 @@ fn seccomp_baseline_cases() -> Vec<Case> {
             &["/metadata/annotations/container.seccomp.security.alpha.kubernetes.io~1init"],
         )
         .meta(ann(format!("{SECCOMP_CONTAINER}init"), "unconfined")),
+        // Anything but runtime/default, docker/default and localhost/* is forbidden, not just
+        // unconfined.
+        fail(
+            C,
+            "container annotation with an unknown value (v1.18)",
+            "baseline:v1.18",
+            b(json!({})),
+            &["/metadata/annotations/container.seccomp.security.alpha.kubernetes.io~1app"],
+        )
+        .meta(ann(format!("{SECCOMP_CONTAINER}app"), "my-profile")),
+        fail(
+            C,
+            "empty pod annotation (v1.18)",
+            "baseline:v1.18",
+            b(json!({})),
+            &["/metadata/annotations/seccomp.security.alpha.kubernetes.io~1pod"],
+        )
+        .meta(ann(SECCOMP_POD.into(), "")),
+        fail(
+            C,
+            "ephemeral container annotation unconfined (v1.18)",
+            "baseline:v1.18",
+            b(json!({"ephemeralContainers": [{"name": "debug"}]})),
+            &["/metadata/annotations/container.seccomp.security.alpha.kubernetes.io~1debug"],
+        )
+        .meta(ann(format!("{SECCOMP_CONTAINER}debug"), "unconfined")),
         pass(
             C,
             "pod annotation unconfined from v1.19",
