@@ -5,6 +5,7 @@
 use std::io::{self, Write};
 
 use meshready_core::source::Object;
+use serde_json::Value;
 
 /// Writes `objects` (as analysed: reduced to what the rules read) as `---`-separated documents
 /// after a comment header.
@@ -17,7 +18,27 @@ pub fn write(out: &mut dyn Write, objects: &[Object], header: &str) -> io::Resul
     }
     for object in objects {
         writeln!(out, "---")?;
-        serde_json::to_writer_pretty(&mut *out, &object.root.to_json())?;
+        let mut value = object.root.to_json();
+        if let Value::Object(map) = &mut value {
+            // Owned pods keep their kind, apiVersion, name and namespace only as the object's
+            // fields.
+            map.entry("apiVersion")
+                .or_insert_with(|| Value::String(object.api_version.clone()));
+            map.entry("kind")
+                .or_insert_with(|| Value::String(object.kind.clone()));
+            if let Value::Object(meta) = map
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+            {
+                meta.entry("name")
+                    .or_insert_with(|| Value::String(object.name.clone()));
+                if !object.namespace.is_empty() {
+                    meta.entry("namespace")
+                        .or_insert_with(|| Value::String(object.namespace.clone()));
+                }
+            }
+        }
+        serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)?;
     }
     out.flush()

@@ -303,6 +303,9 @@ fn reduce_page(
     single: bool,
 ) -> std::result::Result<Listed, String> {
     let pod = kind.kind == "Pod";
+    if let (Reduction::Pods(present), false) = (reduction, single) {
+        return reduce_pods(body, present);
+    }
     let values = if single {
         vec![reduce::object(body, pod).map_err(|e| e.to_string())?]
     } else {
@@ -332,6 +335,24 @@ fn reduce_page(
             Err(message) => listed
                 .invalid
                 .push(format!("{}: {message}", describe(&value))),
+        }
+    }
+    Ok(listed)
+}
+
+/// Parses and reduces a page of Pods: those whose controller is in `present` are grouped.
+fn reduce_pods(body: &[u8], present: &HashSet<Ref>) -> std::result::Result<Listed, String> {
+    let options = LoadOptions::default();
+    let mut listed = Listed::default();
+    for item in reduce::pod_items(body, present).map_err(|e| e.to_string())? {
+        match item {
+            reduce::PodItem::Owned(pod) => listed.pods.add(pod),
+            reduce::PodItem::Whole(pod) => match object_from_json(&pod, &options) {
+                Ok(object) => listed.objects.push(object),
+                Err(message) => listed
+                    .invalid
+                    .push(format!("{}: {message}", describe(&pod))),
+            },
         }
     }
     Ok(listed)
@@ -433,6 +454,7 @@ impl Reader<'_> {
             mut invalid,
         } = read;
         // Owned pods after the others (the order of objects does not change findings).
+        objects.reserve_exact(pods.pods());
         pods.into_objects(&mut objects, &mut invalid);
         let forbidden = self.forbidden.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Scope::Namespaces(namespaces) = &scope

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use meshready_core::istio;
-use meshready_core::source::{LoadOptions, Node, Object, object_from_json, node};
+use meshready_core::source::{LoadOptions, Object, node, object_from_json};
 use meshready_core::suppress::{IGNORE_ANNOTATION, ISTIO_ANNOTATION};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
@@ -72,7 +72,9 @@ impl Shape {
                 _ => Some(Self::Any),
             },
             Self::Metadata => match key {
-                "managedFields" => None,
+                // Bookkeeping no rule reads.
+                "managedFields" | "uid" | "resourceVersion" | "generation" | "creationTimestamp"
+                | "selfLink" => None,
                 "annotations" => Some(Self::Annotations),
                 _ => Some(Self::Any),
             },
@@ -184,20 +186,48 @@ pub struct ListMeta {
     pub continue_: Option<String>,
 }
 
-/// Only the `metadata` of a list page (its items are scanned, not kept).
-#[derive(Debug, Default, serde::Deserialize)]
-struct Head {
-    #[serde(default)]
-    metadata: ListMeta,
+/// Reads a list page's `metadata` and stops there when the items come after it (as the API
+/// server writes them), so that the token is known before the page is parsed.
+struct Head<'t> {
+    token: &'t mut Option<String>,
 }
 
-/// The continue token of a list page, without keeping its items.
+/// The error that stops [`Head`] early.
+const FOUND: &str = "meshready: list metadata found";
+
+impl<'de> Visitor<'de> for Head<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "metadata" {
+                let meta: ListMeta = map.next_value()?;
+                *self.token = meta.continue_;
+                return Err(de::Error::custom(FOUND));
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// The continue token of a list page, read without parsing its items.
 ///
 /// # Errors
 /// When the page is not JSON.
 pub fn continue_token(page: &[u8]) -> serde_json::Result<Option<String>> {
-    let head: Head = serde_json::from_slice(page)?;
-    Ok(head.metadata.continue_.filter(|t| !t.is_empty()))
+    let mut token = None;
+    let mut de = serde_json::Deserializer::from_slice(page);
+    match de.deserialize_map(Head { token: &mut token }) {
+        Ok(()) => {}
+        Err(e) if e.to_string().starts_with(FOUND) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(token.filter(|t| !t.is_empty()))
 }
 
 /// The items of a list page, each reduced as it is parsed.
@@ -267,6 +297,201 @@ pub fn items(page: &[u8], pod: bool) -> serde_json::Result<Vec<Value>> {
     let items = de.deserialize_map(Items { pod })?;
     de.end()?;
     Ok(items)
+}
+
+/// Label and annotation keys the reduced pods may keep (see [`owned_pod`] for which).
+const PICKED_KEYS: [&str; 9] = [
+    "sidecar.istio.io/inject",
+    "istio.io/rev",
+    "istio.io/dataplane-mode",
+    "gateway.istio.io/managed",
+    "istio",
+    "release",
+    "sidecar.istio.io/status",
+    IGNORE_ANNOTATION,
+    ISTIO_ANNOTATION,
+];
+
+/// A string map of which only [`PICKED_KEYS`] are kept.
+#[derive(Debug, Default)]
+struct Picked(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Picked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(PickedVisitor)
+    }
+}
+
+struct PickedVisitor;
+
+impl<'de> Visitor<'de> for PickedVisitor {
+    type Value = Picked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Picked, E> {
+        Ok(Picked::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Picked, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if PICKED_KEYS.contains(&key.as_ref()) {
+                out.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Picked(out))
+    }
+}
+
+/// A pod as first read: its metadata and spec left unparsed, its phase.
+#[derive(serde::Deserialize)]
+struct PodLite<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<&'a serde_json::value::RawValue>,
+    #[serde(borrow, default)]
+    spec: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    status: Option<PhaseOnly>,
+}
+
+#[derive(serde::Deserialize)]
+struct PhaseOnly {
+    #[serde(default)]
+    phase: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct PodPage<'a> {
+    #[serde(borrow, default)]
+    items: Vec<PodLite<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct MetaLite {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default, rename = "ownerReferences")]
+    owner_references: Vec<OwnerLite>,
+    #[serde(default)]
+    labels: Picked,
+    #[serde(default)]
+    annotations: Picked,
+}
+
+#[derive(serde::Deserialize)]
+struct OwnerLite {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    controller: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
+struct SpecLite {
+    #[serde(default, rename = "hostNetwork")]
+    host_network: Option<bool>,
+    #[serde(default)]
+    containers: Vec<NameOnly>,
+    #[serde(default, rename = "initContainers")]
+    init_containers: Vec<NameOnly>,
+}
+
+#[derive(serde::Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// One pod of a page.
+#[derive(Debug)]
+pub enum PodItem {
+    /// Controlled by a workload of the snapshot: reduced by [`owned_pod`].
+    Owned(Value),
+    /// Any other pod, reduced only by the parser.
+    Whole(Value),
+}
+
+/// The pods of a list page: those whose controller is in `present` reduced to [`owned_pod`]
+/// without ever parsing the rest of them, the others parsed as [`items`] would.
+///
+/// # Errors
+/// When the page is not a JSON list of objects.
+pub fn pod_items(page: &[u8], present: &HashSet<Ref>) -> serde_json::Result<Vec<PodItem>> {
+    let page: PodPage<'_> = serde_json::from_slice(page)?;
+    let mut out = Vec::with_capacity(page.items.len());
+    for pod in page.items {
+        let meta: MetaLite = match pod.metadata {
+            Some(raw) => serde_json::from_str(raw.get())?,
+            None => serde_json::from_str("{}")?,
+        };
+        let phase = pod.status.and_then(|s| s.phase);
+        let namespace = meta.namespace.clone().unwrap_or_default();
+        let owned = meta.owner_references.iter().any(|r| {
+            r.controller == Some(true)
+                && match (&r.kind, &r.name) {
+                    (Some(kind), Some(name)) => {
+                        present.contains(&(kind.clone(), namespace.clone(), name.clone()))
+                    }
+                    _ => false,
+                }
+        });
+        if owned {
+            let spec: SpecLite = match pod.spec {
+                Some(raw) => serde_json::from_str(raw.get())?,
+                None => SpecLite {
+                    host_network: None,
+                    containers: Vec::new(),
+                    init_containers: Vec::new(),
+                },
+            };
+            let names = |list: &[NameOnly]| -> Value {
+                list.iter()
+                    .map(|c| json!({ "name": c.name }))
+                    .collect()
+            };
+            let refs: Vec<Value> = meta
+                .owner_references
+                .iter()
+                .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
+                .collect();
+            let lite = json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": meta.name, "namespace": meta.namespace, "ownerReferences": refs,
+                             "labels": meta.labels.0, "annotations": meta.annotations.0},
+                "spec": {"hostNetwork": spec.host_network, "containers": names(&spec.containers),
+                         "initContainers": names(&spec.init_containers)},
+                "status": {"phase": phase},
+            });
+            out.push(PodItem::Owned(owned_pod(&lite)));
+        } else {
+            let mut whole = Map::new();
+            whole.insert("apiVersion".into(), Value::String("v1".into()));
+            whole.insert("kind".into(), Value::String("Pod".into()));
+            if let Some(raw) = pod.metadata {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                whole.insert("metadata".into(), Filter(Shape::Metadata).deserialize(&mut de)?);
+            }
+            if let Some(raw) = pod.spec {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                whole.insert("spec".into(), Filter(Shape::Any).deserialize(&mut de)?);
+            }
+            if let Some(phase) = phase {
+                whole.insert("status".into(), json!({ "phase": phase }));
+            }
+            out.push(PodItem::Whole(Value::Object(whole)));
+        }
+    }
+    Ok(out)
 }
 
 /// One object (a GET), reduced.
@@ -481,7 +706,7 @@ impl PodGroups {
             if let Some(meta) = pod["metadata"].as_object_mut() {
                 meta.insert("name".into(), Value::String(first.to_string()));
             }
-            let template = match object_from_json(&pod, &options) {
+            let mut template = match object_from_json(&pod, &options) {
                 Ok(object) => object,
                 Err(message) => {
                     invalid.push(format!("Pod {}: {message}", first));
@@ -489,32 +714,23 @@ impl PodGroups {
                 }
             };
             drop(pod);
-            out.reserve(names.len());
+            // The object's kind, apiVersion, name and namespace are its fields; no rule reads
+            // them again from its tree, and without them each of many pods is smaller
+            // ([`crate::manifests`] writes them back).
+            if let node::Value::Map(entries) = &mut template.root.value {
+                entries.retain(|e| !matches!(&*e.key, "apiVersion" | "kind"));
+                for entry in entries.iter_mut().filter(|e| &*e.key == "metadata") {
+                    if let node::Value::Map(meta) = &mut entry.value.value {
+                        meta.retain(|e| !matches!(&*e.key, "name" | "namespace"));
+                    }
+                }
+            }
             for name in names {
                 let mut object = template.clone();
-                set_name(&mut object.root, &name);
                 object.name = name.into_string();
                 out.push(object);
             }
         }
-    }
-}
-
-/// Sets `metadata.name` of an object's tree.
-fn set_name(root: &mut Node, name: &str) {
-    fn entry<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
-        match &mut node.value {
-            node::Value::Map(entries) => entries
-                .iter_mut()
-                .find(|e| &*e.key == key)
-                .map(|e| &mut e.value),
-            _ => None,
-        }
-    }
-    if let Some(meta) = entry(root, "metadata")
-        && let Some(n) = entry(meta, "name")
-    {
-        n.value = node::Value::Str(name.into());
     }
 }
 
@@ -537,6 +753,10 @@ mod tests {
     fn parsing_skips_what_no_rule_reads() {
         let page = format!(r#"{{"kind": "PodList", "metadata": {{"continue": "next"}}, "items": [{POD}]}}"#);
         assert_eq!(continue_token(page.as_bytes()).unwrap().as_deref(), Some("next"));
+        let last = r#"{"kind": "PodList", "items": [], "metadata": {"continue": "after"}}"#;
+        assert_eq!(continue_token(last.as_bytes()).unwrap().as_deref(), Some("after"));
+        assert_eq!(continue_token(br#"{"metadata": {}, "items": []}"#).unwrap(), None);
+        assert!(continue_token(b"<html>").is_err());
         let items = items(page.as_bytes(), true).unwrap();
         let pod = &items[0];
         assert!(pod["metadata"].get("managedFields").is_none());
@@ -588,7 +808,9 @@ mod tests {
         assert!(invalid.is_empty());
         let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["web-1-a", "web-1-b", "web-1-a"]);
-        assert_eq!(objects[1].root.at(&["metadata", "name"]).and_then(Node::as_str), Some("web-1-b"));
+        assert!(objects[1].root.at(&["metadata", "name"]).is_none());
+        assert!(objects[1].root.at(&["metadata", "ownerReferences"]).is_some());
         assert_eq!(objects[1].namespace, "shop");
+        assert_eq!((objects[1].kind.as_str(), objects[1].api_version.as_str()), ("Pod", "v1"));
     }
 }
