@@ -255,7 +255,9 @@ fn pod_templates() -> (Template, Template) {
     plain["metadata"]["annotations"]
         .as_object_mut()
         .map(|a| a.remove("sidecar.istio.io/status"));
-    plain["spec"].as_object_mut().map(|s| s.remove("initContainers"));
+    plain["spec"]
+        .as_object_mut()
+        .map(|s| s.remove("initContainers"));
     plain["spec"]["containers"]
         .as_array_mut()
         .map(|c| c.retain(|c| c["name"] != "istio-proxy"));
@@ -363,7 +365,10 @@ struct Names {
 
 impl Names {
     fn of(d: usize) -> Self {
-        let hash = format!("{:010x}", (d as u64).wrapping_mul(0x9e37_79b9) & 0xff_ffff_ffff);
+        let hash = format!(
+            "{:010x}",
+            (d as u64).wrapping_mul(0x9e37_79b9) & 0xff_ffff_ffff
+        );
         let app = format!("app-{}", d % DEPLOYMENTS_PER_NAMESPACE);
         Self {
             ns: format!("ns-{}", d / DEPLOYMENTS_PER_NAMESPACE),
@@ -396,10 +401,7 @@ impl Cluster {
     /// The index range of `plural`'s items (all, or in namespace `ns`).
     fn range(&self, plural: &str, ns: Option<usize>) -> (usize, usize) {
         let (total, per_ns) = match plural {
-            "pods" => (
-                self.pods,
-                PODS_PER_DEPLOYMENT * DEPLOYMENTS_PER_NAMESPACE,
-            ),
+            "pods" => (self.pods, PODS_PER_DEPLOYMENT * DEPLOYMENTS_PER_NAMESPACE),
             "deployments" | "replicasets" | "services" => {
                 (self.deployments, DEPLOYMENTS_PER_NAMESPACE)
             }
@@ -430,7 +432,10 @@ impl Cluster {
                 } else {
                     &self.pod
                 };
-                template.render(out, &[&n.ns, &n.app, &n.rs, &n.hash, &pod, &uid, &ip, &node]);
+                template.render(
+                    out,
+                    &[&n.ns, &n.app, &n.rs, &n.hash, &pod, &uid, &ip, &node],
+                );
             }
             "deployments" | "replicasets" | "services" => {
                 let n = Names::of(i);
@@ -501,7 +506,11 @@ fn respond(cluster: &Cluster, target: &str) -> (u16, String) {
             .map(|r| json!({"name": r.1, "singularName": "", "namespaced": r.3, "kind": r.2, "verbs": ["get", "list", "watch"]}))
             .collect();
         if resources.is_empty() {
-            return status(404, "NotFound", "the server could not find the requested resource");
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
         }
         return (
             200,
@@ -519,10 +528,17 @@ fn respond(cluster: &Cluster, target: &str) -> (u16, String) {
         .iter()
         .find(|r| r.0 == api_version && r.1 == plural)
     else {
-        return status(404, "NotFound", "the server could not find the requested resource");
+        return status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        );
     };
     if let Some(name) = name {
-        if plural == "configmaps" && namespace == Some("istio-system") && name == "istio-sidecar-injector" {
+        if plural == "configmaps"
+            && namespace == Some("istio-system")
+            && name == "istio-sidecar-injector"
+        {
             return (200, injector_configmap().to_string());
         }
         if plural == "namespaces" {
@@ -602,7 +618,8 @@ fn serve(stream: TcpStream, cluster: &Cluster) {
             if code == 200 { "OK" } else { "Error" },
             body.len()
         );
-        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err() {
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err()
+        {
             return;
         }
     }

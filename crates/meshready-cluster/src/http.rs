@@ -124,7 +124,9 @@ impl Failure {
                     code,
                     reason: reason_for(code).to_string(),
                     message: if text.is_empty() {
-                        format!("the server responded with the status code {code} but did not return more information")
+                        format!(
+                            "the server responded with the status code {code} but did not return more information"
+                        )
                     } else {
                         format!(
                             "an error on the server (\"{text}\") has prevented the request from succeeding"
@@ -196,26 +198,22 @@ pub async fn get(
     let mut attempt = 1;
     loop {
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = match tokio::time::timeout(
-            retry.request_timeout,
-            once(client, path, accept),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err((
-                Failure::Transport(format!(
-                    "the request did not complete within {:?}",
-                    retry.request_timeout
+        let result =
+            match tokio::time::timeout(retry.request_timeout, once(client, path, accept)).await {
+                Ok(result) => result,
+                Err(_) => Err((
+                    Failure::Transport(format!(
+                        "the request did not complete within {:?}",
+                        retry.request_timeout
+                    )),
+                    None,
                 )),
-                None,
-            )),
-        };
+            };
         match result {
             Ok(body) => return Ok(body),
             Err((failure, retry_after)) if failure.is_retryable() && attempt < attempts => {
-                let delay = retry_after
-                    .map_or_else(|| retry.delay(attempt), |d| d.min(MAX_RETRY_AFTER));
+                let delay =
+                    retry_after.map_or_else(|| retry.delay(attempt), |d| d.min(MAX_RETRY_AFTER));
                 tracing::debug!(%path, attempt, ?delay, %failure, "retrying");
                 tokio::time::sleep(delay).await;
                 attempt += 1;

@@ -344,15 +344,13 @@ fn reduce_page(
 fn reduce_pods(body: &[u8], present: &HashSet<Ref>) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
     let mut listed = Listed::default();
-    for item in reduce::pod_items(body, present).map_err(|e| e.to_string())? {
-        match item {
-            reduce::PodItem::Owned(pod) => listed.pods.add(pod),
-            reduce::PodItem::Whole(pod) => match object_from_json(&pod, &options) {
-                Ok(object) => listed.objects.push(object),
-                Err(message) => listed
-                    .invalid
-                    .push(format!("{}: {message}", describe(&pod))),
-            },
+    let whole = reduce::pod_items(body, present, &mut listed.pods).map_err(|e| e.to_string())?;
+    for pod in whole {
+        match object_from_json(&pod, &options) {
+            Ok(object) => listed.objects.push(object),
+            Err(message) => listed
+                .invalid
+                .push(format!("{}: {message}", describe(&pod))),
         }
     }
     Ok(listed)
@@ -444,7 +442,10 @@ impl Reader<'_> {
         let workloads = refs(&read.objects, |o| {
             meshready_core::kinds::template_pointer(&o.kind, &o.api_version).is_some()
         });
-        read.append(self.jobs(pods, &Reduction::Pods(Arc::new(workloads))).await?);
+        read.append(
+            self.jobs(pods, &Reduction::Pods(Arc::new(workloads)))
+                .await?,
+        );
         let configmaps = self.injector_configmaps(&read.objects);
         read.append(self.jobs(configmaps, &Reduction::None).await?);
 
@@ -456,7 +457,10 @@ impl Reader<'_> {
         // Owned pods after the others (the order of objects does not change findings).
         objects.reserve_exact(pods.pods());
         pods.into_objects(&mut objects, &mut invalid);
-        let forbidden = self.forbidden.into_inner().unwrap_or_else(|e| e.into_inner());
+        let forbidden = self
+            .forbidden
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
         if let Scope::Namespaces(namespaces) = &scope
             && !forbidden.contains_key("Namespace")
             && !snapshot.not_served.contains(&"Namespace")
@@ -683,7 +687,10 @@ impl Reader<'_> {
                     let (api_version, path) = if group.is_empty() {
                         (version.to_string(), format!("/api/{version}"))
                     } else {
-                        (format!("{group}/{version}"), format!("/apis/{group}/{version}"))
+                        (
+                            format!("{group}/{version}"),
+                            format!("/apis/{group}/{version}"),
+                        )
                     };
                     let answer = self.get(&path, "application/json").await;
                     (api_version, answer)
@@ -748,7 +755,11 @@ impl Reader<'_> {
             {
                 names.insert(format!("{INJECTOR_CONFIGMAP}-{rev}"));
             }
-            let hooks = object.root.get("webhooks").map(Node::items).unwrap_or_default();
+            let hooks = object
+                .root
+                .get("webhooks")
+                .map(Node::items)
+                .unwrap_or_default();
             for hook in hooks {
                 if let Some(ns) = hook
                     .at(&["clientConfig", "service", "namespace"])

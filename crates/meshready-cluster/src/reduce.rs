@@ -73,8 +73,8 @@ impl Shape {
             },
             Self::Metadata => match key {
                 // Bookkeeping no rule reads.
-                "managedFields" | "uid" | "resourceVersion" | "generation" | "creationTimestamp"
-                | "selfLink" => None,
+                "managedFields" | "uid" | "resourceVersion" | "generation"
+                | "creationTimestamp" | "selfLink" => None,
                 "annotations" => Some(Self::Annotations),
                 _ => Some(Self::Any),
             },
@@ -411,23 +411,19 @@ struct NameOnly {
     name: Option<String>,
 }
 
-/// One pod of a page.
-#[derive(Debug)]
-pub enum PodItem {
-    /// Controlled by a workload of the snapshot: reduced by [`owned_pod`].
-    Owned(Value),
-    /// Any other pod, reduced only by the parser.
-    Whole(Value),
-}
-
-/// The pods of a list page: those whose controller is in `present` reduced to [`owned_pod`]
-/// without ever parsing the rest of them, the others parsed as [`items`] would.
+/// The pods of a list page: those whose controller is in `present` go to `groups`, reduced to
+/// [`owned_pod`] without ever parsing the rest of them; the others are returned, parsed as
+/// [`items`] would.
 ///
 /// # Errors
 /// When the page is not a JSON list of objects.
-pub fn pod_items(page: &[u8], present: &HashSet<Ref>) -> serde_json::Result<Vec<PodItem>> {
+pub fn pod_items(
+    page: &[u8],
+    present: &HashSet<Ref>,
+    groups: &mut PodGroups,
+) -> serde_json::Result<Vec<Value>> {
     let page: PodPage<'_> = serde_json::from_slice(page)?;
-    let mut out = Vec::with_capacity(page.items.len());
+    let mut out = Vec::new();
     for pod in page.items {
         let meta: MetaLite = match pod.metadata {
             Some(raw) => serde_json::from_str(raw.get())?,
@@ -453,33 +449,54 @@ pub fn pod_items(page: &[u8], present: &HashSet<Ref>) -> serde_json::Result<Vec<
                     init_containers: Vec::new(),
                 },
             };
-            let names = |list: &[NameOnly]| -> Value {
-                list.iter()
-                    .map(|c| json!({ "name": c.name }))
-                    .collect()
-            };
-            let refs: Vec<Value> = meta
-                .owner_references
-                .iter()
-                .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
-                .collect();
-            let lite = json!({
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": meta.name, "namespace": meta.namespace, "ownerReferences": refs,
-                             "labels": meta.labels.0, "annotations": meta.annotations.0},
-                "spec": {"hostNetwork": spec.host_network, "containers": names(&spec.containers),
-                         "initContainers": names(&spec.init_containers)},
-                "status": {"phase": phase},
+            let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
+            // Everything `owned_pod` reads but the name: equal keys, equal reduced pods.
+            let key = serde_json::to_string(&(
+                &meta.namespace,
+                meta.owner_references
+                    .iter()
+                    .map(|r| (&r.kind, &r.name, r.controller))
+                    .collect::<Vec<_>>(),
+                &meta.labels.0,
+                &meta.annotations.0,
+                spec.host_network,
+                spec.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
+                spec.init_containers
+                    .iter()
+                    .map(|c| &c.name)
+                    .collect::<Vec<_>>(),
+                finished,
+            ))?;
+            let name: Box<str> = meta.name.as_deref().unwrap_or("").into();
+            groups.add_keyed(key, name, || {
+                let names = |list: &[NameOnly]| -> Value {
+                    list.iter().map(|c| json!({ "name": c.name })).collect()
+                };
+                let refs: Vec<Value> = meta
+                    .owner_references
+                    .iter()
+                    .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
+                    .collect();
+                owned_pod(&json!({
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": meta.name, "namespace": meta.namespace, "ownerReferences": refs,
+                                 "labels": meta.labels.0, "annotations": meta.annotations.0},
+                    "spec": {"hostNetwork": spec.host_network, "containers": names(&spec.containers),
+                             "initContainers": names(&spec.init_containers)},
+                    "status": {"phase": phase},
+                }))
             });
-            out.push(PodItem::Owned(owned_pod(&lite)));
         } else {
             let mut whole = Map::new();
             whole.insert("apiVersion".into(), Value::String("v1".into()));
             whole.insert("kind".into(), Value::String("Pod".into()));
             if let Some(raw) = pod.metadata {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
-                whole.insert("metadata".into(), Filter(Shape::Metadata).deserialize(&mut de)?);
+                whole.insert(
+                    "metadata".into(),
+                    Filter(Shape::Metadata).deserialize(&mut de)?,
+                );
             }
             if let Some(raw) = pod.spec {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -488,7 +505,7 @@ pub fn pod_items(page: &[u8], present: &HashSet<Ref>) -> serde_json::Result<Vec<
             if let Some(phase) = phase {
                 whole.insert("status".into(), json!({ "phase": phase }));
             }
-            out.push(PodItem::Whole(Value::Object(whole)));
+            out.push(Value::Object(whole));
         }
     }
     Ok(out)
@@ -571,7 +588,11 @@ pub fn owned_pod(pod: &Value) -> Value {
         .flatten()
         .any(|c| c["name"] == istio::ISTIO_PROXY);
     // `sidecar.istio.io/status` only says "already injected", which the proxy says too.
-    let mut annotations = vec!["sidecar.istio.io/inject", IGNORE_ANNOTATION, ISTIO_ANNOTATION];
+    let mut annotations = vec![
+        "sidecar.istio.io/inject",
+        IGNORE_ANNOTATION,
+        ISTIO_ANNOTATION,
+    ];
     if !proxy {
         annotations.push("sidecar.istio.io/status");
     }
@@ -647,24 +668,35 @@ pub fn owned_replicaset(rs: &Value) -> Value {
 #[derive(Debug, Default)]
 pub struct PodGroups {
     index: HashMap<String, usize>,
-    groups: Vec<(Value, Vec<Box<str>>)>,
+    /// (key, the reduced pod without its name, the names).
+    groups: Vec<(String, Value, Vec<Box<str>>)>,
     pods: usize,
 }
 
 impl PodGroups {
     /// Adds a reduced owned pod ([`owned_pod`]).
-    pub fn add(&mut self, mut pod: Value) {
+    pub fn add(&mut self, pod: Value) {
         let name: Box<str> = pod["metadata"]["name"].as_str().unwrap_or("").into();
-        if let Some(meta) = pod["metadata"].as_object_mut() {
+        let mut key_pod = pod.clone();
+        if let Some(meta) = key_pod["metadata"].as_object_mut() {
             meta.remove("name");
         }
-        let key = pod.to_string();
+        self.add_keyed(key_pod.to_string(), name, || pod);
+    }
+
+    /// Adds an owned pod named `name` under `key`, which must identify everything of the
+    /// reduced pod but its name; `make` builds that pod, only for the first of its group.
+    pub fn add_keyed(&mut self, key: String, name: Box<str>, make: impl FnOnce() -> Value) {
         self.pods += 1;
         match self.index.get(&key) {
-            Some(&i) => self.groups[i].1.push(name),
+            Some(&i) => self.groups[i].2.push(name),
             None => {
-                self.index.insert(key, self.groups.len());
-                self.groups.push((pod, vec![name]));
+                let mut pod = make();
+                if let Some(meta) = pod["metadata"].as_object_mut() {
+                    meta.remove("name");
+                }
+                self.index.insert(key.clone(), self.groups.len());
+                self.groups.push((key, pod, vec![name]));
             }
         }
     }
@@ -683,14 +715,13 @@ impl PodGroups {
 
     /// Moves every pod of `other` here.
     pub fn append(&mut self, other: Self) {
-        for (pod, names) in other.groups {
-            let key = pod.to_string();
+        for (key, pod, names) in other.groups {
             self.pods += names.len();
             match self.index.get(&key) {
-                Some(&i) => self.groups[i].1.extend(names),
+                Some(&i) => self.groups[i].2.extend(names),
                 None => {
-                    self.index.insert(key, self.groups.len());
-                    self.groups.push((pod, names));
+                    self.index.insert(key.clone(), self.groups.len());
+                    self.groups.push((key, pod, names));
                 }
             }
         }
@@ -699,7 +730,7 @@ impl PodGroups {
     /// One object per pod: the group's object, built once, cloned under each name.
     pub fn into_objects(self, out: &mut Vec<Object>, invalid: &mut Vec<String>) {
         let options = LoadOptions::default();
-        for (mut pod, names) in self.groups {
+        for (_, mut pod, names) in self.groups {
             let Some(first) = names.first() else {
                 continue;
             };
@@ -751,21 +782,37 @@ mod tests {
 
     #[test]
     fn parsing_skips_what_no_rule_reads() {
-        let page = format!(r#"{{"kind": "PodList", "metadata": {{"continue": "next"}}, "items": [{POD}]}}"#);
-        assert_eq!(continue_token(page.as_bytes()).unwrap().as_deref(), Some("next"));
+        let page = format!(
+            r#"{{"kind": "PodList", "metadata": {{"continue": "next"}}, "items": [{POD}]}}"#
+        );
+        assert_eq!(
+            continue_token(page.as_bytes()).unwrap().as_deref(),
+            Some("next")
+        );
         let last = r#"{"kind": "PodList", "items": [], "metadata": {"continue": "after"}}"#;
-        assert_eq!(continue_token(last.as_bytes()).unwrap().as_deref(), Some("after"));
-        assert_eq!(continue_token(br#"{"metadata": {}, "items": []}"#).unwrap(), None);
+        assert_eq!(
+            continue_token(last.as_bytes()).unwrap().as_deref(),
+            Some("after")
+        );
+        assert_eq!(
+            continue_token(br#"{"metadata": {}, "items": []}"#).unwrap(),
+            None
+        );
         assert!(continue_token(b"<html>").is_err());
         let items = items(page.as_bytes(), true).unwrap();
         let pod = &items[0];
         assert!(pod["metadata"].get("managedFields").is_none());
-        assert!(pod["metadata"]["annotations"]
-            .get("kubectl.kubernetes.io/last-applied-configuration")
-            .is_none());
+        assert!(
+            pod["metadata"]["annotations"]
+                .get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_none()
+        );
         assert_eq!(pod["status"], json!({"phase": "Running"}));
         assert!(pod["spec"]["containers"][0].get("env").is_none());
-        assert_eq!(pod["spec"]["containers"][0]["ports"][0]["containerPort"], 80);
+        assert_eq!(
+            pod["spec"]["containers"][0]["ports"][0]["containerPort"],
+            80
+        );
         assert!(pod["spec"]["initContainers"][0].get("args").is_none());
         let deployment = object(br#"{"metadata": {"name": "d"}, "spec": {"template": {"metadata": {"managedFields": []}, "spec": {"containers": [{"name": "a", "env": []}]}}}, "status": {"replicas": 1}}"#, false).unwrap();
         assert_eq!(
@@ -809,8 +856,16 @@ mod tests {
         let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
         assert_eq!(names, ["web-1-a", "web-1-b", "web-1-a"]);
         assert!(objects[1].root.at(&["metadata", "name"]).is_none());
-        assert!(objects[1].root.at(&["metadata", "ownerReferences"]).is_some());
+        assert!(
+            objects[1]
+                .root
+                .at(&["metadata", "ownerReferences"])
+                .is_some()
+        );
         assert_eq!(objects[1].namespace, "shop");
-        assert_eq!((objects[1].kind.as_str(), objects[1].api_version.as_str()), ("Pod", "v1"));
+        assert_eq!(
+            (objects[1].kind.as_str(), objects[1].api_version.as_str()),
+            ("Pod", "v1")
+        );
     }
 }

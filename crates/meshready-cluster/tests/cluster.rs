@@ -381,10 +381,16 @@ async fn owned_pods_and_replicasets_are_reduced() {
             "metadata": {"ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7", "controller": true}]},
             "spec": {"initContainers": [{"name": "istio-validation"}], "containers": [{"name": "istio-proxy"}]}})
     );
-    assert_eq!(object("Pod", "report-2911-x")["status"]["phase"], "Succeeded");
+    assert_eq!(
+        object("Pod", "report-2911-x")["status"]["phase"],
+        "Succeeded"
+    );
     // Its controller (the DaemonSet) was forbidden: the pod is kept whole (less its status).
     let agent = object("Pod", "agent-q7x");
-    assert_eq!(agent["spec"]["containers"][0]["securityContext"]["runAsUser"], 1337);
+    assert_eq!(
+        agent["spec"]["containers"][0]["securityContext"]["runAsUser"],
+        1337
+    );
     assert_eq!(agent["status"]["phase"], "Running");
     // The ReplicaSet of a Deployment that was read: its owner and an empty template.
     assert_eq!(
@@ -394,11 +400,11 @@ async fn owned_pods_and_replicasets_are_reduced() {
 }
 
 /// Reads `setup` with `faults` and asserts the same snapshot findings as without faults.
-async fn same_findings_despite(faults: Vec<FaultRule>, options: impl Fn(&Path) -> Options) -> Vec<String> {
-    let cluster = start(Setup {
-        faults,
-        ..setup()
-    });
+async fn same_findings_despite(
+    faults: Vec<FaultRule>,
+    options: impl Fn(&Path) -> Options,
+) -> Vec<String> {
+    let cluster = start(Setup { faults, ..setup() });
     let snapshot = read(&options(&cluster.kubeconfig)).await;
     let got = cluster_findings(&snapshot);
     assert_eq!(got, check_findings(readable));
@@ -425,7 +431,10 @@ async fn a_500_once_is_retried() {
 async fn a_429_waits_for_retry_after() {
     let start = std::time::Instant::now();
     let requests = same_findings_despite(
-        vec![FaultRule::once("/apis/apps/v1/deployments?", Fault::TooManyRequests(1))],
+        vec![FaultRule::once(
+            "/apis/apps/v1/deployments?",
+            Fault::TooManyRequests(1),
+        )],
         options,
     )
     .await;
