@@ -252,15 +252,15 @@ fn pod_templates() -> (Template, Template) {
         }
     });
     let mut plain = pod.clone();
-    plain["metadata"]["annotations"]
-        .as_object_mut()
-        .map(|a| a.remove("sidecar.istio.io/status"));
-    plain["spec"]
-        .as_object_mut()
-        .map(|s| s.remove("initContainers"));
-    plain["spec"]["containers"]
-        .as_array_mut()
-        .map(|c| c.retain(|c| c["name"] != "istio-proxy"));
+    if let Some(a) = plain["metadata"]["annotations"].as_object_mut() {
+        a.remove("sidecar.istio.io/status");
+    }
+    if let Some(spec) = plain["spec"].as_object_mut() {
+        spec.remove("initContainers");
+    }
+    if let Some(c) = plain["spec"]["containers"].as_array_mut() {
+        c.retain(|c| c["name"] != "istio-proxy");
+    }
     (
         Template::new(&pod.to_string(), &HOLES),
         Template::new(&plain.to_string(), &HOLES),
@@ -322,9 +322,9 @@ fn service_templates() -> (Template, Template) {
         "status": {"loadBalancer": {}}
     });
     let mut unnamed = s.clone();
-    unnamed["spec"]["ports"][0]
-        .as_object_mut()
-        .map(|p| p.remove("name"));
+    if let Some(p) = unnamed["spec"]["ports"][0].as_object_mut() {
+        p.remove("name");
+    }
     (
         Template::new(&s.to_string(), &HOLES),
         Template::new(&unnamed.to_string(), &HOLES),

@@ -9,7 +9,7 @@
 //! from its beginning, its partial result dropped; a list that still fails after its retries
 //! ends the read, naming the kind and what it was needed for.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -28,6 +28,9 @@ use crate::kinds::{
     self, CONFIGMAP, DEFAULT_ISTIO_NAMESPACE, INJECTOR_CONFIGMAP, KINDS, Kind, Need,
 };
 use crate::reduce::{self, PodGroups, Ref};
+
+/// Pages of one list reduced at once (on blocking threads) while the next page downloads.
+const PARSING: usize = 2;
 
 /// How often one list may restart after `410 Expired` before the read gives up.
 const MAX_RESTARTS: u32 = 3;
@@ -538,9 +541,10 @@ impl Reader<'_> {
         'list: loop {
             let mut listed = Listed::default();
             let mut token: Option<String> = None;
-            // The page being reduced while the next one downloads.
-            let mut pending: Option<tokio::task::JoinHandle<std::result::Result<Listed, String>>> =
-                None;
+            // Pages being reduced (in order) while the next one downloads.
+            let mut pending: VecDeque<
+                tokio::task::JoinHandle<std::result::Result<Listed, String>>,
+            > = VecDeque::new();
             loop {
                 self.report(&job);
                 let mut path = format!("{base}?limit={}", self.page_size);
@@ -558,29 +562,27 @@ impl Reader<'_> {
                         // client-go's pager: the continue token expired, list again from the
                         // start; what this list read so far is dropped, so nothing counts twice.
                         tracing::debug!(list = %job.describe(), %failure, "restarting the list");
-                        if let Some(p) = pending.take() {
-                            p.abort();
-                        }
+                        pending.drain(..).for_each(|p| p.abort());
                         restarts += 1;
                         continue 'list;
                     }
                     Err(failure) => {
-                        if let Some(p) = pending.take() {
-                            p.abort();
-                        }
+                        pending.drain(..).for_each(|p| p.abort());
                         let listed = self.refused(&job, failure)?;
                         return Ok(listed);
                     }
                 };
                 let next = reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
-                if let Some(p) = pending.take() {
+                if pending.len() >= PARSING
+                    && let Some(p) = pending.pop_front()
+                {
                     let page = self.join(&job, p).await?;
                     self.objects.fetch_add(page.len(), Ordering::Relaxed);
                     listed.append(page);
                 }
                 let kind = job.kind;
                 let reduction = reduction.clone();
-                pending = Some(tokio::task::spawn_blocking(move || {
+                pending.push_back(tokio::task::spawn_blocking(move || {
                     reduce_page(&body, kind, &reduction, false)
                 }));
                 match next {
@@ -588,7 +590,7 @@ impl Reader<'_> {
                     None => break,
                 }
             }
-            if let Some(p) = pending.take() {
+            while let Some(p) = pending.pop_front() {
                 let page = self.join(&job, p).await?;
                 self.objects.fetch_add(page.len(), Ordering::Relaxed);
                 listed.append(page);
