@@ -348,27 +348,161 @@ impl<'de> Visitor<'de> for PickedVisitor {
     }
 }
 
-/// A pod as first read: its metadata and spec left unparsed, its phase.
-#[derive(serde::Deserialize)]
-struct PodLite<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default)]
-    spec: Option<&'a serde_json::value::RawValue>,
-    #[serde(default)]
-    status: Option<PhaseOnly>,
-}
-
 #[derive(serde::Deserialize)]
 struct PhaseOnly {
     #[serde(default)]
     phase: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
-struct PodPage<'a> {
-    #[serde(borrow, default)]
-    items: Vec<PodLite<'a>>,
+/// How a pod's spec was read.
+enum SpecPart {
+    /// Absent.
+    None,
+    /// The pod is owned: only what [`owned_pod`] reads.
+    Lite(SpecLite),
+    /// Whole (but for what the parser skips).
+    Whole(Value),
+}
+
+/// A pod as read in one pass: its metadata (raw, and what ownership needs), its spec read
+/// only as far as its ownership requires (the API server writes metadata first), its phase.
+struct PodRead<'a> {
+    meta_raw: Option<&'a serde_json::value::RawValue>,
+    meta: Option<MetaLite>,
+    owned: bool,
+    spec: SpecPart,
+    phase: Option<String>,
+}
+
+/// Whether a pod's controller is among `present`.
+fn is_owned(meta: &MetaLite, present: &HashSet<Ref>) -> bool {
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    meta.owner_references.iter().any(|r| {
+        r.controller == Some(true)
+            && match (&r.kind, &r.name) {
+                (Some(kind), Some(name)) => {
+                    present.contains(&(kind.clone(), namespace.clone(), name.clone()))
+                }
+                _ => false,
+            }
+    })
+}
+
+#[derive(Clone, Copy)]
+struct PodSeed<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
+    type Value = PodRead<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PodRead<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeed<'_> {
+    type Value = PodRead<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Pod")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PodRead<'de>, A::Error> {
+        let mut pod = PodRead {
+            meta_raw: None,
+            meta: None,
+            owned: false,
+            spec: SpecPart::None,
+            phase: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "metadata" => {
+                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                    let meta: MetaLite =
+                        serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                    pod.owned = is_owned(&meta, self.present);
+                    pod.meta = Some(meta);
+                    pod.meta_raw = Some(raw);
+                }
+                "spec" if pod.owned => pod.spec = SpecPart::Lite(map.next_value()?),
+                "spec" => pod.spec = SpecPart::Whole(map.next_value_seed(Filter(Shape::Any))?),
+                "status" => {
+                    pod.phase = map.next_value::<Option<PhaseOnly>>()?.and_then(|p| p.phase);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(pod)
+    }
+}
+
+/// A list page of Pods, each read with [`PodSeed`].
+struct PodPage<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> Visitor<'de> for PodPage<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a PodList")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<PodRead<'de>>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "items" {
+                items = map.next_value_seed(PodSeq {
+                    present: self.present,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+}
+
+struct PodSeq<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> DeserializeSeed<'de> for PodSeq<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Vec<PodRead<'de>>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeq<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of Pods")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<PodRead<'de>>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<PodRead<'de>>, A::Error> {
+        let seed = PodSeed {
+            present: self.present,
+        };
+        let mut items = Vec::new();
+        while let Some(pod) = seq.next_element_seed(seed)? {
+            items.push(pod);
+        }
+        Ok(items)
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -395,7 +529,7 @@ struct OwnerLite {
     controller: Option<bool>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Default, serde::Deserialize)]
 struct SpecLite {
     #[serde(default, rename = "hostNetwork")]
     host_network: Option<bool>,
@@ -422,32 +556,21 @@ pub fn pod_items(
     present: &HashSet<Ref>,
     groups: &mut PodGroups,
 ) -> serde_json::Result<Vec<Value>> {
-    let page: PodPage<'_> = serde_json::from_slice(page)?;
+    let mut de = serde_json::Deserializer::from_slice(page);
+    let pods = de.deserialize_map(PodPage { present })?;
+    de.end()?;
     let mut out = Vec::new();
-    for pod in page.items {
-        let meta: MetaLite = match pod.metadata {
-            Some(raw) => serde_json::from_str(raw.get())?,
-            None => serde_json::from_str("{}")?,
-        };
-        let phase = pod.status.and_then(|s| s.phase);
-        let namespace = meta.namespace.clone().unwrap_or_default();
-        let owned = meta.owner_references.iter().any(|r| {
-            r.controller == Some(true)
-                && match (&r.kind, &r.name) {
-                    (Some(kind), Some(name)) => {
-                        present.contains(&(kind.clone(), namespace.clone(), name.clone()))
-                    }
-                    _ => false,
-                }
-        });
-        if owned {
+    for pod in pods {
+        let phase = pod.phase;
+        let meta = pod.meta;
+        if pod.owned
+            && let Some(meta) = meta
+        {
             let spec: SpecLite = match pod.spec {
-                Some(raw) => serde_json::from_str(raw.get())?,
-                None => SpecLite {
-                    host_network: None,
-                    containers: Vec::new(),
-                    init_containers: Vec::new(),
-                },
+                SpecPart::Lite(spec) => spec,
+                // The spec came before the metadata.
+                SpecPart::Whole(value) => serde_json::from_value(value)?,
+                SpecPart::None => SpecLite::default(),
             };
             let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
             // Everything `owned_pod` reads but the name: equal keys, equal reduced pods.
@@ -491,16 +614,15 @@ pub fn pod_items(
             let mut whole = Map::new();
             whole.insert("apiVersion".into(), Value::String("v1".into()));
             whole.insert("kind".into(), Value::String("Pod".into()));
-            if let Some(raw) = pod.metadata {
+            if let Some(raw) = pod.meta_raw {
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 whole.insert(
                     "metadata".into(),
                     Filter(Shape::Metadata).deserialize(&mut de)?,
                 );
             }
-            if let Some(raw) = pod.spec {
-                let mut de = serde_json::Deserializer::from_str(raw.get());
-                whole.insert("spec".into(), Filter(Shape::Any).deserialize(&mut de)?);
+            if let SpecPart::Whole(spec) = pod.spec {
+                whole.insert("spec".into(), spec);
             }
             if let Some(phase) = phase {
                 whole.insert("status".into(), json!({ "phase": phase }));
@@ -819,6 +941,32 @@ mod tests {
             deployment,
             json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}})
         );
+    }
+
+    #[test]
+    fn pod_pages_group_owned_pods_in_any_field_order() {
+        let present: HashSet<Ref> =
+            HashSet::from([("ReplicaSet".into(), "shop".into(), "web-1".into())]);
+        // The same pod, its spec before its metadata.
+        let spec_first = r#"{"spec": {"initContainers": [{"name": "istio-validation"}],
+              "containers": [{"name": "web", "env": []}, {"name": "istio-proxy"}]},
+            "metadata": {"name": "web-1-b", "namespace": "shop",
+              "labels": {"sidecar.istio.io/inject": "true"},
+              "annotations": {"sidecar.istio.io/status": "{}", "meshready.io/ignore": "MR0001"},
+              "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}]},
+            "status": {"phase": "Running"}}"#;
+        let orphan = POD.replace(r#""name": "web-1", "uid""#, r#""name": "gone", "uid""#);
+        let page = format!(r#"{{"items": [{POD}, {spec_first}, {orphan}], "metadata": {{}}}}"#);
+        let mut groups = PodGroups::default();
+        let whole = pod_items(page.as_bytes(), &present, &mut groups).unwrap();
+        assert_eq!((groups.pods(), groups.groups()), (2, 1));
+        assert_eq!(whole.len(), 1);
+        assert_eq!(
+            whole[0]["spec"]["containers"][0]["ports"][0]["containerPort"],
+            80
+        );
+        assert!(whole[0]["metadata"].get("managedFields").is_none());
+        assert_eq!(whole[0]["status"], json!({"phase": "Running"}));
     }
 
     #[test]
