@@ -23,23 +23,24 @@ pub enum Error {
     /// The HTTP client could not be built from the configuration.
     #[error("cannot create the Kubernetes client")]
     Client(#[source] kube::Error),
-    /// A request failed for a reason other than 403 Forbidden or 404 Not Found.
-    #[error("cannot {what}")]
-    Request {
-        /// What was being read (`list Pods in namespace shop`).
+    /// A request failed for a reason other than 403 Forbidden or 404 Not Found, after its
+    /// retries. The API server's answer is in kubectl's words, and is not repeated as a source.
+    #[error("cannot {what} (needed for {used_for}): {failure}")]
+    Read {
+        /// What was being read (`list pods in all namespaces`).
         what: String,
-        /// The cause.
-        #[source]
-        source: kube::Error,
+        /// The checks that need it.
+        used_for: &'static str,
+        /// Why it failed (`Error from server (Expired): ...`).
+        failure: String,
     },
-    /// An object could not be turned into JSON.
-    #[error("cannot encode {what}")]
-    Encode {
-        /// The object.
-        what: String,
-        /// The cause.
-        #[source]
-        source: serde_json::Error,
+    /// Discovery of an API group-version failed other than with 403 or 404, after retries.
+    #[error("cannot discover API group {api_version}: {failure}")]
+    Discover {
+        /// `apps/v1`.
+        api_version: String,
+        /// Why it failed.
+        failure: String,
     },
     /// The whole read took longer than `--timeout`.
     #[error("reading the cluster took longer than {}s (raise --timeout)", .0.as_secs())]

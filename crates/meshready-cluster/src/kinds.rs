@@ -256,3 +256,10 @@ pub const INJECTOR_CONFIGMAP: &str = "istio-sidecar-injector";
 
 /// The namespace Istio is installed in when no injector webhook names another.
 pub const DEFAULT_ISTIO_NAMESPACE: &str = "istio-system";
+
+/// Whether the rules read only the metadata of `kind`'s objects, so that lists ask the API
+/// server for `PartialObjectMetadata` (Namespaces: their labels).
+#[must_use]
+pub fn metadata_only(kind: &Kind) -> bool {
+    kind.kind == "Namespace"
+}

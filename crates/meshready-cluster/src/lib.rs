@@ -9,43 +9,47 @@
 
 pub mod error;
 pub mod facts;
+pub mod http;
 pub mod kinds;
 pub mod manifests;
 pub mod read;
+pub mod reduce;
 
-use meshready_core::source::{LoadOptions, Loaded, object_from_json};
+use meshready_core::source::Loaded;
 use meshready_core::{CheckOptions, LoadError, Report, Settings};
 
 pub use error::{Error, Result};
+pub use http::Retry;
 pub use read::{Forbidden, Options, Progress, Scope, Snapshot, client, read};
 
 /// The pseudo file name that errors about cluster objects carry.
 pub const CLUSTER_SOURCE: &str = "<cluster>";
 
-/// Turns a snapshot into the core's input: one object per API object, in reading order, with
-/// no source file (findings have no location, only a path).
+/// Turns a snapshot into the core's input (a copy; see [`into_loaded`]).
 #[must_use]
 pub fn loaded(snapshot: &Snapshot) -> Loaded {
-    let options = LoadOptions::default();
+    into_loaded(snapshot.clone())
+}
+
+/// Turns a snapshot into the core's input: its objects, in reading order, with no source file
+/// (findings have no location, only a path).
+#[must_use]
+pub fn into_loaded(snapshot: Snapshot) -> Loaded {
     let mut loaded = Loaded::default();
-    for value in &snapshot.objects {
-        loaded.stats.documents += 1;
-        match object_from_json(value, &options) {
-            Ok(object) => {
-                loaded.stats.objects += 1;
-                loaded.objects.push(object);
-            }
-            Err(message) => {
-                loaded.stats.invalid_documents += 1;
-                loaded.errors.push(LoadError {
-                    file: CLUSTER_SOURCE.into(),
-                    line: 0,
-                    column: 0,
-                    message: format!("{}: {message}", describe(value)),
-                });
-            }
-        }
-    }
+    loaded.stats.documents = snapshot.objects.len() + snapshot.invalid.len();
+    loaded.stats.objects = snapshot.objects.len();
+    loaded.stats.invalid_documents = snapshot.invalid.len();
+    loaded.objects = snapshot.objects;
+    loaded.errors = snapshot
+        .invalid
+        .into_iter()
+        .map(|message| LoadError {
+            file: CLUSTER_SOURCE.into(),
+            line: 0,
+            column: 0,
+            message,
+        })
+        .collect();
     loaded
 }
 
@@ -60,14 +64,4 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
         ..options.clone()
     };
     meshready_core::check(loaded, &options)
-}
-
-/// `Kind namespace/name` of a raw API object, for messages.
-fn describe(value: &serde_json::Value) -> String {
-    let kind = value["kind"].as_str().unwrap_or("object");
-    let name = value["metadata"]["name"].as_str().unwrap_or("<unnamed>");
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{kind} {ns}/{name}"),
-        None => format!("{kind} {name}"),
-    }
 }

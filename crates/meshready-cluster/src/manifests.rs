@@ -4,19 +4,41 @@
 
 use std::io::{self, Write};
 
+use meshready_core::source::Object;
 use serde_json::Value;
 
-/// Writes `objects` as `---`-separated documents after a comment header.
+/// Writes `objects` (as analysed: reduced to what the rules read) as `---`-separated documents
+/// after a comment header.
 ///
 /// # Errors
 /// When writing fails.
-pub fn write(out: &mut dyn Write, objects: &[Value], header: &str) -> io::Result<()> {
+pub fn write(out: &mut dyn Write, objects: &[Object], header: &str) -> io::Result<()> {
     for line in header.lines() {
         writeln!(out, "# {line}")?;
     }
     for object in objects {
         writeln!(out, "---")?;
-        serde_json::to_writer_pretty(&mut *out, object)?;
+        let mut value = object.root.to_json();
+        if let Value::Object(map) = &mut value {
+            // Owned pods keep their kind, apiVersion, name and namespace only as the object's
+            // fields.
+            map.entry("apiVersion")
+                .or_insert_with(|| Value::String(object.api_version.clone()));
+            map.entry("kind")
+                .or_insert_with(|| Value::String(object.kind.clone()));
+            if let Value::Object(meta) = map
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()))
+            {
+                meta.entry("name")
+                    .or_insert_with(|| Value::String(object.name.clone()));
+                if !object.namespace.is_empty() {
+                    meta.entry("namespace")
+                        .or_insert_with(|| Value::String(object.namespace.clone()));
+                }
+            }
+        }
+        serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)?;
     }
     out.flush()
@@ -24,7 +46,7 @@ pub fn write(out: &mut dyn Write, objects: &[Value], header: &str) -> io::Result
 
 #[cfg(test)]
 mod tests {
-    use meshready_core::source::{LoadOptions, load_str};
+    use meshready_core::source::{LoadOptions, load_str, object_from_json};
     use serde_json::json;
 
     use super::*;
@@ -36,8 +58,12 @@ mod tests {
             // The injector ConfigMap: the loader keeps its data (other ConfigMaps' data no rule reads).
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio-sidecar-injector", "namespace": "off"}, "data": {"values": "{\"a\": \"b\\nc\"}", "yes": "no"}}),
         ];
+        let parsed: Vec<Object> = objects
+            .iter()
+            .map(|o| object_from_json(o, &LoadOptions::default()).unwrap())
+            .collect();
         let mut out = Vec::new();
-        write(&mut out, &objects, "meshready cluster\nsecond line").unwrap();
+        write(&mut out, &parsed, "meshready cluster\nsecond line").unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(text.starts_with("# meshready cluster\n# second line\n---\n"));
         let loaded = load_str("dump.yaml", &text, &LoadOptions::default());

@@ -1,6 +1,8 @@
 //! `meshready cluster` against a mock API server: the same findings as `check --live` on the
 //! same objects, pagination, forbidden and unserved kinds, what is never read, and the
-//! `--as-manifests` round trip. One `#[ignore]` test reads a real cluster.
+//! `--as-manifests` round trip, owned pods reduced, and faults (500, 429 with `Retry-After`,
+//! `410 Expired` mid-list, a dropped connection, a slow page) that change nothing in the
+//! findings. One `#[ignore]` test reads a real cluster.
 
 mod support;
 
@@ -8,11 +10,11 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use meshready_cluster::{Options, Scope, Snapshot, facts, manifests};
+use meshready_cluster::{Options, Retry, Scope, Snapshot, facts, manifests};
 use meshready_core::source::{LoadOptions, Object, load_str};
 use meshready_core::{CheckOptions, Finding, ObjectRef, Settings, Severity};
 use serde_json::Value;
-use support::{MockApi, Setup};
+use support::{Fault, FaultRule, MockApi, Setup};
 
 const FIXTURE: &str = include_str!("fixtures/cluster.yaml");
 
@@ -40,6 +42,7 @@ fn setup() -> Setup {
         objects: fixture_objects(),
         forbidden: vec!["daemonsets"],
         not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+        faults: Vec::new(),
     }
 }
 
@@ -67,6 +70,13 @@ fn options(kubeconfig: &Path) -> Options {
         all_namespaces: true,
         page_size: 2,
         timeout: Duration::from_secs(20),
+        // Small delays keep the fault tests fast.
+        retry: Retry {
+            attempts: 4,
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(10),
+            request_timeout: Duration::from_secs(10),
+        },
         ..Options::default()
     }
 }
@@ -161,11 +171,7 @@ async fn lists_follow_continue_tokens() {
     assert!(pod_pages.iter().all(|r| r.contains("limit=2")));
     assert!(pod_pages[1].contains("continue=page-2"), "{pod_pages:#?}");
     assert!(pod_pages[2].contains("continue=page-4"), "{pod_pages:#?}");
-    let pods = snapshot
-        .objects
-        .iter()
-        .filter(|o| o["kind"] == "Pod")
-        .count();
+    let pods = snapshot.objects.iter().filter(|o| o.kind == "Pod").count();
     assert_eq!(pods, 6);
 }
 
@@ -179,7 +185,7 @@ async fn a_forbidden_kind_is_one_warning_and_the_rest_is_analysed() {
         warning.starts_with("cannot read DaemonSet (forbidden); skipped: every workload check"),
         "{warning}"
     );
-    assert!(snapshot.objects.iter().all(|o| o["kind"] != "DaemonSet"));
+    assert!(snapshot.objects.iter().all(|o| o.kind != "DaemonSet"));
     for kind in [
         "Deployment",
         "StatefulSet",
@@ -189,7 +195,7 @@ async fn a_forbidden_kind_is_one_warning_and_the_rest_is_analysed() {
         "Namespace",
     ] {
         assert!(
-            snapshot.objects.iter().any(|o| o["kind"] == kind),
+            snapshot.objects.iter().any(|o| o.kind == kind),
             "{kind} missing"
         );
     }
@@ -249,8 +255,8 @@ async fn never_reads_secrets_or_lists_configmaps() {
         snapshot
             .objects
             .iter()
-            .filter(|o| o["kind"] == "ConfigMap")
-            .all(|o| o["metadata"]["name"] == "istio-sidecar-injector")
+            .filter(|o| o.kind == "ConfigMap")
+            .all(|o| o.name == "istio-sidecar-injector")
     );
     // Every request is a read of a known resource or discovery.
     assert!(requests.iter().all(|r| r.starts_with("/api")));
@@ -355,6 +361,186 @@ async fn a_slow_server_hits_the_timeout() {
     );
 }
 
+#[tokio::test]
+async fn owned_pods_and_replicasets_are_reduced() {
+    let cluster = start(setup());
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let object = |kind: &str, name: &str| {
+        snapshot
+            .objects
+            .iter()
+            .find(|o| o.kind == kind && o.name == name)
+            .unwrap_or_else(|| panic!("{kind} {name} missing"))
+            .root
+            .to_json()
+    };
+    // Owned by a ReplicaSet that was read: owner, Istio containers, the phase only if finished
+    // (kind, apiVersion, name and namespace are the object's fields only).
+    assert_eq!(
+        object("Pod", "web-5d8f7-a"),
+        serde_json::json!({
+            "metadata": {"ownerReferences": [{"kind": "ReplicaSet", "name": "web-5d8f7", "controller": true}]},
+            "spec": {"initContainers": [{"name": "istio-validation"}], "containers": [{"name": "istio-proxy"}]}})
+    );
+    assert_eq!(
+        object("Pod", "report-2911-x")["status"]["phase"],
+        "Succeeded"
+    );
+    // Its controller (the DaemonSet) was forbidden: the pod is kept whole (less its status).
+    let agent = object("Pod", "agent-q7x");
+    assert_eq!(
+        agent["spec"]["containers"][0]["securityContext"]["runAsUser"],
+        1337
+    );
+    assert_eq!(agent["status"]["phase"], "Running");
+    // The ReplicaSet of a Deployment that was read: its owner and an empty template.
+    assert_eq!(
+        object("ReplicaSet", "web-5d8f7")["spec"],
+        serde_json::json!({"template": {"spec": {}}})
+    );
+}
+
+/// Reads `setup` with `faults` and asserts the same snapshot findings as without faults.
+async fn same_findings_despite(
+    faults: Vec<FaultRule>,
+    options: impl Fn(&Path) -> Options,
+) -> Vec<String> {
+    let cluster = start(Setup { faults, ..setup() });
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    let got = cluster_findings(&snapshot);
+    assert_eq!(got, check_findings(readable));
+    let pods = snapshot.objects.iter().filter(|o| o.kind == "Pod").count();
+    assert_eq!(pods, 6, "no pod twice, none missing");
+    cluster.api.requests()
+}
+
+#[tokio::test]
+async fn a_500_once_is_retried() {
+    let requests = same_findings_despite(
+        vec![FaultRule::once("/api/v1/pods?", Fault::Status(500))],
+        options,
+    )
+    .await;
+    let first_pages = requests
+        .iter()
+        .filter(|r| *r == "/api/v1/pods?limit=2")
+        .count();
+    assert_eq!(first_pages, 2, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn a_429_waits_for_retry_after() {
+    let start = std::time::Instant::now();
+    let requests = same_findings_despite(
+        vec![FaultRule::once(
+            "/apis/apps/v1/deployments?",
+            Fault::TooManyRequests(1),
+        )],
+        options,
+    )
+    .await;
+    // The server asked for a second; the backoff alone would have waited milliseconds.
+    assert!(start.elapsed() >= Duration::from_millis(950));
+    let deployments = requests
+        .iter()
+        .filter(|r| *r == "/apis/apps/v1/deployments?limit=2")
+        .count();
+    assert_eq!(deployments, 2, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn an_expired_continue_token_restarts_the_list() {
+    let requests = same_findings_despite(
+        vec![FaultRule::once(
+            "/api/v1/pods?limit=2&continue=page-4",
+            Fault::Status(410),
+        )],
+        options,
+    )
+    .await;
+    let pod_pages: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/pods?"))
+        .collect();
+    assert_eq!(
+        pod_pages,
+        [
+            "/api/v1/pods?limit=2",
+            "/api/v1/pods?limit=2&continue=page-2",
+            "/api/v1/pods?limit=2&continue=page-4",
+            "/api/v1/pods?limit=2",
+            "/api/v1/pods?limit=2&continue=page-2",
+            "/api/v1/pods?limit=2&continue=page-4",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried() {
+    let requests = same_findings_despite(
+        vec![FaultRule::once(
+            "/api/v1/pods?limit=2&continue=page-2",
+            Fault::Drop,
+        )],
+        options,
+    )
+    .await;
+    let dropped = requests
+        .iter()
+        .filter(|r| *r == "/api/v1/pods?limit=2&continue=page-2")
+        .count();
+    assert_eq!(dropped, 2, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn a_slow_page_times_out_and_is_retried() {
+    let requests = same_findings_despite(
+        vec![FaultRule::once(
+            "/api/v1/services?",
+            Fault::Slow(Duration::from_secs(3)),
+        )],
+        |kubeconfig| Options {
+            retry: Retry {
+                request_timeout: Duration::from_secs(1),
+                ..options(kubeconfig).retry
+            },
+            ..options(kubeconfig)
+        },
+    )
+    .await;
+    let services = requests
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/services?"))
+        .count();
+    assert_eq!(services, 2, "{requests:#?}");
+}
+
+#[tokio::test]
+async fn a_kind_that_keeps_failing_ends_the_read() {
+    let cluster = start(Setup {
+        faults: vec![FaultRule::always("/api/v1/pods?", Fault::Status(500))],
+        ..setup()
+    });
+    let options = options(&cluster.kubeconfig);
+    let client = meshready_cluster::client(&options).await.expect("client");
+    let error = meshready_cluster::read(client, &options, &|_| {})
+        .await
+        .expect_err("a persistent 500 is an error");
+    let message = error.to_string();
+    assert_eq!(
+        message,
+        "cannot list pods in all namespaces (needed for IST0103 pod-missing-proxy, Istio CNI detection, and checks on Pods without an owner): Error from server (InternalError): Internal error occurred: etcdserver: request timed out"
+    );
+    assert!(std::error::Error::source(&error).is_none());
+    let attempts = cluster
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/pods?"))
+        .count();
+    assert_eq!(attempts, 4, "every attempt of the retry budget, no more");
+}
+
 /// Reads the cluster of the current kubeconfig context (`KUBECONFIG` or `~/.kube/config`):
 /// `cargo test -p meshready-cluster -- --ignored`. Needs only the RBAC in docs/cluster.md.
 #[tokio::test]
@@ -368,8 +554,8 @@ async fn real_cluster() {
     let snapshot = meshready_cluster::read(client, &options, &|_| {})
         .await
         .expect("read");
-    assert!(snapshot.objects.iter().any(|o| o["kind"] == "Namespace"));
-    assert!(snapshot.objects.iter().all(|o| o["kind"] != "Secret"));
+    assert!(snapshot.objects.iter().any(|o| o.kind == "Namespace"));
+    assert!(snapshot.objects.iter().all(|o| o.kind != "Secret"));
     let loaded = meshready_cluster::loaded(&snapshot);
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
     let report = meshready_cluster::check(&loaded, &CheckOptions::default());

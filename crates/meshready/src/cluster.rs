@@ -28,8 +28,10 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         all_namespaces: args.all_namespaces,
         page_size: args.request_limit,
         timeout: args.timeout,
+        ..meshready_cluster::Options::default()
     };
-    // The only async code of the binary: a runtime just for this command.
+    // The only async code of the binary: a runtime just for this command (pages are reduced
+    // on its blocking threads while the next ones download).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -51,7 +53,7 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     if let Some(path) = &args.as_manifests {
         write_manifests(path, &snapshot)?;
     }
-    let loaded = meshready_cluster::loaded(&snapshot);
+    let loaded = meshready_cluster::into_loaded(snapshot);
     if args.output == OutputFormat::Text && !args.out.quiet {
         let cni = facts::cni_note(&loaded.objects, resolved.check.settings.admission.cni);
         writeln!(stderr, "meshready: note: {cni}")?;

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use meshready_core::source::{LoadOptions, load_str};
 use serde_json::Value;
-use support::{MockApi, Setup};
+use support::{Fault, FaultRule, MockApi, Setup};
 
 const FIXTURE: &str = include_str!("../../meshready-cluster/tests/fixtures/cluster.yaml");
 
@@ -54,6 +54,7 @@ fn cluster_reports_like_check_and_round_trips() {
         objects,
         forbidden: vec!["daemonsets"],
         not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+        faults: Vec::new(),
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");
@@ -114,6 +115,47 @@ fn cluster_reports_like_check_and_round_trips() {
 }
 
 #[test]
+fn a_kind_that_cannot_be_read_is_one_error_in_kubectl_words() {
+    let objects = load_str("cluster.yaml", FIXTURE, &LoadOptions::default())
+        .objects
+        .iter()
+        .map(|o| o.root.to_json())
+        .collect();
+    // `Retry-After: 0` on every attempt: the retry budget is spent at once.
+    let api = MockApi::start(Setup {
+        objects,
+        faults: vec![FaultRule::always(
+            "/apis/apps/v1/deployments?",
+            Fault::TooManyRequests(0),
+        )],
+        ..Setup::default()
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    let (code, stdout, stderr) = meshready(&[
+        "cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().expect("path"),
+        "-A",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(code, 2, "stderr: {stderr}");
+    assert!(stdout.is_empty(), "no report on a partial read: {stdout}");
+    assert_eq!(
+        stderr.trim_end(),
+        "meshready: error: cannot list deployments in all namespaces (needed for every workload check (service association, ports, UIDs, labels, pod security) on these workloads): Error from server (TooManyRequests): the server has received too many requests and has asked us to try again later"
+    );
+    let attempts = api
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("/apis/apps/v1/deployments?"))
+        .count();
+    assert_eq!(attempts, 6, "the default retry budget");
+}
+
+#[test]
 fn an_unreachable_cluster_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope");
@@ -136,6 +178,7 @@ fn cluster_takes_mesh_thresholds_and_cni_from_the_config() {
         objects,
         forbidden: vec![],
         not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+        faults: Vec::new(),
     });
     let dir = tempfile::tempdir().expect("tempdir");
     let kubeconfig = dir.path().join("kubeconfig");

@@ -274,6 +274,7 @@ fn cluster_policyreports_carry_live_uids() {
         objects,
         forbidden: vec![],
         not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+        faults: Vec::new(),
     });
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");

@@ -1,7 +1,8 @@
 //! A tiny mock Kubernetes API server for tests: HTTP/1.1 on 127.0.0.1 (port 0), answering
 //! per-group discovery, paginated lists (`limit` / `continue`) and GETs from recorded objects,
-//! 403 for the kinds it is told to forbid, 404 for group-versions it does not serve. It records
-//! every request line.
+//! 403 for the kinds it is told to forbid, 404 for group-versions it does not serve, and the
+//! faults it is told to inject (an error status, 429 with `Retry-After`, a connection closed
+//! without an answer, a slow answer). It records every request line.
 
 #![allow(dead_code)]
 
@@ -10,6 +11,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -82,7 +84,7 @@ const RESOURCES: &[(&str, &str, &str, bool)] = &[
 ];
 
 /// What the mock serves.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Setup {
     /// The objects (with apiVersion and kind).
     pub objects: Vec<Value>,
@@ -90,6 +92,52 @@ pub struct Setup {
     pub forbidden: Vec<&'static str>,
     /// Group-versions that discovery and every request answer with 404.
     pub not_served: Vec<&'static str>,
+    /// Faults, tried in order on every request.
+    pub faults: Vec<FaultRule>,
+}
+
+/// A fault the mock injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Answer with this status code (a Status body with the usual reason).
+    Status(u16),
+    /// 429 Too Many Requests with `Retry-After: N` (seconds).
+    TooManyRequests(u64),
+    /// Close the connection without answering.
+    Drop,
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+}
+
+/// Injects `fault` into the first `times` requests whose target contains `matches`.
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    /// A substring of the request target (`/api/v1/pods?limit=2&continue=page-2`).
+    pub matches: &'static str,
+    /// How many matching requests get the fault (`usize::MAX`: all).
+    pub times: usize,
+    /// The fault.
+    pub fault: Fault,
+}
+
+impl FaultRule {
+    /// The fault on the first matching request only.
+    pub fn once(matches: &'static str, fault: Fault) -> Self {
+        Self {
+            matches,
+            times: 1,
+            fault,
+        }
+    }
+
+    /// The fault on every matching request.
+    pub fn always(matches: &'static str, fault: Fault) -> Self {
+        Self {
+            matches,
+            times: usize::MAX,
+            fault,
+        }
+    }
 }
 
 /// A running mock API server.
@@ -105,6 +153,9 @@ impl MockApi {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let url = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
+        let remaining = Arc::new(Mutex::new(
+            setup.faults.iter().map(|f| f.times).collect::<Vec<_>>(),
+        ));
         let setup = Arc::new(setup);
         let recorded = Arc::clone(&requests);
         std::thread::spawn(move || {
@@ -112,7 +163,8 @@ impl MockApi {
                 let Ok(stream) = stream else { break };
                 let setup = Arc::clone(&setup);
                 let recorded = Arc::clone(&recorded);
-                std::thread::spawn(move || serve(stream, &setup, &recorded));
+                let remaining = Arc::clone(&remaining);
+                std::thread::spawn(move || serve(stream, &setup, &recorded, &remaining));
             }
         });
         Self { url, requests }
@@ -138,7 +190,24 @@ impl MockApi {
     }
 }
 
-fn serve(stream: TcpStream, setup: &Setup, recorded: &Mutex<Vec<String>>) {
+/// The fault for a request, if one is due (and counts it).
+fn fault(setup: &Setup, remaining: &Mutex<Vec<usize>>, target: &str) -> Option<Fault> {
+    let mut remaining = remaining.lock().expect("faults lock");
+    for (rule, left) in setup.faults.iter().zip(remaining.iter_mut()) {
+        if *left > 0 && target.contains(rule.matches) {
+            *left -= 1;
+            return Some(rule.fault);
+        }
+    }
+    None
+}
+
+fn serve(
+    stream: TcpStream,
+    setup: &Setup,
+    recorded: &Mutex<Vec<String>>,
+    remaining: &Mutex<Vec<usize>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
     let mut stream = stream;
     loop {
@@ -164,7 +233,35 @@ fn serve(stream: TcpStream, setup: &Setup, recorded: &Mutex<Vec<String>>) {
         let method = parts.next().unwrap_or("");
         let target = parts.next().unwrap_or("").to_string();
         recorded.lock().expect("requests lock").push(target.clone());
-        let (code, body) = if !authorized {
+        let mut headers = String::new();
+        let injected = fault(setup, remaining, &target);
+        let (code, body) = if let Some(fault) = injected {
+            match fault {
+                Fault::Drop => return,
+                Fault::Slow(delay) => {
+                    std::thread::sleep(delay);
+                    respond(setup, &target)
+                }
+                Fault::TooManyRequests(seconds) => {
+                    headers = format!("Retry-After: {seconds}\r\n");
+                    status(
+                        429,
+                        "TooManyRequests",
+                        "the server has received too many requests and has asked us to try again later",
+                    )
+                }
+                Fault::Status(410) => status(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                ),
+                Fault::Status(code) => status(
+                    code,
+                    "InternalError",
+                    "Internal error occurred: etcdserver: request timed out",
+                ),
+            }
+        } else if !authorized {
             status(401, "Unauthorized", "no bearer token")
         } else if method != "GET" {
             status(405, "MethodNotAllowed", "the mock is read-only")
@@ -176,11 +273,13 @@ fn serve(stream: TcpStream, setup: &Setup, recorded: &Mutex<Vec<String>>) {
             401 => "Unauthorized",
             403 => "Forbidden",
             404 => "Not Found",
+            410 => "Gone",
+            429 => "Too Many Requests",
             _ => "Error",
         };
         let body = body.to_string();
         let response = format!(
-            "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
             body.len()
         );
         if stream.write_all(response.as_bytes()).is_err() {

@@ -71,7 +71,13 @@ impl Rule for PodMissingProxy {
                 cx.model.settings.mesh,
                 cx.model.injector,
             );
-            if matches!(decision, Membership::Injected(_)) {
+            // A running pod's `istio-proxy` container is the proxy (an API object always has an
+            // image; the `image: auto` customisation exists only in templates).
+            let has_proxy = w.containers().any(|c| {
+                c.name == crate::istio::ISTIO_PROXY
+                    && c.list != crate::model::ContainerList::Ephemeral
+            });
+            if matches!(decision, Membership::Injected(_)) && !has_proxy {
                 *missing.entry(owners.top(i)).or_default() += 1;
             }
         }

@@ -1,0 +1,1013 @@
+//! Reducing API objects to what the rules read, while each page is parsed: `managedFields`,
+//! `status` (but a Pod's phase), kubectl's last-applied annotation and the container fields no
+//! rule reads are skipped by the parser itself, so they are never allocated. Pods whose
+//! controller the snapshot holds, and ReplicaSets whose Deployment it holds, are reduced further
+//! to the few facts the rules read of an owned object (see [`owned_pod`], [`owned_replicaset`]),
+//! and identical owned pods are kept once with their names ([`PodGroups`]): what a read holds is
+//! bounded by the number of workloads, not of pods.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use meshready_core::istio;
+use meshready_core::source::{LoadOptions, Object, node, object_from_json};
+use meshready_core::suppress::{IGNORE_ANNOTATION, ISTIO_ANNOTATION};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value, json};
+
+/// Container fields no rule reads: the rules' own prune policy (the loader drops them too;
+/// skipping them while parsing spares their allocation, above all the sidecar's long `env`).
+const UNREAD_CONTAINER_FIELDS: &[&str] = meshready_core::rules::PRUNE.unread_container_fields;
+
+/// Pod labels the rules read of a pod that a workload of the snapshot owns: the injector's
+/// object selector and opt-outs (mesh membership), and Istio's control-plane labels.
+const OWNED_POD_LABELS: [&str; 6] = [
+    "sidecar.istio.io/inject",
+    "istio.io/rev",
+    "istio.io/dataplane-mode",
+    "gateway.istio.io/managed",
+    "istio",
+    "release",
+];
+
+/// Where in an object a value is, for deciding what to skip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The object itself (`pod`: keep the phase of its status).
+    Root { pod: bool },
+    /// Any other value.
+    Any,
+    /// An object's or a pod template's `metadata`.
+    Metadata,
+    /// `metadata.annotations`.
+    Annotations,
+    /// A list of containers.
+    Containers,
+    /// One container.
+    Container,
+    /// A Pod's `status`.
+    PodStatus,
+}
+
+impl Shape {
+    /// The shape of the value under `key` of a mapping of this shape; None: skip it.
+    fn child(self, key: &str) -> Option<Self> {
+        match self {
+            Self::Root { pod } => match key {
+                "status" if pod => Some(Self::PodStatus),
+                "status" => None,
+                "metadata" => Some(Self::Metadata),
+                _ => Some(Self::Any),
+            },
+            Self::Metadata => match key {
+                // Bookkeeping no rule reads (`uid` stays: policy reports name live objects by it).
+                "managedFields" | "resourceVersion" | "generation" | "creationTimestamp"
+                | "selfLink" => None,
+                "annotations" => Some(Self::Annotations),
+                _ => Some(Self::Any),
+            },
+            Self::Annotations => {
+                (key != "kubectl.kubernetes.io/last-applied-configuration").then_some(Self::Any)
+            }
+            Self::Any => match key {
+                "containers" | "initContainers" | "ephemeralContainers" => Some(Self::Containers),
+                "metadata" => Some(Self::Metadata),
+                _ => Some(Self::Any),
+            },
+            Self::Containers => Some(Self::Any),
+            Self::Container => (!UNREAD_CONTAINER_FIELDS.contains(&key)).then_some(Self::Any),
+            Self::PodStatus => (key == "phase").then_some(Self::Any),
+        }
+    }
+
+    /// The shape of the items of a sequence of this shape.
+    fn item(self) -> Self {
+        match self {
+            Self::Containers => Self::Container,
+            _ => Self::Any,
+        }
+    }
+}
+
+/// Parses one JSON value, skipping what [`Shape`] says no rule reads.
+#[derive(Debug, Clone, Copy)]
+struct Filter(Shape);
+
+impl<'de> DeserializeSeed<'de> for Filter {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Filter {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let item = Filter(self.0.item());
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(item)? {
+            items.push(v);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            match self.0.child(&key) {
+                Some(shape) => {
+                    let value = map.next_value_seed(Filter(shape))?;
+                    out.insert(key, value);
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// A list page's `metadata`.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListMeta {
+    /// The token for the next page (absent or empty on the last page).
+    #[serde(default, rename = "continue")]
+    pub continue_: Option<String>,
+}
+
+/// Reads a list page's `metadata` and stops there when the items come after it (as the API
+/// server writes them), so that the token is known before the page is parsed.
+struct Head<'t> {
+    token: &'t mut Option<String>,
+}
+
+/// The error that stops [`Head`] early.
+const FOUND: &str = "meshready: list metadata found";
+
+impl<'de> Visitor<'de> for Head<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "metadata" {
+                let meta: ListMeta = map.next_value()?;
+                *self.token = meta.continue_;
+                return Err(de::Error::custom(FOUND));
+            }
+            map.next_value::<IgnoredAny>()?;
+        }
+        Ok(())
+    }
+}
+
+/// The continue token of a list page, read without parsing its items.
+///
+/// # Errors
+/// When the page is not JSON.
+pub fn continue_token(page: &[u8]) -> serde_json::Result<Option<String>> {
+    let mut token = None;
+    let mut de = serde_json::Deserializer::from_slice(page);
+    match de.deserialize_map(Head { token: &mut token }) {
+        Ok(()) => {}
+        Err(e) if e.to_string().starts_with(FOUND) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(token.filter(|t| !t.is_empty()))
+}
+
+/// The items of a list page, each reduced as it is parsed.
+struct Items {
+    pod: bool,
+}
+
+impl<'de> Visitor<'de> for Items {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes list")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                items = map.next_value_seed(ItemSeq { pod: self.pod })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+}
+
+struct ItemSeq {
+    pod: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeq {
+    type Value = Vec<Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Value>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeq {
+    type Value = Vec<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<Value>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
+        let filter = Filter(Shape::Root { pod: self.pod });
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(filter)? {
+            items.push(v);
+        }
+        Ok(items)
+    }
+}
+
+/// The items of a list page, reduced (`pod`: the page lists Pods).
+///
+/// # Errors
+/// When the page is not a JSON object.
+pub fn items(page: &[u8], pod: bool) -> serde_json::Result<Vec<Value>> {
+    let mut de = serde_json::Deserializer::from_slice(page);
+    let items = de.deserialize_map(Items { pod })?;
+    de.end()?;
+    Ok(items)
+}
+
+/// Label and annotation keys the reduced pods may keep (see [`owned_pod`] for which).
+const PICKED_KEYS: [&str; 9] = [
+    "sidecar.istio.io/inject",
+    "istio.io/rev",
+    "istio.io/dataplane-mode",
+    "gateway.istio.io/managed",
+    "istio",
+    "release",
+    "sidecar.istio.io/status",
+    IGNORE_ANNOTATION,
+    ISTIO_ANNOTATION,
+];
+
+/// A string map of which only [`PICKED_KEYS`] are kept.
+#[derive(Debug, Default)]
+struct Picked(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Picked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(PickedVisitor)
+    }
+}
+
+struct PickedVisitor;
+
+impl<'de> Visitor<'de> for PickedVisitor {
+    type Value = Picked;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of strings")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Picked, E> {
+        Ok(Picked::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Picked, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if PICKED_KEYS.contains(&key.as_ref()) {
+                out.insert(key.into_owned(), map.next_value()?);
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Picked(out))
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct PhaseOnly {
+    #[serde(default)]
+    phase: Option<String>,
+}
+
+/// How a pod's spec was read.
+enum SpecPart {
+    /// Absent.
+    None,
+    /// The pod is owned: only what [`owned_pod`] reads.
+    Lite(SpecLite),
+    /// Whole (but for what the parser skips).
+    Whole(Value),
+}
+
+/// A pod as read in one pass: its metadata (raw, and what ownership needs), its spec read
+/// only as far as its ownership requires (the API server writes metadata first), its phase.
+struct PodRead<'a> {
+    meta_raw: Option<&'a serde_json::value::RawValue>,
+    meta: Option<MetaLite>,
+    owned: bool,
+    spec: SpecPart,
+    phase: Option<String>,
+}
+
+/// Whether a pod's controller is among `present`.
+fn is_owned(meta: &MetaLite, present: &HashSet<Ref>) -> bool {
+    let namespace = meta.namespace.clone().unwrap_or_default();
+    meta.owner_references.iter().any(|r| {
+        r.controller == Some(true)
+            && match (&r.kind, &r.name) {
+                (Some(kind), Some(name)) => {
+                    present.contains(&(kind.clone(), namespace.clone(), name.clone()))
+                }
+                _ => false,
+            }
+    })
+}
+
+#[derive(Clone, Copy)]
+struct PodSeed<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
+    type Value = PodRead<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PodRead<'de>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeed<'_> {
+    type Value = PodRead<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Pod")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PodRead<'de>, A::Error> {
+        let mut pod = PodRead {
+            meta_raw: None,
+            meta: None,
+            owned: false,
+            spec: SpecPart::None,
+            phase: None,
+        };
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "metadata" => {
+                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
+                    let meta: MetaLite =
+                        serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                    pod.owned = is_owned(&meta, self.present);
+                    pod.meta = Some(meta);
+                    pod.meta_raw = Some(raw);
+                }
+                "spec" if pod.owned => pod.spec = SpecPart::Lite(map.next_value()?),
+                "spec" => pod.spec = SpecPart::Whole(map.next_value_seed(Filter(Shape::Any))?),
+                "status" => {
+                    pod.phase = map.next_value::<Option<PhaseOnly>>()?.and_then(|p| p.phase);
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(pod)
+    }
+}
+
+/// A list page of Pods, each read with [`PodSeed`].
+struct PodPage<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> Visitor<'de> for PodPage<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a PodList")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<PodRead<'de>>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "items" {
+                items = map.next_value_seed(PodSeq {
+                    present: self.present,
+                })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(items)
+    }
+}
+
+struct PodSeq<'p> {
+    present: &'p HashSet<Ref>,
+}
+
+impl<'de> DeserializeSeed<'de> for PodSeq<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Vec<PodRead<'de>>, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PodSeq<'_> {
+    type Value = Vec<PodRead<'de>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of Pods")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<PodRead<'de>>, E> {
+        Ok(Vec::new())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<PodRead<'de>>, A::Error> {
+        let seed = PodSeed {
+            present: self.present,
+        };
+        let mut items = Vec::new();
+        while let Some(pod) = seq.next_element_seed(seed)? {
+            items.push(pod);
+        }
+        Ok(items)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct MetaLite {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default, rename = "ownerReferences")]
+    owner_references: Vec<OwnerLite>,
+    #[serde(default)]
+    labels: Picked,
+    #[serde(default)]
+    annotations: Picked,
+}
+
+#[derive(serde::Deserialize)]
+struct OwnerLite {
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    controller: Option<bool>,
+}
+
+#[derive(Default, serde::Deserialize)]
+struct SpecLite {
+    #[serde(default, rename = "hostNetwork")]
+    host_network: Option<bool>,
+    #[serde(default)]
+    containers: Vec<NameOnly>,
+    #[serde(default, rename = "initContainers")]
+    init_containers: Vec<NameOnly>,
+}
+
+#[derive(serde::Deserialize)]
+struct NameOnly {
+    #[serde(default)]
+    name: Option<String>,
+    /// Kept because an `istio-proxy` without a real image is a customisation for the injector,
+    /// not a proxy (`Workload::already_injected`).
+    #[serde(default)]
+    image: Option<String>,
+}
+
+/// The pods of a list page: those whose controller is in `present` go to `groups`, reduced to
+/// [`owned_pod`] without ever parsing the rest of them; the others are returned, parsed as
+/// [`items`] would.
+///
+/// # Errors
+/// When the page is not a JSON list of objects.
+pub fn pod_items(
+    page: &[u8],
+    present: &HashSet<Ref>,
+    groups: &mut PodGroups,
+) -> serde_json::Result<Vec<Value>> {
+    let mut de = serde_json::Deserializer::from_slice(page);
+    let pods = de.deserialize_map(PodPage { present })?;
+    de.end()?;
+    let mut out = Vec::new();
+    for pod in pods {
+        let phase = pod.phase;
+        let meta = pod.meta;
+        if pod.owned
+            && let Some(meta) = meta
+        {
+            let spec: SpecLite = match pod.spec {
+                SpecPart::Lite(spec) => spec,
+                // The spec came before the metadata.
+                SpecPart::Whole(value) => serde_json::from_value(value)?,
+                SpecPart::None => SpecLite::default(),
+            };
+            let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
+            // Everything `owned_pod` reads but the name: equal keys, equal reduced pods.
+            let key = serde_json::to_string(&(
+                &meta.namespace,
+                meta.owner_references
+                    .iter()
+                    .map(|r| (&r.kind, &r.name, r.controller))
+                    .collect::<Vec<_>>(),
+                &meta.labels.0,
+                &meta.annotations.0,
+                spec.host_network,
+                spec.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
+                spec.init_containers
+                    .iter()
+                    .map(|c| &c.name)
+                    .collect::<Vec<_>>(),
+                finished,
+            ))?;
+            let name: Box<str> = meta.name.as_deref().unwrap_or("").into();
+            groups.add_keyed(key, name, || {
+                let names = |list: &[NameOnly]| -> Value {
+                    list.iter()
+                        .map(|c| json!({ "name": c.name, "image": c.image }))
+                        .collect()
+                };
+                let refs: Vec<Value> = meta
+                    .owner_references
+                    .iter()
+                    .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
+                    .collect();
+                owned_pod(&json!({
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {"name": meta.name, "namespace": meta.namespace, "ownerReferences": refs,
+                                 "labels": meta.labels.0, "annotations": meta.annotations.0},
+                    "spec": {"hostNetwork": spec.host_network, "containers": names(&spec.containers),
+                             "initContainers": names(&spec.init_containers)},
+                    "status": {"phase": phase},
+                }))
+            });
+        } else {
+            let mut whole = Map::new();
+            whole.insert("apiVersion".into(), Value::String("v1".into()));
+            whole.insert("kind".into(), Value::String("Pod".into()));
+            if let Some(raw) = pod.meta_raw {
+                let mut de = serde_json::Deserializer::from_str(raw.get());
+                whole.insert(
+                    "metadata".into(),
+                    Filter(Shape::Metadata).deserialize(&mut de)?,
+                );
+            }
+            if let SpecPart::Whole(spec) = pod.spec {
+                whole.insert("spec".into(), spec);
+            }
+            if let Some(phase) = phase {
+                whole.insert("status".into(), json!({ "phase": phase }));
+            }
+            out.push(Value::Object(whole));
+        }
+    }
+    Ok(out)
+}
+
+/// One object (a GET), reduced.
+///
+/// # Errors
+/// When the body is not JSON.
+pub fn object(body: &[u8], pod: bool) -> serde_json::Result<Value> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = Filter(Shape::Root { pod }).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
+/// `(kind, namespace, name)` of an object.
+pub type Ref = (String, String, String);
+
+/// The controlling owners `(kind, name)` of an object (JSON).
+fn controllers(value: &Value) -> impl Iterator<Item = (&str, &str)> {
+    value["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["controller"] == Value::Bool(true))
+        .filter_map(|r| Some((r["kind"].as_str()?, r["name"].as_str()?)))
+}
+
+/// Whether one of the object's controllers is among `present` (in its namespace).
+pub fn owned_by_any(value: &Value, present: &HashSet<Ref>) -> bool {
+    let namespace = value["metadata"]["namespace"].as_str().unwrap_or("");
+    controllers(value).any(|(kind, name)| {
+        present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
+    })
+}
+
+/// The controller references, reduced to what ownership is decided by.
+fn controller_refs(value: &Value) -> Value {
+    Value::Array(
+        controllers(value)
+            .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
+            .collect(),
+    )
+}
+
+/// The entries of a string map (`labels`, `annotations`) under one of `keys`.
+fn pick(map: &Value, keys: &[&str]) -> Option<Value> {
+    let picked: Map<String, Value> = map
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (!picked.is_empty()).then_some(Value::Object(picked))
+}
+
+/// What the rules read of a Pod that a workload of the snapshot controls (the model drops it in
+/// favour of that workload): its owner (pod counts at the top owner), its phase (finished pods
+/// are not counted), the labels and annotations mesh membership and suppressions read, whether
+/// it runs on the host network, and its Istio containers (injected or not, Istio CNI). Its other
+/// containers, volumes, security contexts, node and status are not read.
+#[must_use]
+pub fn owned_pod(pod: &Value) -> Value {
+    let meta = &pod["metadata"];
+    let mut metadata = Map::new();
+    for key in ["name", "namespace"] {
+        if let Some(v) = meta.get(key) {
+            metadata.insert(key.into(), v.clone());
+        }
+    }
+    metadata.insert("ownerReferences".into(), controller_refs(pod));
+    if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
+        metadata.insert("labels".into(), labels);
+    }
+    let spec = &pod["spec"];
+    let proxy = spec["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["name"] == istio::ISTIO_PROXY);
+    // `sidecar.istio.io/status` only says "already injected", which the proxy says too.
+    let mut annotations = vec![
+        "sidecar.istio.io/inject",
+        IGNORE_ANNOTATION,
+        ISTIO_ANNOTATION,
+    ];
+    if !proxy {
+        annotations.push("sidecar.istio.io/status");
+    }
+    if let Some(annotations) = pick(&meta["annotations"], &annotations) {
+        metadata.insert("annotations".into(), annotations);
+    }
+    let mut reduced_spec = Map::new();
+    if spec["hostNetwork"] == Value::Bool(true) {
+        reduced_spec.insert("hostNetwork".into(), Value::Bool(true));
+    }
+    for list in ["initContainers", "containers"] {
+        let istio: Vec<Value> = spec[list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c["name"].as_str())
+            .filter(|name| istio::is_injected_container(name))
+            .map(|name| json!({ "name": name }))
+            .collect();
+        if !istio.is_empty() {
+            reduced_spec.insert(list.into(), Value::Array(istio));
+        }
+    }
+    let mut out = Map::new();
+    out.insert("apiVersion".into(), pod["apiVersion"].clone());
+    out.insert("kind".into(), pod["kind"].clone());
+    out.insert("metadata".into(), Value::Object(metadata));
+    out.insert("spec".into(), Value::Object(reduced_spec));
+    if let Some(phase @ ("Succeeded" | "Failed")) = pod["status"]["phase"].as_str() {
+        out.insert("status".into(), json!({ "phase": phase }));
+    }
+    Value::Object(out)
+}
+
+/// What the rules read of a ReplicaSet whose Deployment the snapshot holds (the model drops it
+/// in favour of the Deployment): its name and owner (the owner chain of its pods), the
+/// suppression annotations it carries (copied from the Deployment), and a pod template, empty
+/// but for those annotations, so that it still counts as a workload that owns its pods.
+#[must_use]
+pub fn owned_replicaset(rs: &Value) -> Value {
+    let meta = &rs["metadata"];
+    let suppressions = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
+    let mut metadata = Map::new();
+    for key in ["name", "namespace"] {
+        if let Some(v) = meta.get(key) {
+            metadata.insert(key.into(), v.clone());
+        }
+    }
+    metadata.insert("ownerReferences".into(), controller_refs(rs));
+    if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
+        metadata.insert("labels".into(), labels);
+    }
+    if let Some(annotations) = pick(&meta["annotations"], &suppressions) {
+        metadata.insert("annotations".into(), annotations);
+    }
+    let mut template = Map::new();
+    if let Some(annotations) = pick(
+        &rs["spec"]["template"]["metadata"]["annotations"],
+        &suppressions,
+    ) {
+        template.insert("metadata".into(), json!({ "annotations": annotations }));
+    }
+    template.insert("spec".into(), json!({}));
+    json!({
+        "apiVersion": rs["apiVersion"],
+        "kind": rs["kind"],
+        "metadata": metadata,
+        "spec": {"template": template},
+    })
+}
+
+/// Owned pods, identical but for their names, kept once per kind of pod with every name.
+#[derive(Debug, Default)]
+pub struct PodGroups {
+    index: HashMap<String, usize>,
+    /// (key, the reduced pod without its name, the names).
+    groups: Vec<(String, Value, Vec<Box<str>>)>,
+    pods: usize,
+}
+
+impl PodGroups {
+    /// Adds a reduced owned pod ([`owned_pod`]).
+    pub fn add(&mut self, pod: Value) {
+        let name: Box<str> = pod["metadata"]["name"].as_str().unwrap_or("").into();
+        let mut key_pod = pod.clone();
+        if let Some(meta) = key_pod["metadata"].as_object_mut() {
+            meta.remove("name");
+        }
+        self.add_keyed(key_pod.to_string(), name, || pod);
+    }
+
+    /// Adds an owned pod named `name` under `key`, which must identify everything of the
+    /// reduced pod but its name; `make` builds that pod, only for the first of its group.
+    pub fn add_keyed(&mut self, key: String, name: Box<str>, make: impl FnOnce() -> Value) {
+        self.pods += 1;
+        match self.index.get(&key) {
+            Some(&i) => self.groups[i].2.push(name),
+            None => {
+                let mut pod = make();
+                if let Some(meta) = pod["metadata"].as_object_mut() {
+                    meta.remove("name");
+                }
+                self.index.insert(key.clone(), self.groups.len());
+                self.groups.push((key, pod, vec![name]));
+            }
+        }
+    }
+
+    /// How many pods.
+    #[must_use]
+    pub fn pods(&self) -> usize {
+        self.pods
+    }
+
+    /// How many distinct groups.
+    #[must_use]
+    pub fn groups(&self) -> usize {
+        self.groups.len()
+    }
+
+    /// Moves every pod of `other` here.
+    pub fn append(&mut self, other: Self) {
+        for (key, pod, names) in other.groups {
+            self.pods += names.len();
+            match self.index.get(&key) {
+                Some(&i) => self.groups[i].2.extend(names),
+                None => {
+                    self.index.insert(key.clone(), self.groups.len());
+                    self.groups.push((key, pod, names));
+                }
+            }
+        }
+    }
+
+    /// One object per pod: the group's object, built once, cloned under each name.
+    pub fn into_objects(self, out: &mut Vec<Object>, invalid: &mut Vec<String>) {
+        let options = LoadOptions::default();
+        for (_, mut pod, names) in self.groups {
+            let Some(first) = names.first() else {
+                continue;
+            };
+            if let Some(meta) = pod["metadata"].as_object_mut() {
+                meta.insert("name".into(), Value::String(first.to_string()));
+            }
+            let mut template = match object_from_json(&pod, &options) {
+                Ok(object) => object,
+                Err(message) => {
+                    invalid.push(format!("Pod {}: {message}", first));
+                    continue;
+                }
+            };
+            drop(pod);
+            // The object's kind, apiVersion, name and namespace are its fields; no rule reads
+            // them again from its tree, and without them each of many pods is smaller
+            // ([`crate::manifests`] writes them back).
+            if let node::Value::Map(entries) = &mut template.root.value {
+                entries.retain(|e| !matches!(&*e.key, "apiVersion" | "kind"));
+                for entry in entries.iter_mut().filter(|e| &*e.key == "metadata") {
+                    if let node::Value::Map(meta) = &mut entry.value.value {
+                        meta.retain(|e| !matches!(&*e.key, "name" | "namespace"));
+                    }
+                }
+            }
+            for name in names {
+                let mut object = template.clone();
+                object.name = name.into_string();
+                out.push(object);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD: &str = r#"{"metadata": {"name": "web-1-a", "namespace": "shop", "uid": "u",
+        "labels": {"app": "web", "pod-template-hash": "1", "sidecar.istio.io/inject": "true"},
+        "annotations": {"sidecar.istio.io/status": "{}", "kubectl.kubernetes.io/last-applied-configuration": "{}", "meshready.io/ignore": "MR0001"},
+        "managedFields": [{"manager": "kubelet"}],
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "x", "controller": true}]},
+      "spec": {"nodeName": "n1",
+        "initContainers": [{"name": "istio-validation", "args": ["a"]}],
+        "containers": [{"name": "web", "env": [{"name": "A", "value": "b"}], "ports": [{"containerPort": 80}]},
+                       {"name": "istio-proxy", "env": [{"name": "ISTIO_META", "value": "x"}]}]},
+      "status": {"phase": "Running", "conditions": [{"type": "Ready"}], "podIP": "10.0.0.1"}}"#;
+
+    #[test]
+    fn parsing_skips_what_no_rule_reads() {
+        let page = format!(
+            r#"{{"kind": "PodList", "metadata": {{"continue": "next"}}, "items": [{POD}]}}"#
+        );
+        assert_eq!(
+            continue_token(page.as_bytes()).unwrap().as_deref(),
+            Some("next")
+        );
+        let last = r#"{"kind": "PodList", "items": [], "metadata": {"continue": "after"}}"#;
+        assert_eq!(
+            continue_token(last.as_bytes()).unwrap().as_deref(),
+            Some("after")
+        );
+        assert_eq!(
+            continue_token(br#"{"metadata": {}, "items": []}"#).unwrap(),
+            None
+        );
+        assert!(continue_token(b"<html>").is_err());
+        let items = items(page.as_bytes(), true).unwrap();
+        let pod = &items[0];
+        assert!(pod["metadata"].get("managedFields").is_none());
+        assert!(
+            pod["metadata"]["annotations"]
+                .get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_none()
+        );
+        assert_eq!(pod["status"], json!({"phase": "Running"}));
+        assert!(pod["spec"]["containers"][0].get("env").is_none());
+        assert_eq!(
+            pod["spec"]["containers"][0]["ports"][0]["containerPort"],
+            80
+        );
+        assert!(pod["spec"]["initContainers"][0].get("args").is_none());
+        let deployment = object(br#"{"metadata": {"name": "d"}, "spec": {"template": {"metadata": {"managedFields": []}, "spec": {"containers": [{"name": "a", "env": []}]}}}, "status": {"replicas": 1}}"#, false).unwrap();
+        assert_eq!(
+            deployment,
+            json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}})
+        );
+    }
+
+    #[test]
+    fn pod_pages_group_owned_pods_in_any_field_order() {
+        let present: HashSet<Ref> =
+            HashSet::from([("ReplicaSet".into(), "shop".into(), "web-1".into())]);
+        // The same pod, its spec before its metadata.
+        let spec_first = r#"{"spec": {"initContainers": [{"name": "istio-validation"}],
+              "containers": [{"name": "web", "env": []}, {"name": "istio-proxy"}]},
+            "metadata": {"name": "web-1-b", "namespace": "shop",
+              "labels": {"sidecar.istio.io/inject": "true"},
+              "annotations": {"sidecar.istio.io/status": "{}", "meshready.io/ignore": "MR0001"},
+              "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}]},
+            "status": {"phase": "Running"}}"#;
+        let orphan = POD.replace(r#""name": "web-1", "uid""#, r#""name": "gone", "uid""#);
+        let page = format!(r#"{{"items": [{POD}, {spec_first}, {orphan}], "metadata": {{}}}}"#);
+        let mut groups = PodGroups::default();
+        let whole = pod_items(page.as_bytes(), &present, &mut groups).unwrap();
+        assert_eq!((groups.pods(), groups.groups()), (2, 1));
+        assert_eq!(whole.len(), 1);
+        assert_eq!(
+            whole[0]["spec"]["containers"][0]["ports"][0]["containerPort"],
+            80
+        );
+        assert!(whole[0]["metadata"].get("managedFields").is_none());
+        assert_eq!(whole[0]["status"], json!({"phase": "Running"}));
+    }
+
+    #[test]
+    fn owned_pods_keep_their_facts_and_group() {
+        let mut pod: Value = serde_json::from_str(POD).unwrap();
+        pod["apiVersion"] = json!("v1");
+        pod["kind"] = json!("Pod");
+        let owned = owned_pod(&pod);
+        assert_eq!(
+            owned,
+            json!({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "web-1-a", "namespace": "shop",
+                                "ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}],
+                                "labels": {"sidecar.istio.io/inject": "true"},
+                                "annotations": {"meshready.io/ignore": "MR0001"}},
+                   "spec": {"initContainers": [{"name": "istio-validation"}], "containers": [{"name": "istio-proxy"}]}})
+        );
+        let present: HashSet<Ref> =
+            HashSet::from([("ReplicaSet".into(), "shop".into(), "web-1".into())]);
+        assert!(owned_by_any(&pod, &present));
+        assert!(!owned_by_any(&pod, &HashSet::new()));
+        let mut groups = PodGroups::default();
+        groups.add(owned.clone());
+        let mut other = owned.clone();
+        other["metadata"]["name"] = json!("web-1-b");
+        groups.add(other);
+        let mut finished = owned;
+        finished["status"] = json!({"phase": "Succeeded"});
+        groups.add(finished);
+        assert_eq!((groups.pods(), groups.groups()), (3, 2));
+        let mut objects = Vec::new();
+        let mut invalid = Vec::new();
+        groups.into_objects(&mut objects, &mut invalid);
+        assert!(invalid.is_empty());
+        let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["web-1-a", "web-1-b", "web-1-a"]);
+        assert!(objects[1].root.at(&["metadata", "name"]).is_none());
+        assert!(
+            objects[1]
+                .root
+                .at(&["metadata", "ownerReferences"])
+                .is_some()
+        );
+        assert_eq!(objects[1].namespace, "shop");
+        assert_eq!(
+            (objects[1].kind.as_str(), objects[1].api_version.as_str()),
+            ("Pod", "v1")
+        );
+    }
+}
