@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 use crate::admission::inject::inject;
 use crate::admission::policy::AdmissionPolicy;
-use crate::admission::psp::{self, ContainerSecurity, Psp};
+use crate::admission::policy::ContainerSecurity;
+use crate::admission::psp::{self, Psp};
 use crate::admission::rbac::{Identity, Rbac};
-use crate::admission::scc::{self, Scc};
+use crate::admission::scc::Scc;
 use crate::model::Model;
 use crate::model::injector::proxy_ids;
 use crate::source::{Node, Pos};
@@ -351,7 +352,7 @@ fn scc_answer(
         .iter()
         .map(|s| s.usable_via(rbac, identity, namespace))
         .collect();
-    let verdict = scc::judge(sccs, usable, istio);
+    let verdict = crate::admission::policy::judge(sccs, usable, istio);
     let usable: Vec<Value> = verdict
         .usable()
         .map(|c| {

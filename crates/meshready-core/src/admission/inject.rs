@@ -16,7 +16,7 @@ use crate::model::Workload;
 use crate::settings::InterceptionMode;
 use crate::source::Node;
 
-use super::validate::{self, Invalid};
+use super::validate::{self, Invalid, parse_proxy_config};
 use crate::model::injector::{DEFAULT_PROXY_ID, InjectConfig, ProxyIds, proxy_ids};
 
 /// How the injector treats one pod: the mesh-wide configuration with the pod's annotations
@@ -90,20 +90,6 @@ impl PodOptions {
     #[must_use]
     pub fn tproxy(&self) -> bool {
         self.interception == "TPROXY"
-    }
-}
-
-/// `proxy.istio.io/config` (YAML or JSON) as JSON; `None` when it does not parse as a mapping.
-#[must_use]
-pub fn parse_proxy_config(text: &str) -> Option<Value> {
-    let parsed =
-        crate::source::yaml::parse_document(text, 1, crate::source::yaml::Limits::default())
-            .ok()?;
-    match parsed.root {
-        None => Some(Value::Object(Map::new())),
-        Some(node) if node.is_map() => Some(node.to_json()),
-        Some(node) if node.is_null() => Some(Value::Object(Map::new())),
-        Some(_) => None,
     }
 }
 

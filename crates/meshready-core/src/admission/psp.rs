@@ -8,117 +8,15 @@
 //! `extensions/v1beta1`, and the `policy/v1` of Istio's sample), since PSP is gone from current
 //! Kubernetes APIs.
 
-use super::policy::{self, AdmissionPolicy, check_read_only_root, sa_or_controller};
-pub use super::policy::{Capabilities, evaluate, judge};
-use super::rbac::{Grant, Identity, Rbac, Request, strings};
+use super::policy::{
+    self, AdmissionPolicy, Capabilities, ContainerSecurity, check_read_only_root, sa_or_controller,
+};
+use super::rbac::{Grant, Identity, Rbac, Request};
 use crate::model::Workload;
 use crate::source::{Node, Object};
 
 /// The UID istio-init runs as.
 const ROOT: i64 = 0;
-
-/// The security-relevant settings of one container, with pod-level defaults applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContainerSecurity {
-    /// Container name.
-    pub name: String,
-    /// `capabilities.add`.
-    pub add: Vec<String>,
-    /// `capabilities.drop`.
-    pub drop: Vec<String>,
-    /// Whether `capabilities` is set at all.
-    pub has_capabilities: bool,
-    /// `privileged`.
-    pub privileged: bool,
-    /// `allowPrivilegeEscalation`.
-    pub allow_privilege_escalation: Option<bool>,
-    /// Effective `runAsUser`.
-    pub run_as_user: Option<i64>,
-    /// Effective `runAsGroup`.
-    pub run_as_group: Option<i64>,
-    /// Effective `runAsNonRoot`.
-    pub run_as_non_root: Option<bool>,
-    /// `readOnlyRootFilesystem`.
-    pub read_only_root_filesystem: Option<bool>,
-}
-
-impl ContainerSecurity {
-    /// Reads a container of a pod spec (`pod_spec` supplies the pod-level `securityContext`).
-    #[must_use]
-    pub fn from_container(container: &Node, pod_spec: &Node) -> Self {
-        let sc = container.get("securityContext");
-        let pod = pod_spec.get("securityContext");
-        let int = |key: &str| {
-            sc.and_then(|s| s.get(key))
-                .and_then(Node::as_i64)
-                .or_else(|| pod.and_then(|p| p.get(key)).and_then(Node::as_i64))
-        };
-        let caps = sc.and_then(|s| s.get("capabilities"));
-        Self {
-            name: container
-                .get("name")
-                .and_then(Node::as_str)
-                .unwrap_or("")
-                .to_string(),
-            add: strings(caps.and_then(|c| c.get("add"))),
-            drop: strings(caps.and_then(|c| c.get("drop"))),
-            has_capabilities: caps.is_some_and(|c| !c.is_null()),
-            privileged: sc.and_then(|s| s.get("privileged")).and_then(Node::as_bool) == Some(true),
-            allow_privilege_escalation: sc
-                .and_then(|s| s.get("allowPrivilegeEscalation"))
-                .and_then(Node::as_bool),
-            run_as_user: int("runAsUser"),
-            run_as_group: int("runAsGroup"),
-            run_as_non_root: sc
-                .and_then(|s| s.get("runAsNonRoot"))
-                .and_then(Node::as_bool)
-                .or_else(|| {
-                    pod.and_then(|p| p.get("runAsNonRoot"))
-                        .and_then(Node::as_bool)
-                }),
-            read_only_root_filesystem: sc
-                .and_then(|s| s.get("readOnlyRootFilesystem"))
-                .and_then(Node::as_bool),
-        }
-    }
-
-    /// `istio-init` as Istio's injection template writes it without CNI: capabilities add
-    /// NET_ADMIN, NET_RAW, drop ALL; UID/GID 0; runAsNonRoot false; writable root filesystem;
-    /// not privileged.
-    #[must_use]
-    pub fn istio_init() -> Self {
-        Self {
-            name: "istio-init".into(),
-            add: vec!["NET_ADMIN".into(), "NET_RAW".into()],
-            drop: vec!["ALL".into()],
-            has_capabilities: true,
-            privileged: false,
-            allow_privilege_escalation: Some(false),
-            run_as_user: Some(ROOT),
-            run_as_group: Some(ROOT),
-            run_as_non_root: Some(false),
-            read_only_root_filesystem: Some(false),
-        }
-    }
-
-    /// `istio-proxy` as injected: drop ALL, UID/GID 1337, runAsNonRoot, read-only root
-    /// filesystem, not privileged.
-    #[must_use]
-    pub fn istio_proxy() -> Self {
-        Self {
-            name: "istio-proxy".into(),
-            add: Vec::new(),
-            drop: vec!["ALL".into()],
-            has_capabilities: true,
-            privileged: false,
-            allow_privilege_escalation: Some(false),
-            run_as_user: Some(1337),
-            run_as_group: Some(1337),
-            run_as_non_root: Some(true),
-            read_only_root_filesystem: Some(true),
-        }
-    }
-}
 
 /// A PSP `runAsUser` / `runAsGroup` rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -369,17 +267,6 @@ pub fn requester(kind: &str) -> Identity {
     requesting_controller(kind).unwrap_or_else(|| Identity::new("", &["system:authenticated"]))
 }
 
-/// How messages name a requester: `the requesting USER` (in backticks when `quote`), or `the
-/// authenticated user creating the pod` for the unknown user of [`requester`].
-#[must_use]
-pub fn requester_phrase(identity: &Identity, quote: bool) -> String {
-    match (identity.user.is_empty(), quote) {
-        (true, _) => "the authenticated user creating the pod".to_string(),
-        (false, true) => format!("the requesting `{}`", identity.user),
-        (false, false) => format!("the requesting {}", identity.user),
-    }
-}
-
 /// The RBAC grant that lets `identity` `use` PSP `name` in `namespace`, in API group `policy`
 /// or `extensions` (admission accepts either).
 #[must_use]
@@ -472,6 +359,7 @@ pub fn istio_containers(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::policy::{evaluate, requester_phrase};
     use crate::source::{LoadOptions, load_str};
 
     fn load(yaml: &str) -> crate::source::Loaded {

@@ -3,9 +3,8 @@
 //! An SCC is usable through its `users` / `groups` fields or RBAC `use` in the pod's namespace
 //! (reference/k8s-semantics.md §5); capabilities follow the PSP algorithm.
 
+use super::policy::ContainerSecurity;
 use super::policy::{self, AdmissionPolicy, Capabilities, check_read_only_root};
-pub use super::policy::{evaluate, judge, usable_via};
-use super::psp::ContainerSecurity;
 use super::rbac::{Identity, Rbac, Request, strings};
 use crate::source::{Node, Object};
 
@@ -191,6 +190,7 @@ pub type Verdict<'s, 'a> = policy::Verdict<'s, Scc<'a>>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admission::policy::evaluate;
     use crate::source::{LoadOptions, load_str};
 
     /// OpenShift's default SCCs (bootkube manifests), reduced to the fields that matter.

@@ -234,7 +234,7 @@ fn quantity(text: &str) -> Result<(), String> {
 /// `validateProxyConfig`, on what a file can tell: the value must be a YAML or JSON mapping,
 /// and the fields meshready reads must have their types.
 fn proxy_config(text: &str) -> Result<(), String> {
-    let Some(config) = super::inject::parse_proxy_config(text) else {
+    let Some(config) = parse_proxy_config(text) else {
         return Err("not a ProxyConfig mapping".into());
     };
     for key in ["holdApplicationUntilProxyStarts"] {
@@ -257,6 +257,20 @@ fn proxy_config(text: &str) -> Result<(), String> {
         return Err("interceptionMode must be REDIRECT, TPROXY or NONE".into());
     }
     Ok(())
+}
+
+/// `proxy.istio.io/config` (YAML or JSON) as JSON; `None` when it does not parse as a mapping.
+#[must_use]
+pub fn parse_proxy_config(text: &str) -> Option<serde_json::Value> {
+    let parsed =
+        crate::source::yaml::parse_document(text, 1, crate::source::yaml::Limits::default())
+            .ok()?;
+    match parsed.root {
+        None => Some(serde_json::Value::Object(serde_json::Map::new())),
+        Some(node) if node.is_map() => Some(node.to_json()),
+        Some(node) if node.is_null() => Some(serde_json::Value::Object(serde_json::Map::new())),
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]

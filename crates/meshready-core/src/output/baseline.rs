@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::sarif::fingerprint;
+use super::fingerprint;
 use crate::finding::{Finding, ObjectRef, Severity};
 use crate::{Report, SeverityCounts};
 

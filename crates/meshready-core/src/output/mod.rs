@@ -105,3 +105,27 @@ pub fn rule_counts<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Vec<R
     counts.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
     counts
 }
+
+/// A stable 64-bit FNV-1a hash, as 16 hex digits (std's hashers may change between releases).
+fn fnv1a(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0xff]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// The partial fingerprint of a finding: code, object and field, never the line.
+#[must_use]
+pub fn fingerprint(f: &Finding) -> String {
+    fnv1a(&[
+        f.code,
+        &f.object.kind,
+        &f.object.namespace,
+        &f.object.name,
+        &f.path,
+    ])
+}

@@ -41,7 +41,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_sarif::sarif;
 
-use super::visible;
+use super::{fingerprint, visible};
 use crate::Report;
 use crate::finding::{Finding, Severity};
 use crate::rule::RuleMeta;
@@ -172,30 +172,6 @@ fn percent_encode(text: &str) -> String {
         }
     }
     out
-}
-
-/// A stable 64-bit FNV-1a hash, as 16 hex digits (std's hashers may change between releases).
-fn fnv1a(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain([0xff]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
-}
-
-/// The partial fingerprint of a finding: code, object and field, never the line.
-#[must_use]
-pub fn fingerprint(f: &Finding) -> String {
-    fnv1a(&[
-        f.code,
-        &f.object.kind,
-        &f.object.namespace,
-        &f.object.name,
-        &f.path,
-    ])
 }
 
 /// The "What it checks" section of a rule's documentation, as plain text.

@@ -2,8 +2,9 @@
 
 use std::collections::HashMap;
 
+use crate::admission::policy::requester_phrase;
 use crate::admission::policy::{self, AdmissionPolicy};
-use crate::admission::psp::{Psp, istio_containers, requester, requester_phrase};
+use crate::admission::psp::{Psp, istio_containers, requester};
 use crate::admission::rbac::{Identity, Rbac};
 use crate::admission::scc::Scc;
 use crate::finding::Finding;
