@@ -25,7 +25,7 @@ fn key(f: &Finding) -> Key {
     (
         f.code.to_string(),
         f.severity,
-        f.message.clone(),
+        f.text().into_owned(),
         f.object.clone(),
         f.path.clone(),
     )

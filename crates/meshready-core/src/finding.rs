@@ -99,6 +99,10 @@ pub struct Finding {
     pub path: String,
     /// Where that field is in the input (`null` for objects that do not come from a file).
     pub location: Option<Location>,
+    /// On a live cluster, how many running pods the finding is about (the workload's, or those
+    /// missing the proxy for IST0103); absent for manifests. Outputs show it after the message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pods: Option<usize>,
 }
 
 /// The key findings are sorted by: location, code, object, path, message.
@@ -111,6 +115,16 @@ pub type SortKey<'a> = (
 );
 
 impl Finding {
+    /// The message as shown: with the pod count (`… (3 pods)`) when there is one.
+    #[must_use]
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self.pods {
+            None => std::borrow::Cow::Borrowed(&self.message),
+            Some(1) => std::borrow::Cow::Owned(format!("{} (1 pod)", self.message)),
+            Some(n) => std::borrow::Cow::Owned(format!("{} ({n} pods)", self.message)),
+        }
+    }
+
     /// The order findings are reported in: by file, line, column, then code.
     #[must_use]
     pub fn sort_key(&self) -> SortKey<'_> {

@@ -172,8 +172,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     let suppressed = before - findings.len();
     findings.extend(unused);
     if options.settings.live {
-        // IST0103 counts the pods missing the proxy itself; MR0030 is about a suppression.
-        model::owners::annotate_pod_counts(&loaded.objects, &mut findings, &["IST0103", "MR0030"]);
+        model::owners::annotate_pod_counts(&loaded.objects, &mut findings);
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();

@@ -82,6 +82,7 @@ impl Ctx<'_, '_> {
             },
             path: pointer.to_string(),
             location,
+            pods: None,
         }
     }
 }

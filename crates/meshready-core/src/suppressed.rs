@@ -97,6 +97,7 @@ pub(crate) fn apply(
         object,
         path: String::new(),
         location: None,
+        pods: None,
     };
     let mut out = Vec::new();
     for (p, used) in options.suppress.iter().zip(&pattern_used) {

@@ -140,6 +140,7 @@ mod tests {
             },
             path: String::new(),
             location: None,
+            pods: None,
         };
         let reviewed = Reviewed {
             status: 200,

@@ -283,7 +283,7 @@ fn decide(
         let threshold = cfg.deny_threshold.map_or("", Severity::as_str);
         let list: Vec<String> = deny
             .iter()
-            .map(|f| format!("{}: {}", f.code, f.message))
+            .map(|f| format!("{}: {}", f.code, f.text()))
             .collect();
         warnings::truncate(
             &format!(

@@ -12,7 +12,7 @@ pub const MAX_TOTAL_BYTES: usize = 4096;
 #[must_use]
 pub fn warning(finding: &Finding) -> String {
     truncate(
-        &format!("{}: {}", finding.code, finding.message),
+        &format!("{}: {}", finding.code, finding.text()),
         MAX_WARNING_CHARS,
     )
 }

@@ -89,9 +89,8 @@ fn cluster_reports_like_check_and_round_trips() {
     assert!(
         live.iter().any(|f| f["code"] == "IST0103"
             && f["object"]["kind"] == "Deployment"
-            && f["message"]
-                .as_str()
-                .is_some_and(|m| m.ends_with("(2 pods)"))),
+            && f["message"] == "pods of `shop/web` are missing the Istio proxy"
+            && f["pods"] == 2),
         "{stdout}"
     );
 

@@ -118,14 +118,15 @@ pub fn pods_suffix(count: usize) -> String {
 
 /// On a live cluster, appends the number of running pods to every finding about a workload
 /// that owns pods in the input, except findings that count pods themselves (`skip`).
-pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding], skip: &[&str]) {
+pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding]) {
     let owners = Owners::new(objects);
     let counts = owners.pod_counts();
     if counts.is_empty() {
         return;
     }
     for f in findings {
-        if skip.contains(&f.code) {
+        // Findings that count their own pods (IST0103: those missing the proxy) keep theirs.
+        if f.pods.is_some() {
             continue;
         }
         let key = (
@@ -134,7 +135,7 @@ pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding], skip: &
             f.object.name.as_str(),
         );
         if let Some(count) = owners.by_ref.get(&key).and_then(|i| counts.get(i)) {
-            f.message.push_str(&pods_suffix(*count));
+            f.pods = Some(*count);
         }
     }
 }

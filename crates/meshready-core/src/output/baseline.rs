@@ -194,6 +194,7 @@ mod tests {
                 column: 1,
                 chart_file: None,
             }),
+            pods: None,
         }
     }
 

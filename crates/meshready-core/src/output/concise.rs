@@ -45,7 +45,7 @@ pub fn render(report: &Report, threshold: Severity, style: Style) -> String {
             "{}: {} {}",
             style.bold(&at),
             style.severity(f.severity, &format!("{}[{}]", f.severity, f.code)),
-            f.message
+            f.text()
         );
     }
     out
@@ -71,6 +71,7 @@ mod tests {
             },
             path: "/spec".into(),
             location,
+            pods: None,
         };
         let report = Report {
             findings: vec![

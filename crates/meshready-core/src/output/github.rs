@@ -77,7 +77,7 @@ pub fn render(report: &Report, threshold: Severity) -> String {
             "::{} {}::{}",
             command(f.severity),
             properties(location, &format!("{} {}", f.code, f.name)),
-            escape_data(&format!("{}. {}", f.message, f.fix))
+            escape_data(&format!("{}. {}", f.text(), f.fix))
         );
     }
     out

@@ -3,8 +3,9 @@
 //! # Wire format (stable)
 //! - `findings[]`: `code`, `name`, `severity` (`info`|`warning`|`error`), `message`, `fix`,
 //!   `object` {`kind`, `namespace`, `name`}, `path` (JSON pointer of the field in the object),
-//!   `location` {`file`, `line`, `column`, `chart_file`?} or `null`. Only findings at or above
-//!   `--output-threshold` are listed.
+//!   `location` {`file`, `line`, `column`, `chart_file`?} or `null`, and on a live cluster
+//!   `pods` (how many running pods the finding is about; the other formats append `(N pods)`
+//!   to the message). Only findings at or above `--output-threshold` are listed.
 //! - `errors[]`: `file`, `line`, `column`, `message` for every input that could not be analysed.
 //! - `summary`: `files`, `skipped_files`, `skipped_files_by_reason` (`helm-chart`,
 //!   `helm-values`, `helm-template`, `kustomization`, `kustomize-input`, `ci-config`,

@@ -32,7 +32,7 @@ fn line(f: &Finding) -> String {
         || "(no source location)".to_string(),
         |l| format!("{}:{}:{}", l.file, l.line, l.column),
     );
-    format!("{place}: {}: {}. {}", f.severity, f.message, f.fix)
+    format!("{place}: {}: {}. {}", f.severity, f.text(), f.fix)
 }
 
 /// Renders the report as JUnit XML, with a trailing newline.
@@ -57,9 +57,9 @@ pub fn render(report: &Report, threshold: Severity) -> String {
                     let first = findings[0];
                     let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
                     let message = if findings.len() == 1 {
-                        first.message.clone()
+                        first.text().into_owned()
                     } else {
-                        format!("{} (and {} more)", first.message, findings.len() - 1)
+                        format!("{} (and {} more)", first.text(), findings.len() - 1)
                     };
                     let mut text = String::new();
                     for f in findings {

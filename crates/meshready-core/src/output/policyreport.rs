@@ -229,7 +229,7 @@ fn finding_result(
         "result": outcome,
         "severity": severity(f.severity),
         "scored": true,
-        "message": format!("{}. {}", f.message, f.fix),
+        "message": format!("{}. {}", f.text(), f.fix),
         "resources": [resource],
         "properties": properties,
     });
@@ -263,6 +263,7 @@ mod tests {
             },
             path: "/spec".into(),
             location: None,
+            pods: None,
         }
     }
 

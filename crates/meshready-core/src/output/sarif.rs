@@ -282,7 +282,7 @@ fn result(
         .level(result_level(f.severity))
         .message(
             sarif::Message::builder()
-                .text(format!("{}. {}", f.message, f.fix))
+                .text(format!("{}. {}", f.text(), f.fix))
                 .build(),
         )
         .locations(vec![location])
@@ -392,7 +392,7 @@ pub fn render_with(
                 .level(serde_json::Value::from(level(f.severity)))
                 .message(
                     sarif::Message::builder()
-                        .text(format!("{}. {}", f.message, f.fix))
+                        .text(format!("{}. {}", f.text(), f.fix))
                         .build(),
                 )
                 .associated_rule(match index.get(f.code) {
@@ -566,6 +566,7 @@ mod tests {
                 column: 3,
                 chart_file: None,
             }),
+            pods: None,
         };
         assert_eq!(fingerprint(&f(3)), fingerprint(&f(30)));
         assert_eq!(fingerprint(&f(3)).len(), 16);

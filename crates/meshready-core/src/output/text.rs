@@ -39,7 +39,7 @@ pub fn render_styled(
             out,
             "{}: {}",
             style.severity(f.severity, &format!("{}[{}]", f.severity, f.code)),
-            style.bold(&f.message)
+            style.bold(&f.text())
         );
         match &f.location {
             Some(l) => snippet(
@@ -264,6 +264,7 @@ mod tests {
             },
             path: "/spec".into(),
             location: None,
+            pods: None,
         }
     }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::finding::Finding;
-use crate::model::owners::{Owners, is_finished, pods_suffix};
+use crate::model::owners::{Owners, is_finished};
 use crate::model::{Membership, Workload, mesh};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 
@@ -115,21 +115,22 @@ impl Rule for PodMissingProxy {
                 };
                 (
                     format!(
-                        "pods of `{}/{}` are missing the Istio proxy{}",
-                        object.namespace,
-                        object.name,
-                        pods_suffix(count)
+                        "pods of `{}/{}` are missing the Istio proxy",
+                        object.namespace, object.name
                     ),
                     restart,
                 )
             };
-            out.push(cx.finding(
+            let mut finding = cx.finding(
                 &Self::META,
                 object,
                 &w.pointer("/spec/containers"),
                 message,
                 fix,
-            ));
+            );
+            // The pods missing the proxy (a bare pod is one).
+            finding.pods = (object.kind != "Pod").then_some(count);
+            out.push(finding);
         }
     }
 }
