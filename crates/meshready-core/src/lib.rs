@@ -2,12 +2,13 @@
 //! output formats. No I/O beyond what the caller hands in, no async, no printing.
 
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 // Rule docs are also Markdown pages (docs/rules, `meshready explain`), where bare URLs read best.
 #![allow(rustdoc::bare_urls)]
 
 pub mod admission;
 pub mod caps;
-pub mod finding;
+pub(crate) mod finding;
 pub mod istio;
 
 pub mod model;
@@ -15,7 +16,7 @@ pub mod output;
 pub mod psa;
 pub mod rule;
 pub mod rules;
-pub mod scope;
+pub(crate) mod scope;
 pub mod settings;
 pub mod source;
 pub mod suppress;

@@ -1,12 +1,12 @@
 //! Admission of the injected pod (SPEC 3.4): Istio CNI detection, injection simulation and Pod Security Admission.
 
 pub mod inject;
-pub mod policy;
-pub mod validate;
+pub(crate) mod policy;
+pub(crate) mod validate;
 
 pub mod psp;
-pub mod rbac;
-pub mod scc;
+pub(crate) mod rbac;
+pub(crate) mod scc;
 
 use crate::model::Model;
 use crate::psa;

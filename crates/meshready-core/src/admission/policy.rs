@@ -249,7 +249,8 @@ pub fn judge<'p, P: AdmissionPolicy>(
 
 /// Evaluates every policy for a pod in `namespace` with ServiceAccount `service_account`,
 /// created by `controller` (see [`super::psp::requesting_controller`]), whose injected
-/// containers are `containers`.
+/// containers are `containers` (the tests' shorthand for [`usable_via`] then [`judge`]).
+#[cfg(test)]
 #[must_use]
 pub fn evaluate<'p, P: AdmissionPolicy>(
     policies: &'p [P],

@@ -4,7 +4,7 @@
 //! (reference/k8s-semantics.md §5); capabilities follow the PSP algorithm.
 
 use super::policy::ContainerSecurity;
-use super::policy::{self, AdmissionPolicy, Capabilities, check_read_only_root};
+use super::policy::{AdmissionPolicy, Capabilities, check_read_only_root};
 use super::rbac::{Identity, Rbac, Request, strings};
 use crate::source::{Node, Object};
 
@@ -25,8 +25,6 @@ pub enum UidStrategy {
 /// A SecurityContextConstraints object.
 #[derive(Debug, Clone)]
 pub struct Scc<'a> {
-    /// The object.
-    pub object: &'a Object,
     /// `metadata.name`.
     pub name: &'a str,
     /// `priority` (absent = 0).
@@ -77,7 +75,6 @@ impl<'a> Scc<'a> {
             _ => UidStrategy::Any,
         };
         Some(Self {
-            object,
             name: &object.name,
             priority: root.get("priority").and_then(Node::as_i64).unwrap_or(0),
             capabilities: Capabilities::from_node(root),
@@ -180,12 +177,6 @@ impl AdmissionPolicy for Scc<'_> {
         out
     }
 }
-
-/// One SCC considered for a pod.
-pub type Candidate<'s, 'a> = policy::Candidate<'s, Scc<'a>>;
-
-/// SCC admission of one pod's injected containers (candidates in admission order).
-pub type Verdict<'s, 'a> = policy::Verdict<'s, Scc<'a>>;
 
 #[cfg(test)]
 mod tests {

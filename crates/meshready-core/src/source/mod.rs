@@ -77,7 +77,7 @@ pub struct Object {
     /// What the parser noticed in this object (duplicate keys).
     pub quirks: Vec<Quirk>,
     /// The JSON pointers of the object's pod templates that exist (`""`: the object is a Pod),
-    /// or `None` when its kind makes no pods ([`crate::kinds`]).
+    /// or `None` when its kind makes no pods ([`crate::source::kinds`]).
     pub templates: Option<Vec<String>>,
     /// A hash of the object's content as read (positions, `status` and server-set metadata
     /// left out), to tell identical definitions of one object from conflicting ones.
