@@ -70,8 +70,3 @@ pub const AMBIENT_PROBE_SOURCE: std::net::Ipv4Addr = std::net::Ipv4Addr::new(169
 /// The label that puts a namespace or pod into ambient mode (`ambient`) or a pod out of it
 /// (`none`).
 pub const DATAPLANE_MODE_LABEL: &str = "istio.io/dataplane-mode";
-/// The Istio releases the rules model (`meshready --version` prints it).
-pub const SUPPORTED_ISTIO: &str = "1.20–1.31";
-/// The Kubernetes releases the rules model (Pod Security Admission levels up to v1.35); the
-/// PodSecurityPolicy rules also cover the releases up to 1.24, where that API was removed.
-pub const SUPPORTED_KUBERNETES: &str = "1.25–1.35";

@@ -111,6 +111,8 @@ pub enum Scope {
 pub const OLDEST_ISTIO_MINOR: u32 = 20;
 /// The newest Istio minor version (1.N) meshready models; the default.
 pub const NEWEST_ISTIO_MINOR: u32 = 31;
+/// The oldest Kubernetes minor version (1.N) meshready models.
+pub const OLDEST_KUBERNETES_MINOR: u32 = 20;
 /// The newest Kubernetes minor version (1.N) meshready models; the default.
 pub const NEWEST_KUBERNETES_MINOR: u32 = crate::psa::LATEST_MINOR;
 

@@ -8,7 +8,9 @@ use std::sync::LazyLock;
 
 use anyhow::Result;
 use clap::CommandFactory;
-use meshready_core::istio::{SUPPORTED_ISTIO, SUPPORTED_KUBERNETES};
+use meshready_core::settings::{
+    NEWEST_ISTIO_MINOR, NEWEST_KUBERNETES_MINOR, OLDEST_ISTIO_MINOR, OLDEST_KUBERNETES_MINOR,
+};
 
 use crate::args::Cli;
 use crate::output_args::{CompletionsArgs, Shell};
@@ -18,14 +20,16 @@ pub const PLUGIN_BINARY: &str = "kubectl-meshready";
 
 static VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{} (Istio {SUPPORTED_ISTIO}, Kubernetes {SUPPORTED_KUBERNETES})",
+        "{} (Istio 1.{OLDEST_ISTIO_MINOR}–1.{NEWEST_ISTIO_MINOR}, Kubernetes \
+         1.{OLDEST_KUBERNETES_MINOR}–1.{NEWEST_KUBERNETES_MINOR})",
         env!("CARGO_PKG_VERSION")
     )
 });
 
 static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{}\nrules model Istio {SUPPORTED_ISTIO} and Kubernetes {SUPPORTED_KUBERNETES} \
+        "{}\nrules model Istio 1.{OLDEST_ISTIO_MINOR}–1.{NEWEST_ISTIO_MINOR} and Kubernetes \
+         1.{OLDEST_KUBERNETES_MINOR}–1.{NEWEST_KUBERNETES_MINOR} \
          (PodSecurityPolicy up to Kubernetes 1.24)",
         env!("CARGO_PKG_VERSION")
     )

@@ -8,9 +8,6 @@ use meshready_core::settings::{
 
 use crate::config::Config;
 
-/// The oldest Kubernetes minor version accepted by `--kubernetes-version`.
-pub const OLDEST_KUBERNETES_MINOR: u32 = 20;
-
 /// How Istio injects pods; each value overrides the config file's.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Injection model")]
@@ -152,7 +149,7 @@ pub fn parse_kubernetes_version(text: &str) -> Result<u32, String> {
     parse_minor(
         text,
         "Kubernetes",
-        OLDEST_KUBERNETES_MINOR,
+        meshready_core::settings::OLDEST_KUBERNETES_MINOR,
         NEWEST_KUBERNETES_MINOR,
     )
 }

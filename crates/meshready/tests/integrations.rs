@@ -73,7 +73,7 @@ fn version_names_the_supported_istio_and_kubernetes_releases() {
     let long = stdout(&["--version"]);
     assert!(long.starts_with(&format!("meshready {}", env!("CARGO_PKG_VERSION"))));
     assert!(long.contains("Istio 1.20–1.31"), "{long}");
-    assert!(long.contains("Kubernetes 1.25–1.35"), "{long}");
+    assert!(long.contains("Kubernetes 1.20–1.37"), "{long}");
     let short = stdout(&["-V"]);
     assert!(
         short.contains("Istio 1.20–1.31") && short.contains("Kubernetes"),
