@@ -2,12 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use super::helpers::ambient;
+use super::helpers::{ambient, report_reserved_ports};
 use crate::finding::Finding;
 use crate::istio::ztunnel_port_use;
-use crate::model::resolve_target;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
-use crate::source::Node;
 
 declare_rule! {
     /// ## What it checks
@@ -57,55 +55,37 @@ impl Rule for AmbientReservedPort {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let mut reported_service_ports = BTreeSet::new();
+        let mut reported = BTreeSet::new();
         for (i, w) in ambient(cx) {
-            for c in w.app_containers() {
-                for (j, p) in c
-                    .node
-                    .get("ports")
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    let Some(port) = p.get("containerPort").and_then(Node::as_i64) else {
-                        continue;
-                    };
-                    let Some(what) = ztunnel_port_use(port) else {
-                        continue;
-                    };
-                    out.push(cx.finding(
-                        &Self::META,
-                        w.object,
-                        &w.container_pointer(&c, &format!("/ports/{j}/containerPort")),
-                        format!("container `{}` of ambient {} `{}` uses port {port}, where ztunnel listens inside the pod ({what})", c.name, w.object.kind, w.object.name),
-                        format!("Move the application off port {port}; ztunnel listens on it inside every ambient pod."),
-                    ));
-                }
-            }
-            for s in cx.model.services_of(i) {
-                for p in &s.ports {
-                    let Some(resolved) = resolve_target(p, w) else {
-                        continue;
-                    };
-                    let Some(what) = ztunnel_port_use(resolved.number) else {
-                        continue;
-                    };
-                    // A declared container port is reported above, at the container.
-                    if resolved.pointer.is_some()
-                        || !reported_service_ports.insert((s.object_index, p.index))
-                    {
-                        continue;
-                    }
-                    out.push(cx.finding(
-                        &Self::META,
-                        s.object,
-                        &format!("/spec/ports/{}/targetPort", p.index),
-                        format!("port `{}` targets port {} of ambient {} `{}`, where ztunnel listens inside the pod ({what})", p.name, resolved.number, w.object.kind, w.object.name),
-                        format!("Point the Service at the application's real port; port {} belongs to ztunnel in ambient pods.", resolved.number),
-                    ));
-                }
-            }
+            let (kind, name) = (&w.object.kind, &w.object.name);
+            report_reserved_ports(
+                cx,
+                out,
+                &Self::META,
+                (i, w),
+                ztunnel_port_use,
+                &mut reported,
+                &|container, port, what| {
+                    (
+                        format!(
+                            "container `{container}` of ambient {kind} `{name}` uses port {port}, where ztunnel listens inside the pod ({what})"
+                        ),
+                        format!(
+                            "Move the application off port {port}; ztunnel listens on it inside every ambient pod."
+                        ),
+                    )
+                },
+                &|service_port, port, what| {
+                    (
+                        format!(
+                            "port `{service_port}` targets port {port} of ambient {kind} `{name}`, where ztunnel listens inside the pod ({what})"
+                        ),
+                        format!(
+                            "Point the Service at the application's real port; port {port} belongs to ztunnel in ambient pods."
+                        ),
+                    )
+                },
+            );
         }
     }
 }

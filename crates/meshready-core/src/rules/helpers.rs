@@ -151,3 +151,68 @@ pub(crate) fn multi_port_workloads<'c, 'a>(
                 >= 2
     })
 }
+
+/// Reports a workload's application ports that something of the mesh binds inside the pod
+/// (`uses` says what, or `None` when the port is free): each declared container port at the
+/// container, and each Service `targetPort` that reaches an undeclared one at the Service, once
+/// per Service port (`reported` remembers them across workloads). `container` and `service`
+/// build the (message, fix) of each.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn report_reserved_ports(
+    cx: &Ctx<'_, '_>,
+    out: &mut Vec<Finding>,
+    meta: &'static RuleMeta,
+    (i, w): (usize, &Workload<'_>),
+    uses: fn(i64) -> Option<&'static str>,
+    reported: &mut std::collections::BTreeSet<(usize, usize)>,
+    container: &dyn Fn(&str, i64, &str) -> (String, String),
+    service: &dyn Fn(&str, i64, &str) -> (String, String),
+) {
+    for c in w.app_containers() {
+        for (j, p) in c
+            .node
+            .get("ports")
+            .map(Node::items)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+        {
+            let Some(port) = p.get("containerPort").and_then(Node::as_i64) else {
+                continue;
+            };
+            let Some(what) = uses(port) else {
+                continue;
+            };
+            let (message, fix) = container(c.name, port, what);
+            out.push(cx.finding(
+                meta,
+                w.object,
+                &w.container_pointer(&c, &format!("/ports/{j}/containerPort")),
+                message,
+                fix,
+            ));
+        }
+    }
+    for s in cx.model.services_of(i) {
+        for p in &s.ports {
+            let Some(resolved) = crate::model::resolve_target(p, w) else {
+                continue;
+            };
+            let Some(what) = uses(resolved.number) else {
+                continue;
+            };
+            // A declared container port is reported above, at the container.
+            if resolved.pointer.is_some() || !reported.insert((s.object_index, p.index)) {
+                continue;
+            }
+            let (message, fix) = service(p.name, resolved.number, what);
+            out.push(cx.finding(
+                meta,
+                s.object,
+                &format!("/spec/ports/{}/targetPort", p.index),
+                message,
+                fix,
+            ));
+        }
+    }
+}

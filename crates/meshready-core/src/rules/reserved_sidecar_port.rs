@@ -2,10 +2,9 @@
 
 use std::collections::BTreeSet;
 
+use super::helpers::report_reserved_ports;
 use crate::finding::Finding;
-use crate::model::resolve_target;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
-use crate::source::Node;
 
 declare_rule! {
     /// ## What it checks
@@ -59,58 +58,40 @@ impl Rule for ReservedSidecarPort {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        let mut reported_service_ports = BTreeSet::new();
+        let mut reported = BTreeSet::new();
         for (i, w) in cx.model.meshed() {
             if cx.model.is_control_plane(w) {
                 continue;
             }
-            for c in w.app_containers() {
-                for (j, p) in c
-                    .node
-                    .get("ports")
-                    .map(Node::items)
-                    .unwrap_or_default()
-                    .iter()
-                    .enumerate()
-                {
-                    let Some(port) = p.get("containerPort").and_then(Node::as_i64) else {
-                        continue;
-                    };
-                    let Some(what) = sidecar_use(port) else {
-                        continue;
-                    };
-                    out.push(cx.finding(
-                        &Self::META,
-                        w.object,
-                        &w.container_pointer(&c, &format!("/ports/{j}/containerPort")),
-                        format!("container `{}` uses port {port}, which the sidecar binds ({what})", c.name),
-                        format!("Move the application off port {port}; Istio's sidecar binds it inside every injected pod."),
-                    ));
-                }
-            }
-            for s in cx.model.services_of(i) {
-                for p in &s.ports {
-                    let Some(resolved) = resolve_target(p, w) else {
-                        continue;
-                    };
-                    let Some(what) = sidecar_use(resolved.number) else {
-                        continue;
-                    };
-                    // A declared container port is reported above, at the container.
-                    if resolved.pointer.is_some()
-                        || !reported_service_ports.insert((s.object_index, p.index))
-                    {
-                        continue;
-                    }
-                    out.push(cx.finding(
-                        &Self::META,
-                        s.object,
-                        &format!("/spec/ports/{}/targetPort", p.index),
-                        format!("port `{}` targets port {} of in-mesh {} `{}`, which the sidecar binds ({what})", p.name, resolved.number, w.object.kind, w.object.name),
-                        format!("Point the Service at the application's real port; port {} belongs to the sidecar.", resolved.number),
-                    ));
-                }
-            }
+            let (kind, name) = (&w.object.kind, &w.object.name);
+            report_reserved_ports(
+                cx,
+                out,
+                &Self::META,
+                (i, w),
+                sidecar_use,
+                &mut reported,
+                &|container, port, what| {
+                    (
+                        format!(
+                            "container `{container}` uses port {port}, which the sidecar binds ({what})"
+                        ),
+                        format!(
+                            "Move the application off port {port}; Istio's sidecar binds it inside every injected pod."
+                        ),
+                    )
+                },
+                &|service_port, port, what| {
+                    (
+                        format!(
+                            "port `{service_port}` targets port {port} of in-mesh {kind} `{name}`, which the sidecar binds ({what})"
+                        ),
+                        format!(
+                            "Point the Service at the application's real port; port {port} belongs to the sidecar."
+                        ),
+                    )
+                },
+            );
         }
     }
 }
