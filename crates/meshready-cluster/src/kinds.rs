@@ -77,6 +77,15 @@ pub const KINDS: &[Kind] = &[
         "namespace injection labels and Pod Security Admission levels (IST0102, IST0123, IST0103, MR0011, MR0012); every namespace is assumed to be in the mesh",
     ),
     kind(
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        false,
+        Need::Always,
+        "--native-sidecars auto (every node's kubelet must be 1.33 or newer); without Nodes the Kubernetes version decides",
+    ),
+    kind(
         "admissionregistration.k8s.io",
         "v1",
         "MutatingWebhookConfiguration",

@@ -135,6 +135,8 @@ pub struct Snapshot {
     pub missing_namespaces: Vec<String>,
     /// Requests sent, retries included.
     pub requests: usize,
+    /// The API server's Kubernetes minor version (`/version`), when it answered.
+    pub kubernetes_minor: Option<u32>,
 }
 
 /// Builds a client: `--kubeconfig` and `--context` if given, else the usual inference
@@ -380,6 +382,17 @@ fn refs(objects: &[Object], keep: impl Fn(&Object) -> bool) -> HashSet<Ref> {
 }
 
 impl Reader<'_> {
+    /// The API server's minor version from `/version` (`"33"`, `"33+"`); `None` when it does
+    /// not answer (the rules then assume the newest release).
+    async fn kubernetes_minor(&self) -> Option<u32> {
+        let info = self.client.apiserver_version().await.ok()?;
+        info.minor
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()
+            .filter(|_| info.major == "1")
+    }
+
     async fn run(self, options: &Options) -> Result<Snapshot> {
         let served = self.discover().await?;
         let is_served = |k: &Kind| match served.get(&k.api_version()) {
@@ -401,7 +414,10 @@ impl Reader<'_> {
             namespaces.dedup();
             Scope::Namespaces(namespaces)
         };
-        let mut snapshot = Snapshot::default();
+        let mut snapshot = Snapshot {
+            kubernetes_minor: self.kubernetes_minor().await,
+            ..Snapshot::default()
+        };
         // Stage 1: everything but ReplicaSets and Pods; 2: ReplicaSets; 3: Pods.
         let mut stages: [Vec<Job>; 3] = Default::default();
         for kind in KINDS {

@@ -47,6 +47,9 @@ enum Shape {
     Container,
     /// A Pod's `status`.
     PodStatus,
+    /// Another object's `status`: only a Node's `nodeInfo` (the kubelet version decides
+    /// `--native-sidecars auto`).
+    OtherStatus,
 }
 
 impl Shape {
@@ -55,7 +58,7 @@ impl Shape {
         match self {
             Self::Root { pod } => match key {
                 "status" if pod => Some(Self::PodStatus),
-                "status" => None,
+                "status" => Some(Self::OtherStatus),
                 "metadata" => Some(Self::Metadata),
                 _ => Some(Self::Any),
             },
@@ -77,6 +80,7 @@ impl Shape {
             Self::Containers => Some(Self::Any),
             Self::Container => (!UNREAD_CONTAINER_FIELDS.contains(&key)).then_some(Self::Any),
             Self::PodStatus => (key == "phase").then_some(Self::Any),
+            Self::OtherStatus => (key == "nodeInfo").then_some(Self::Any),
         }
     }
 
@@ -933,7 +937,13 @@ mod tests {
         let deployment = object(br#"{"metadata": {"name": "d"}, "spec": {"template": {"metadata": {"managedFields": []}, "spec": {"containers": [{"name": "a", "env": []}]}}}, "status": {"replicas": 1}}"#, false).unwrap();
         assert_eq!(
             deployment,
-            json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}})
+            // Of another object's status only a Node's `nodeInfo` stays.
+            json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}, "status": {}})
+        );
+        let node = object(br#"{"metadata": {"name": "n"}, "status": {"nodeInfo": {"kubeletVersion": "v1.33.1"}, "conditions": [{"type": "Ready"}]}}"#, false).unwrap();
+        assert_eq!(
+            node["status"],
+            json!({"nodeInfo": {"kubeletVersion": "v1.33.1"}})
         );
     }
 

@@ -53,13 +53,24 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     if let Some(path) = &args.as_manifests {
         write_manifests(path, &snapshot)?;
     }
+    let kubernetes_minor = snapshot.kubernetes_minor;
     let loaded = meshready_cluster::into_loaded(snapshot);
     if args.output == OutputFormat::Text && !args.out.quiet {
         let cni = facts::cni_note(&loaded.objects, resolved.check.settings.admission.cni);
         writeln!(stderr, "meshready: note: {cni}")?;
     }
     drop(stderr);
-    let mut report = meshready_cluster::check(&loaded, &resolved.check);
+    // The API server's version, unless --kubernetes-version or the config names one.
+    let mut check_options = resolved.check.clone();
+    if check_options.settings.inject.kubernetes_version.is_none() {
+        check_options.settings.inject.kubernetes_version = kubernetes_minor.map(|m| {
+            m.clamp(
+                meshready_core::settings::OLDEST_KUBERNETES_MINOR,
+                meshready_core::settings::NEWEST_KUBERNETES_MINOR,
+            )
+        });
+    }
+    let mut report = meshready_cluster::check(&loaded, &check_options);
     report.summary.config.clone_from(&resolved.config_path);
     emit(
         &report,

@@ -230,3 +230,49 @@ fn cluster_takes_mesh_thresholds_and_cni_from_the_config() {
     let (_, _, stderr) = run("istio-cni: off\n", &["--istio-cni", "on"]);
     assert!(stderr.contains("Istio CNI is on (set by"), "{stderr}");
 }
+
+/// Live, the Kubernetes version is the API server's (unless a flag or the config names one),
+/// and the Nodes' kubelets decide `--native-sidecars auto` (issue 12).
+#[test]
+fn the_api_servers_version_and_the_nodes_decide() {
+    let mut objects: Vec<Value> = load_str("cluster.yaml", FIXTURE, &LoadOptions::default())
+        .objects
+        .iter()
+        .map(|o| o.root.to_json())
+        .collect();
+    objects.push(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+        "status": {"nodeInfo": {"kubeletVersion": "v1.32.4"}}
+    }));
+    let api = MockApi::start(Setup {
+        objects,
+        forbidden: vec![],
+        not_served: vec!["policy/v1beta1", "security.openshift.io/v1"],
+        faults: Vec::new(),
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    api.write_kubeconfig(&kubeconfig, "shop");
+    let kubeconfig = kubeconfig.to_str().expect("path");
+    let summary = |extra: &[&str]| {
+        let mut args = vec![
+            "cluster",
+            "--no-config",
+            "-A",
+            "-o",
+            "json",
+            "--kubeconfig",
+            kubeconfig,
+        ];
+        args.extend_from_slice(extra);
+        let (_, stdout, stderr) = meshready(&args);
+        let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        doc["summary"].clone()
+    };
+    let live = summary(&[]);
+    assert_eq!(live["kubernetes_version"], "1.32", "{live:#}");
+    // A kubelet older than 1.33: no native sidecars under `auto`.
+    assert_eq!(live["native_sidecars"], false, "{live:#}");
+    let flagged = summary(&["--kubernetes-version", "1.34"]);
+    assert_eq!(flagged["kubernetes_version"], "1.34");
+}

@@ -21,6 +21,7 @@ pub const TOKEN: &str = "fake-token";
 /// (apiVersion, plural, kind, namespaced) of every resource the mock serves.
 const RESOURCES: &[(&str, &str, &str, bool)] = &[
     ("v1", "namespaces", "Namespace", false),
+    ("v1", "nodes", "Node", false),
     ("v1", "pods", "Pod", true),
     ("v1", "services", "Service", true),
     ("v1", "serviceaccounts", "ServiceAccount", true),
@@ -303,6 +304,20 @@ fn respond(setup: &Setup, target: &str) -> (u16, Value) {
         .filter_map(|kv| kv.split_once('='))
         .collect();
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if segments == ["version"] {
+        // The stand-in's server version is its first Node's kubelet version.
+        let Some(kubelet) = setup.objects.iter().find_map(|o| {
+            (o["kind"] == "Node").then(|| o["status"]["nodeInfo"]["kubeletVersion"].as_str())?
+        }) else {
+            return status(404, "NotFound", "404 page not found");
+        };
+        let mut parts = kubelet.trim_start_matches('v').split('.');
+        let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"));
+        return (
+            200,
+            json!({"major": major, "minor": minor, "gitVersion": kubelet, "platform": "linux/amd64"}),
+        );
+    }
     let (api_version, rest) = match segments.as_slice() {
         ["api", version, rest @ ..] => ((*version).to_string(), rest),
         ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
