@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
     for limits in [
         Limits::default(),
         Limits {
-            skip_unread_fields: true,
+            // The parser's skipping of unread fields (the rules' own field lists).
+            skip_unread_fields: Some(meshready_core::source::yaml::SkipFields {
+                pod: meshready_core::rules::PRUNE.unread_pod_fields,
+                container: meshready_core::rules::PRUNE.unread_container_fields,
+            }),
             ..Limits::default()
         },
     ] {
