@@ -175,7 +175,14 @@ pub fn split_json(text: &str) -> Vec<Chunk> {
             continue;
         }
         match b {
-            b'"' => in_str = true,
+            b'"' => {
+                // A string outside any value is stray text too (found by the `split` fuzz
+                // target): it must reach the parser, not vanish between chunks.
+                if depth == 0 && start.is_none() {
+                    start = Some((i, line));
+                }
+                in_str = true;
+            }
             b'{' | b'[' => {
                 if depth == 0 {
                     // Stray text before this value is a chunk of its own (the parser reports
@@ -231,6 +238,15 @@ pub fn split_json(text: &str) -> Vec<Chunk> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_string_between_values_is_stray_text() {
+        let text = "{\"a\": 1}\n\"x\ny\"\n{\"b\": 2}\n";
+        let chunks = split_json(text);
+        let parts: Vec<&str> = chunks.iter().map(|c| &text[c.start..c.end]).collect();
+        assert_eq!(parts, ["{\"a\": 1}", "\"x\ny\"\n", "{\"b\": 2}"]);
+        assert_eq!(chunks[1].line, 2);
+    }
 
     fn texts<'a>(text: &'a str, chunks: &[Chunk]) -> Vec<(&'a str, u32)> {
         chunks
