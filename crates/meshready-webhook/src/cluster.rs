@@ -1,40 +1,51 @@
-//! The live context: kube-rs reflectors (list + watch, read-only) on the few kinds a review needs,
-//! folded into a fresh [`Context`] snapshot whenever something changes.
+//! The live context: kube-rs watchers (list + watch, read-only) on the few kinds a review needs.
+//! Watch events are recorded per kind as they arrive; shortly after a change, a new [`Context`]
+//! snapshot is built off the async worker threads, converting only the objects whose
+//! resourceVersion changed (see [`crate::incremental`]).
 
 use std::fmt::Debug;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use futures::stream::BoxStream;
-use futures::{FutureExt, StreamExt};
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
-use meshready_core::source::{LoadOptions, Object, object_from_json};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
-use crate::context::{Context, SharedContext};
+use crate::context::SharedContext;
+use crate::incremental::{Changes, Incremental, Item, Key, Taken};
 
 /// How long to wait after a change before rebuilding the snapshot (changes come in bursts).
 const DEBOUNCE: Duration = Duration::from_millis(500);
 
-type Snapshot = Box<dyn Fn() -> Vec<Object> + Send + Sync>;
+/// The watched kinds' recorded changes, in registration order.
+type Recorded = Arc<Vec<Mutex<Changes>>>;
+
+fn lock(changes: &Mutex<Changes>) -> MutexGuard<'_, Changes> {
+    match changes.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
 
 #[derive(Default)]
 struct Parts {
-    snapshots: Vec<Snapshot>,
+    /// One recorder per kind, pushed into `Recorded` in this order.
     streams: Vec<BoxStream<'static, ()>>,
-    ready: Vec<BoxFuture<'static, ()>>,
+    count: usize,
 }
 
+/// A watched kind's stream, recording into slot `index` and notifying `changed`.
+type Wire = (Recorded, Arc<Notify>);
+
 impl Parts {
-    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config)
+    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config, wire: &Wire)
     where
         K: Resource<DynamicType = ()>
             + Clone
@@ -45,79 +56,104 @@ impl Parts {
             + Sync
             + 'static,
     {
-        let (reader, writer) = reflector::store::<K>();
+        let index = self.count;
+        self.count += 1;
         let kind = K::kind(&()).into_owned();
-        let events = watcher(api, config)
+        let (recorded, changed) = (Arc::clone(&wire.0), Arc::clone(&wire.1));
+        let stream = watcher(api, config)
             .default_backoff()
-            .modify(|o| o.managed_fields_mut().clear());
-        let stream = reflector::reflector(writer, events)
-            .map(move |event| {
-                if let Err(error) = event {
-                    tracing::warn!(%error, kind, "watch failed; retrying");
+            .modify(|o| o.managed_fields_mut().clear())
+            .map(move |event| match event {
+                Ok(event) => {
+                    if let Some(changes) = recorded.get(index) {
+                        record(&mut lock(changes), event);
+                    }
+                    changed.notify_one();
                 }
+                Err(error) => tracing::warn!(%error, kind, "watch failed; retrying"),
             })
             .boxed();
-        let waiter: Store<K> = reader.clone();
-        self.ready.push(
-            async move {
-                let _ = waiter.wait_until_ready().await;
-            }
-            .boxed(),
-        );
-        self.snapshots.push(Box::new(move || {
-            reader
-                .state()
-                .iter()
-                .filter_map(|o| to_object(o.as_ref()))
-                .collect()
-        }));
         self.streams.push(stream);
     }
 }
 
-fn to_object<K: Serialize>(resource: &K) -> Option<Object> {
-    let value = serde_json::to_value(resource).ok()?;
-    object_from_json(&value, &LoadOptions::default()).ok()
+fn key<K: Resource>(object: &K) -> Key {
+    (object.namespace().unwrap_or_default(), object.name_any())
 }
+
+fn item<K: Resource + Serialize + Send + 'static>(object: K) -> Item {
+    Item::new(
+        object.resource_version().unwrap_or_default(),
+        Box::new(object),
+    )
+}
+
+fn record<K: Resource + Serialize + Send + 'static>(
+    changes: &mut Changes,
+    event: watcher::Event<K>,
+) {
+    match event {
+        watcher::Event::Init => changes.init(),
+        watcher::Event::InitApply(object) => changes.init_apply(key(&object), item(object)),
+        watcher::Event::InitDone => changes.init_done(),
+        watcher::Event::Apply(object) => changes.apply(key(&object), item(object)),
+        watcher::Event::Delete(object) => changes.delete(key(&object)),
+    }
+}
+
+/// The number of kinds [`sync`] watches.
+const KINDS: usize = 8;
 
 /// Keeps `context` in sync with the cluster, and marks it ready once every kind has been listed.
 /// Watches Namespaces, Services, Roles, ClusterRoles and their bindings, the `istio-cni-node`
 /// DaemonSet (by name), and the ConfigMaps of `istio_namespace` only (never every ConfigMap, never
 /// Secrets). Runs until the task is dropped; watch errors are logged and retried with backoff.
 pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str) {
+    let recorded: Recorded = Arc::new((0..KINDS).map(|_| Mutex::default()).collect());
+    let changed = Arc::new(Notify::new());
+    let wire: Wire = (Arc::clone(&recorded), Arc::clone(&changed));
     let mut parts = Parts::default();
     let all = watcher::Config::default();
-    parts.watch(Api::<Namespace>::all(client.clone()), all.clone());
-    parts.watch(Api::<Service>::all(client.clone()), all.clone());
+    parts.watch(Api::<Namespace>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<Service>::all(client.clone()), all.clone(), &wire);
     parts.watch(
         Api::<ConfigMap>::namespaced(client.clone(), istio_namespace),
         all.clone(),
+        &wire,
     );
-    parts.watch(Api::<Role>::all(client.clone()), all.clone());
-    parts.watch(Api::<RoleBinding>::all(client.clone()), all.clone());
-    parts.watch(Api::<ClusterRole>::all(client.clone()), all.clone());
-    parts.watch(Api::<ClusterRoleBinding>::all(client.clone()), all.clone());
+    parts.watch(Api::<Role>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<RoleBinding>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<ClusterRole>::all(client.clone()), all.clone(), &wire);
+    parts.watch(
+        Api::<ClusterRoleBinding>::all(client.clone()),
+        all.clone(),
+        &wire,
+    );
     parts.watch(
         Api::<DaemonSet>::all(client),
         all.fields("metadata.name=istio-cni-node"),
+        &wire,
     );
-    let Parts {
-        snapshots,
-        streams,
-        ready,
-    } = parts;
-    let changed = Arc::new(Notify::new());
-    let notify = Arc::clone(&changed);
-    let driver = tokio::spawn(futures::stream::select_all(streams).for_each(move |()| {
-        notify.notify_one();
-        futures::future::ready(())
-    }));
-    let rebuild = || {
-        let objects: Vec<Object> = snapshots.iter().flat_map(|s| s()).collect();
-        context.replace(Context::new(objects));
-    };
-    futures::future::join_all(ready).await;
-    rebuild();
+    debug_assert_eq!(parts.count, KINDS);
+    let driver = tokio::spawn(
+        futures::stream::select_all(parts.streams)
+            .map(Ok::<(), ()>)
+            .try_for_each(|()| futures::future::ready(Ok(()))),
+    );
+    // Ready once every kind has been listed.
+    loop {
+        changed.notified().await;
+        if driver.is_finished() {
+            return;
+        }
+        if recorded.iter().all(|c| lock(c).is_listed()) {
+            break;
+        }
+    }
+    let mut incremental = Some(Incremental::default());
+    if !rebuild(&mut incremental, &recorded, &context).await {
+        return;
+    }
     context.set_ready();
     tracing::info!(
         objects = context.snapshot().len(),
@@ -129,13 +165,56 @@ pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str)
             return;
         }
         tokio::time::sleep(DEBOUNCE).await;
-        rebuild();
+        if !rebuild(&mut incremental, &recorded, &context).await {
+            return;
+        }
     }
+}
+
+/// Applies the recorded changes and publishes a new snapshot, off the async worker threads.
+/// Returns false when the rebuild could not run (the task panicked), which ends the sync.
+async fn rebuild(
+    incremental: &mut Option<Incremental>,
+    recorded: &Recorded,
+    context: &SharedContext,
+) -> bool {
+    let taken: Vec<Taken> = recorded.iter().map(|c| lock(c).take()).collect();
+    if taken.iter().all(Taken::is_empty) && context.is_ready() {
+        return true;
+    }
+    let Some(mut state) = incremental.take() else {
+        return false;
+    };
+    let started = Instant::now();
+    let built = tokio::task::spawn_blocking(move || {
+        let (snapshot, rebuilt) = state.rebuild(taken);
+        (state, snapshot, rebuilt)
+    })
+    .await;
+    let Ok((state, snapshot, rebuilt)) = built else {
+        tracing::error!("the context rebuild failed; the context is no longer updated");
+        return false;
+    };
+    let took = started.elapsed();
+    let (objects, bytes) = (snapshot.len(), snapshot.estimated_bytes());
+    context.replace_rebuilt(snapshot, took, rebuilt.converted);
+    *incremental = Some(state);
+    tracing::info!(
+        objects,
+        estimated_bytes = bytes,
+        converted = rebuilt.converted,
+        removed = rebuilt.removed,
+        millis = took.as_secs_f64() * 1e3,
+        "context rebuilt"
+    );
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::incremental::Source;
 
     #[test]
     fn typed_objects_convert_with_their_kind() {
@@ -147,7 +226,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let object = to_object(&service).unwrap();
+        let object = service.to_object().unwrap();
         assert_eq!(object.display_name(), "Service shop/web");
         assert_eq!(object.api_version, "v1");
     }

@@ -3,10 +3,16 @@
 //! its namespace needs.
 
 use std::collections::HashMap;
+use std::mem::{size_of, size_of_val};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-use meshready_core::source::{Input, LoadError, LoadOptions, Object, is_cluster_scoped, load};
+use meshready_core::source::{
+    Input, LoadError, LoadOptions, Node, Object, Value, is_cluster_scoped, load,
+};
+
+use crate::metrics::{Histogram, REBUILD_BUCKETS};
 
 /// Cluster-scoped kinds that matter to every namespace (RBAC, pod-security policies).
 const GLOBAL_KINDS: &[&str] = &[
@@ -23,10 +29,11 @@ fn is_mesh_wide(object: &Object) -> bool {
         || (object.kind == "DaemonSet" && object.name == "istio-cni-node")
 }
 
-/// An immutable snapshot of the context objects.
+/// An immutable snapshot of the context objects. Objects are shared (`Arc`) between successive
+/// snapshots of a live context, so a rebuild copies only what changed.
 #[derive(Debug, Default)]
 pub struct Context {
-    objects: Vec<Object>,
+    objects: Vec<Arc<Object>>,
     /// Namespaced objects by namespace (indices into `objects`).
     by_namespace: HashMap<String, Vec<usize>>,
     /// Namespace objects by name.
@@ -34,12 +41,25 @@ pub struct Context {
     /// Objects every review sees: cluster-wide RBAC and policies, the injector ConfigMaps and
     /// the CNI DaemonSet.
     global: Vec<usize>,
+    /// Estimated heap bytes of the kept objects ([`estimated_bytes`]).
+    bytes: usize,
 }
 
 impl Context {
     /// Indexes context objects. Objects of other cluster-scoped kinds are dropped.
     #[must_use]
     pub fn new(objects: Vec<Object>) -> Self {
+        Self::from_shared(objects.into_iter().map(Arc::new), None)
+    }
+
+    /// Indexes shared context objects (objects of other cluster-scoped kinds are dropped).
+    /// `bytes` is the caller's estimate of the objects' size when it already has one;
+    /// otherwise it is computed.
+    #[must_use]
+    pub fn from_shared(
+        objects: impl IntoIterator<Item = Arc<Object>>,
+        bytes: Option<usize>,
+    ) -> Self {
         let mut context = Self::default();
         for object in objects {
             let i = context.objects.len();
@@ -61,6 +81,8 @@ impl Context {
             }
             context.objects.push(object);
         }
+        context.bytes =
+            bytes.unwrap_or_else(|| context.objects.iter().map(|o| estimated_bytes(o)).sum());
         context
     }
 
@@ -87,6 +109,13 @@ impl Context {
         self.objects.is_empty()
     }
 
+    /// An estimate of the heap bytes the objects take ([`estimated_bytes`]; the indexes and
+    /// allocator overhead are not counted).
+    #[must_use]
+    pub fn estimated_bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// The context objects a review of an object in `namespace` needs (for a Namespace review,
     /// `namespace` is its name), leaving out the context's copy of the reviewed object itself
     /// (`(kind, name)`), which the request replaces.
@@ -105,12 +134,69 @@ impl Context {
             .copied()
             .chain(ns)
             .chain(self.global.iter().copied())
-            .map(|i| &self.objects[i])
+            .map(|i| &*self.objects[i])
             .filter(move |o| {
                 !(o.kind == reviewed.0
                     && o.name == reviewed.1
                     && (o.namespace == namespace || o.kind == "Namespace"))
             })
+    }
+}
+
+/// An estimate of the heap bytes one shared context object takes: the `Arc`'d [`Object`], its
+/// strings and its parsed tree (every node, string and mapping key counted where it is used;
+/// allocator overhead and unused capacity are not).
+#[must_use]
+pub fn estimated_bytes(object: &Object) -> usize {
+    2 * size_of::<usize>()
+        + size_of::<Object>()
+        + object.kind.len()
+        + object.api_version.len()
+        + object.name.len()
+        + object.namespace.len()
+        + object.origin.helm_source.as_ref().map_or(0, String::len)
+        + size_of_val(object.quirks.as_slice())
+        + object
+            .templates
+            .as_ref()
+            .map_or(0, |t| t.iter().map(|p| size_of::<String>() + p.len()).sum())
+        + node_bytes(&object.root)
+}
+
+/// Heap bytes below a node (the node itself is counted by its parent).
+fn node_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) => 0,
+        Value::Str(s) | Value::Yaml11Bool(s, _) => s.len(),
+        Value::Seq(items) => items
+            .iter()
+            .map(|n| size_of::<Node>() + node_bytes(n))
+            .sum(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|e| size_of_val(e) + 2 * size_of::<usize>() + e.key.len() + node_bytes(&e.value))
+            .sum(),
+    }
+}
+
+/// How the live context's rebuilds went.
+#[derive(Debug)]
+pub struct RebuildStats {
+    /// Rebuild durations (seconds).
+    pub durations: Histogram,
+    /// The longest rebuild.
+    pub max: Duration,
+    /// Objects converted over all rebuilds.
+    pub converted: u64,
+}
+
+impl Default for RebuildStats {
+    fn default() -> Self {
+        Self {
+            durations: Histogram::new(REBUILD_BUCKETS),
+            max: Duration::ZERO,
+            converted: 0,
+        }
     }
 }
 
@@ -125,6 +211,7 @@ pub struct SharedContext {
 struct Shared {
     current: RwLock<Arc<Context>>,
     ready: AtomicBool,
+    rebuilds: Mutex<RebuildStats>,
 }
 
 impl SharedContext {
@@ -158,6 +245,27 @@ impl SharedContext {
         match self.inner.current.write() {
             Ok(mut guard) => *guard = context,
             Err(poisoned) => *poisoned.into_inner() = context,
+        }
+    }
+
+    /// Replaces the snapshot with a rebuilt one and records how long the rebuild took and how
+    /// many objects it converted.
+    pub fn replace_rebuilt(&self, context: Context, took: Duration, converted: usize) {
+        self.replace(context);
+        let mut stats = match self.inner.rebuilds.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        stats.durations.observe(took.as_secs_f64());
+        stats.max = stats.max.max(took);
+        stats.converted += converted as u64;
+    }
+
+    /// Calls `f` with the rebuild statistics.
+    pub fn with_rebuild_stats<T>(&self, f: impl FnOnce(&RebuildStats) -> T) -> T {
+        match self.inner.rebuilds.lock() {
+            Ok(guard) => f(&guard),
+            Err(poisoned) => f(&poisoned.into_inner()),
         }
     }
 

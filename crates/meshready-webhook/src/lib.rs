@@ -9,6 +9,7 @@
 
 pub mod cluster;
 pub mod context;
+pub mod incremental;
 pub mod metrics;
 pub mod review;
 pub mod server;

@@ -1,0 +1,100 @@
+//! The live context against a loopback API stand-in: the initial lists make it ready, and
+//! Services added, modified and deleted through watch events reach the snapshot reviews see.
+
+mod support {
+    pub mod standin;
+}
+
+use std::time::Duration;
+
+use meshready_webhook::SharedContext;
+use meshready_webhook::cluster::sync;
+use support::standin::{StandIn, service};
+
+async fn client(standin: &StandIn, dir: &std::path::Path) -> kube::Client {
+    meshready_webhook::install_crypto_provider();
+    let path = dir.join("kubeconfig");
+    standin.write_kubeconfig(&path);
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).expect("kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(
+        kubeconfig,
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("config");
+    kube::Client::try_from(config).expect("client")
+}
+
+/// Waits (bounded) until `check` holds for the current snapshot.
+async fn eventually(context: &SharedContext, what: &str, check: impl Fn(&SharedContext) -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(30), async {
+        while !check(context) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "timed out waiting until {what}");
+}
+
+fn services_in(context: &SharedContext, namespace: &str) -> Vec<String> {
+    let mut names: Vec<String> = context
+        .snapshot()
+        .relevant(namespace, ("Pod", "x"))
+        .filter(|o| o.kind == "Service")
+        .map(|o| o.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_context_follows_watch_events() {
+    let standin = StandIn::start().await;
+    standin.populate(3, 6);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let client = client(&standin, dir.path()).await;
+    let context = SharedContext::pending();
+    let task = tokio::spawn({
+        let context = context.clone();
+        async move { sync(client, context, "istio-system").await }
+    });
+    eventually(&context, "the context is ready", SharedContext::is_ready).await;
+    let snapshot = context.snapshot();
+    assert_eq!(snapshot.len(), 9, "3 Namespaces and 6 Services");
+    assert!(snapshot.estimated_bytes() > 0);
+    assert_eq!(services_in(&context, "ns-001"), ["svc-00001", "svc-00004"]);
+
+    standin.apply("services", service("ns-001", "added", 7));
+    eventually(&context, "the added Service is seen", |c| {
+        services_in(c, "ns-001").contains(&"added".to_string())
+    })
+    .await;
+
+    standin.delete("services", "ns-001", "svc-00004");
+    let mut modified = service("ns-001", "svc-00001", 0);
+    modified["spec"]["ports"][0]["port"] = serde_json::json!(8081);
+    standin.apply("services", modified);
+    eventually(&context, "the deleted Service is gone", |c| {
+        services_in(c, "ns-001") == ["added", "svc-00001"]
+    })
+    .await;
+    eventually(&context, "the modified port is seen", |c| {
+        c.snapshot()
+            .relevant("ns-001", ("Pod", "x"))
+            .filter(|o| o.name == "svc-00001")
+            .any(|o| {
+                o.root
+                    .pointer("/spec/ports/0/port")
+                    .and_then(|p| p.as_i64())
+                    == Some(8081)
+            })
+    })
+    .await;
+    assert_eq!(context.snapshot().len(), 9, "one added, one deleted");
+    let rebuilds = context.with_rebuild_stats(|s| s.durations.count());
+    assert!(
+        rebuilds >= 2,
+        "the first sync and at least one update: {rebuilds}"
+    );
+    task.abort();
+}
