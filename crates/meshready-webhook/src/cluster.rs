@@ -7,8 +7,8 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::stream::BoxStream;
-use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -65,8 +65,9 @@ impl Parts {
             .modify(|o| o.managed_fields_mut().clear())
             .map(move |event| match event {
                 Ok(event) => {
+                    let event = Event::from(event);
                     if let Some(changes) = recorded.get(index) {
-                        record(&mut lock(changes), event);
+                        event.record(&mut lock(changes));
                     }
                     changed.notify_one();
                 }
@@ -88,16 +89,41 @@ fn item<K: Resource + Serialize + Send + 'static>(object: K) -> Item {
     )
 }
 
-fn record<K: Resource + Serialize + Send + 'static>(
-    changes: &mut Changes,
-    event: watcher::Event<K>,
-) {
-    match event {
-        watcher::Event::Init => changes.init(),
-        watcher::Event::InitApply(object) => changes.init_apply(key(&object), item(object)),
-        watcher::Event::InitDone => changes.init_done(),
-        watcher::Event::Apply(object) => changes.apply(key(&object), item(object)),
-        watcher::Event::Delete(object) => changes.delete(key(&object)),
+/// A watch event ready to record: single changes are converted here, as they arrive (outside
+/// the lock); listed objects are converted by the rebuild, only when their resourceVersion
+/// changed.
+enum Event {
+    Init,
+    InitApply(Key, Item),
+    InitDone,
+    Apply(Key, Item),
+    Delete(Key),
+}
+
+impl<K: Resource + Serialize + Send + 'static> From<watcher::Event<K>> for Event {
+    fn from(event: watcher::Event<K>) -> Self {
+        match event {
+            watcher::Event::Init => Self::Init,
+            watcher::Event::InitApply(object) => Self::InitApply(key(&object), item(object)),
+            watcher::Event::InitDone => Self::InitDone,
+            watcher::Event::Apply(object) => Self::Apply(
+                key(&object),
+                Item::converted(object.resource_version().unwrap_or_default(), &object),
+            ),
+            watcher::Event::Delete(object) => Self::Delete(key(&object)),
+        }
+    }
+}
+
+impl Event {
+    fn record(self, changes: &mut Changes) {
+        match self {
+            Self::Init => changes.init(),
+            Self::InitApply(key, item) => changes.init_apply(key, item),
+            Self::InitDone => changes.init_done(),
+            Self::Apply(key, item) => changes.apply(key, item),
+            Self::Delete(key) => changes.delete(key),
+        }
     }
 }
 
@@ -136,9 +162,7 @@ pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str)
     );
     debug_assert_eq!(parts.count, KINDS);
     let driver = tokio::spawn(
-        futures::stream::select_all(parts.streams)
-            .map(Ok::<(), ()>)
-            .try_for_each(|()| futures::future::ready(Ok(()))),
+        futures::stream::select_all(parts.streams).for_each(|()| futures::future::ready(())),
     );
     // Ready once every kind has been listed.
     loop {

@@ -29,18 +29,51 @@ fn is_mesh_wide(object: &Object) -> bool {
         || (object.kind == "DaemonSet" && object.name == "istio-cni-node")
 }
 
-/// An immutable snapshot of the context objects. Objects are shared (`Arc`) between successive
-/// snapshots of a live context, so a rebuild copies only what changed.
+/// Where a context object is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A Namespace: seen by reviews in that namespace.
+    Namespace,
+    /// Seen by every review: cluster-wide RBAC and policies, the injector ConfigMaps and the
+    /// CNI DaemonSet.
+    Global,
+    /// Seen by reviews in its own namespace.
+    Local,
+    /// Not kept (other cluster-scoped kinds).
+    Dropped,
+}
+
+/// Where `object` belongs in a [`Context`].
+#[must_use]
+pub fn place(object: &Object) -> Place {
+    if object.kind == "Namespace" {
+        Place::Namespace
+    } else if is_cluster_scoped(&object.kind) {
+        if GLOBAL_KINDS.contains(&object.kind.as_str()) {
+            Place::Global
+        } else {
+            Place::Dropped
+        }
+    } else if is_mesh_wide(object) {
+        Place::Global
+    } else {
+        Place::Local
+    }
+}
+
+/// An immutable snapshot of the context objects. Objects, and whole namespaces' lists of them,
+/// are shared (`Arc`) between successive snapshots of a live context, so a rebuild copies only
+/// what changed.
 #[derive(Debug, Default)]
 pub struct Context {
-    objects: Vec<Arc<Object>>,
-    /// Namespaced objects by namespace (indices into `objects`).
-    by_namespace: HashMap<String, Vec<usize>>,
+    /// Namespaced objects by namespace.
+    by_namespace: HashMap<String, Arc<[Arc<Object>]>>,
     /// Namespace objects by name.
-    namespaces: HashMap<String, usize>,
-    /// Objects every review sees: cluster-wide RBAC and policies, the injector ConfigMaps and
-    /// the CNI DaemonSet.
-    global: Vec<usize>,
+    namespaces: HashMap<String, Arc<Object>>,
+    /// Objects every review sees ([`Place::Global`]).
+    global: Vec<Arc<Object>>,
+    /// Objects kept.
+    len: usize,
     /// Estimated heap bytes of the kept objects ([`estimated_bytes`]).
     bytes: usize,
 }
@@ -49,41 +82,50 @@ impl Context {
     /// Indexes context objects. Objects of other cluster-scoped kinds are dropped.
     #[must_use]
     pub fn new(objects: Vec<Object>) -> Self {
-        Self::from_shared(objects.into_iter().map(Arc::new), None)
-    }
-
-    /// Indexes shared context objects (objects of other cluster-scoped kinds are dropped).
-    /// `bytes` is the caller's estimate of the objects' size when it already has one;
-    /// otherwise it is computed.
-    #[must_use]
-    pub fn from_shared(
-        objects: impl IntoIterator<Item = Arc<Object>>,
-        bytes: Option<usize>,
-    ) -> Self {
-        let mut context = Self::default();
+        let mut local: HashMap<String, Vec<Arc<Object>>> = HashMap::new();
+        let mut namespaces = HashMap::new();
+        let mut global = Vec::new();
+        let mut bytes = 0;
         for object in objects {
-            let i = context.objects.len();
-            if object.kind == "Namespace" {
-                context.namespaces.insert(object.name.clone(), i);
-            } else if is_cluster_scoped(&object.kind) {
-                if !GLOBAL_KINDS.contains(&object.kind.as_str()) {
-                    continue;
+            let object = Arc::new(object);
+            match place(&object) {
+                Place::Namespace => {
+                    namespaces.insert(object.name.clone(), Arc::clone(&object));
                 }
-                context.global.push(i);
-            } else if is_mesh_wide(&object) {
-                context.global.push(i);
-            } else {
-                context
-                    .by_namespace
+                Place::Global => global.push(Arc::clone(&object)),
+                Place::Local => local
                     .entry(object.namespace.clone())
                     .or_default()
-                    .push(i);
+                    .push(Arc::clone(&object)),
+                Place::Dropped => continue,
             }
-            context.objects.push(object);
+            bytes += estimated_bytes(&object);
         }
-        context.bytes =
-            bytes.unwrap_or_else(|| context.objects.iter().map(|o| estimated_bytes(o)).sum());
-        context
+        let by_namespace = local
+            .into_iter()
+            .map(|(ns, objects)| (ns, Arc::from(objects)))
+            .collect();
+        Self::from_parts(by_namespace, namespaces, global, bytes)
+    }
+
+    /// A context from its indexes (objects already placed with [`place`]); `bytes` is the
+    /// caller's estimate of their size.
+    #[must_use]
+    pub fn from_parts(
+        by_namespace: HashMap<String, Arc<[Arc<Object>]>>,
+        namespaces: HashMap<String, Arc<Object>>,
+        global: Vec<Arc<Object>>,
+        bytes: usize,
+    ) -> Self {
+        let len =
+            by_namespace.values().map(|l| l.len()).sum::<usize>() + namespaces.len() + global.len();
+        Self {
+            by_namespace,
+            namespaces,
+            global,
+            len,
+            bytes,
+        }
     }
 
     /// Loads the context from manifest inputs with the core loader. Documents that cannot be
@@ -100,13 +142,13 @@ impl Context {
     /// Number of objects kept.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.objects.len()
+        self.len
     }
 
     /// Whether the context is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+        self.len == 0
     }
 
     /// An estimate of the heap bytes the objects take ([`estimated_bytes`]; the indexes and
@@ -124,17 +166,12 @@ impl Context {
         namespace: &'a str,
         reviewed: (&'a str, &'a str),
     ) -> impl Iterator<Item = &'a Object> + 'a {
-        let local = self
-            .by_namespace
-            .get(namespace)
-            .map_or(&[][..], Vec::as_slice);
-        let ns = self.namespaces.get(namespace).copied();
+        let local = self.by_namespace.get(namespace).map_or(&[][..], |l| &l[..]);
         local
             .iter()
-            .copied()
-            .chain(ns)
-            .chain(self.global.iter().copied())
-            .map(|i| &*self.objects[i])
+            .chain(self.namespaces.get(namespace))
+            .chain(&self.global)
+            .map(|o| &**o)
             .filter(move |o| {
                 !(o.kind == reviewed.0
                     && o.name == reviewed.1

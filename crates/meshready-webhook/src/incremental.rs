@@ -1,14 +1,14 @@
 //! The live context kept converted between rebuilds: watch events are recorded per kind as they
-//! arrive (cheap), and a rebuild converts only the objects whose resourceVersion changed, sharing
-//! every unchanged object with the previous snapshot.
+//! arrive, a rebuild converts only the objects whose resourceVersion changed and re-indexes only
+//! the namespaces they are in, sharing everything else with the previous snapshot.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use meshready_core::source::{LoadOptions, Object, object_from_json};
 use serde::Serialize;
 
-use crate::context::{Context, estimated_bytes};
+use crate::context::{Context, Place, estimated_bytes, place};
 
 /// An object as the watch delivered it, converted to an [`Object`] only when a rebuild needs it.
 pub trait Source: Send {
@@ -29,15 +29,38 @@ pub type Key = (String, String);
 /// One watched object version.
 pub struct Item {
     resource_version: String,
-    source: Box<dyn Source>,
+    object: Pending,
+}
+
+/// An object converted when it arrived, or to convert at the next rebuild.
+enum Pending {
+    Converted(Option<Arc<Object>>),
+    Later(Box<dyn Source>),
 }
 
 impl Item {
-    /// An object at `resource_version`.
+    /// An object at `resource_version`, converted by the rebuild that needs it (for lists: a
+    /// relisted object whose resourceVersion did not change is not converted again).
     pub fn new(resource_version: String, source: Box<dyn Source>) -> Self {
         Self {
             resource_version,
-            source,
+            object: Pending::Later(source),
+        }
+    }
+
+    /// An object at `resource_version`, converted now (for single watch events: the cost is
+    /// spread over the events instead of bunched in a rebuild).
+    pub fn converted(resource_version: String, source: &dyn Source) -> Self {
+        Self {
+            resource_version,
+            object: Pending::Converted(source.to_object().map(Arc::new)),
+        }
+    }
+
+    fn into_object(self) -> Option<Arc<Object>> {
+        match self.object {
+            Pending::Converted(object) => object,
+            Pending::Later(source) => source.to_object().map(Arc::new),
         }
     }
 }
@@ -46,6 +69,7 @@ impl std::fmt::Debug for Item {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Item")
             .field("resource_version", &self.resource_version)
+            .field("converted", &matches!(self.object, Pending::Converted(_)))
             .finish_non_exhaustive()
     }
 }
@@ -130,10 +154,20 @@ struct Entry {
     bytes: usize,
 }
 
-/// The converted objects of every kind, by identity.
+/// The converted objects of every kind, by identity, and the index of the last snapshot.
 #[derive(Debug, Default)]
 pub struct Incremental {
     kinds: Vec<BTreeMap<Key, Entry>>,
+    /// Whether a snapshot was built (later rebuilds re-index only what changed).
+    built: bool,
+    /// Namespaced objects by namespace, as in the last snapshot.
+    local: HashMap<String, Arc<[Arc<Object>]>>,
+    /// Namespace objects by name.
+    namespaces: HashMap<String, Arc<Object>>,
+    /// Objects every review sees, by the namespace they are in (`""`: cluster-scoped).
+    global: BTreeMap<String, Vec<Arc<Object>>>,
+    /// Estimated bytes of every converted object.
+    bytes: usize,
 }
 
 /// What one rebuild did.
@@ -143,67 +177,154 @@ pub struct Rebuilt {
     pub converted: usize,
     /// Objects removed.
     pub removed: usize,
+    /// Namespaces re-indexed (`""`, the cluster-scoped objects, counts as one).
+    pub reindexed: usize,
 }
 
 impl Incremental {
     /// Applies each kind's taken changes (in the order the kinds were registered) and builds a
-    /// new snapshot that shares every unchanged object with the previous one.
+    /// new snapshot that shares every unchanged object, and every unchanged namespace's list of
+    /// objects, with the previous one.
     pub fn rebuild(&mut self, taken: Vec<Taken>) -> (Context, Rebuilt) {
         if self.kinds.len() < taken.len() {
             self.kinds.resize_with(taken.len(), BTreeMap::new);
         }
         let mut rebuilt = Rebuilt::default();
+        let mut dirty = BTreeSet::new();
+        let mut everything = !self.built;
         for (entries, taken) in self.kinds.iter_mut().zip(taken) {
-            apply(entries, taken, &mut rebuilt);
+            everything |= taken.relisted.is_some();
+            self.bytes = apply(entries, taken, self.bytes, &mut rebuilt, &mut dirty);
         }
-        let mut bytes = 0;
-        let objects: Vec<Arc<Object>> = self
-            .kinds
-            .iter()
-            .flat_map(BTreeMap::values)
-            .filter_map(|e| {
-                bytes += e.bytes;
-                e.object.clone()
-            })
-            .collect();
-        (Context::from_shared(objects, Some(bytes)), rebuilt)
+        if everything {
+            self.local.clear();
+            self.namespaces.clear();
+            self.global.clear();
+            dirty = self
+                .kinds
+                .iter()
+                .flat_map(BTreeMap::keys)
+                .map(|(ns, _)| ns.clone())
+                .collect();
+        }
+        rebuilt.reindexed = dirty.len();
+        for namespace in dirty {
+            self.reindex(namespace);
+        }
+        self.built = true;
+        let global = self.global.values().flatten().cloned().collect();
+        let context = Context::from_parts(
+            self.local.clone(),
+            self.namespaces.clone(),
+            global,
+            self.bytes,
+        );
+        (context, rebuilt)
+    }
+
+    /// Rebuilds the index of the objects keyed in `namespace` (`""`: the cluster-scoped ones).
+    fn reindex(&mut self, namespace: String) {
+        let mut local = Vec::new();
+        let mut global = Vec::new();
+        if namespace.is_empty() {
+            self.namespaces.clear();
+        }
+        let from = (namespace.clone(), String::new());
+        for entries in &self.kinds {
+            let here = entries
+                .range(&from..)
+                .take_while(|((ns, _), _)| *ns == namespace);
+            for (_, entry) in here {
+                let Some(object) = &entry.object else {
+                    continue;
+                };
+                match place(object) {
+                    Place::Namespace => {
+                        self.namespaces
+                            .insert(object.name.clone(), Arc::clone(object));
+                    }
+                    Place::Global => global.push(Arc::clone(object)),
+                    Place::Local => local.push(Arc::clone(object)),
+                    Place::Dropped => {}
+                }
+            }
+        }
+        if global.is_empty() {
+            self.global.remove(&namespace);
+        } else {
+            self.global.insert(namespace.clone(), global);
+        }
+        if local.is_empty() {
+            self.local.remove(&namespace);
+        } else {
+            self.local.insert(namespace, Arc::from(local));
+        }
     }
 }
 
-fn apply(entries: &mut BTreeMap<Key, Entry>, taken: Taken, rebuilt: &mut Rebuilt) {
+/// Applies one kind's changes; returns the new byte total.
+fn apply(
+    entries: &mut BTreeMap<Key, Entry>,
+    taken: Taken,
+    mut bytes: usize,
+    rebuilt: &mut Rebuilt,
+    dirty: &mut BTreeSet<String>,
+) -> usize {
     if let Some(relisted) = taken.relisted {
-        let before = entries.len();
-        entries.retain(|key, _| relisted.contains_key(key));
-        rebuilt.removed += before - entries.len();
+        entries.retain(|key, entry| {
+            let keep = relisted.contains_key(key);
+            if !keep {
+                bytes = bytes.saturating_sub(entry.bytes);
+                rebuilt.removed += 1;
+            }
+            keep
+        });
         for (key, item) in relisted {
-            upsert(entries, key, item, rebuilt);
+            bytes = upsert(entries, key, item, bytes, rebuilt, dirty);
         }
     }
     for (key, item) in taken.changed {
         match item {
-            Some(item) => upsert(entries, key, item, rebuilt),
-            None => rebuilt.removed += usize::from(entries.remove(&key).is_some()),
+            Some(item) => bytes = upsert(entries, key, item, bytes, rebuilt, dirty),
+            None => {
+                if let Some(old) = entries.remove(&key) {
+                    bytes = bytes.saturating_sub(old.bytes);
+                    rebuilt.removed += 1;
+                    dirty.insert(key.0);
+                }
+            }
         }
     }
+    bytes
 }
 
-fn upsert(entries: &mut BTreeMap<Key, Entry>, key: Key, item: Item, rebuilt: &mut Rebuilt) {
+fn upsert(
+    entries: &mut BTreeMap<Key, Entry>,
+    key: Key,
+    item: Item,
+    mut bytes: usize,
+    rebuilt: &mut Rebuilt,
+    dirty: &mut BTreeSet<String>,
+) -> usize {
     if entries.get(&key).is_some_and(|e| {
         !item.resource_version.is_empty() && e.resource_version == item.resource_version
     }) {
-        return;
+        return bytes;
     }
-    let object = item.source.to_object().map(Arc::new);
-    let bytes = object.as_deref().map_or(0, estimated_bytes);
+    let resource_version = item.resource_version.clone();
+    let object = item.into_object();
+    let size = object.as_deref().map_or(0, estimated_bytes);
     rebuilt.converted += 1;
-    entries.insert(
-        key,
-        Entry {
-            resource_version: item.resource_version,
-            object,
-            bytes,
-        },
-    );
+    dirty.insert(key.0.clone());
+    let entry = Entry {
+        resource_version,
+        object,
+        bytes: size,
+    };
+    if let Some(old) = entries.insert(key, entry) {
+        bytes = bytes.saturating_sub(old.bytes);
+    }
+    bytes + size
 }
 
 #[cfg(test)]
@@ -253,16 +374,39 @@ mod tests {
         Context::new(values.iter().filter_map(Source::to_object).collect())
     }
 
+    fn configmap(name: &str, rv: u32, data: &str) -> (Key, Item) {
+        let value = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "istio-system", "resourceVersion": rv.to_string()},
+            "data": {"values": data}});
+        (
+            ("istio-system".into(), name.into()),
+            Item::new(rv.to_string(), Box::new(value)),
+        )
+    }
+
     fn value(item: &(Key, Item)) -> Option<Object> {
-        item.1.source.to_object()
+        match &item.1.object {
+            Pending::Converted(object) => object.as_deref().cloned(),
+            Pending::Later(source) => source.to_object(),
+        }
     }
 
     #[test]
     fn incremental_rebuilds_equal_full_rebuilds_after_adds_modifies_deletes_and_a_relist() {
-        const NS: &[&str] = &["a", "b", "c"];
+        const NS: &[&str] = &["a", "b", "c", "istio-system"];
         let mut services = Changes::default();
         let mut namespaces = Changes::default();
+        let mut configmaps = Changes::default();
         let mut incremental = Incremental::default();
+
+        configmaps.init();
+        for item in [
+            configmap("istio-sidecar-injector", 20, "v1"),
+            configmap("unrelated", 21, "x"),
+        ] {
+            configmaps.init_apply(item.0, item.1);
+        }
+        configmaps.init_done();
 
         namespaces.init();
         services.init();
@@ -280,19 +424,19 @@ mod tests {
         namespaces.init_done();
         services.init_done();
         assert!(services.is_listed());
-        let (first, rebuilt) = incremental.rebuild(vec![namespaces.take(), services.take()]);
+        let (first, rebuilt) =
+            incremental.rebuild(vec![namespaces.take(), services.take(), configmaps.take()]);
         assert_eq!(
-            rebuilt,
-            Rebuilt {
-                converted: 5,
-                removed: 0
-            }
+            (rebuilt.converted, rebuilt.removed, rebuilt.reindexed),
+            (7, 0, 4)
         );
         let expected = |items: Vec<(Key, Item)>| {
             let objects: Vec<Object> = items.iter().filter_map(value).collect();
             Context::new(objects)
         };
         let want = expected(vec![
+            configmap("istio-sidecar-injector", 20, "v1"),
+            configmap("unrelated", 21, "x"),
             namespace("a", 1),
             namespace("b", 2),
             service("a", "web", 3, 80),
@@ -300,12 +444,18 @@ mod tests {
             service("b", "db", 5, 5432),
         ]);
         assert_eq!(view(&first, NS), view(&want, NS));
-        assert_eq!(first.len(), 5);
+        assert_eq!(first.len(), 7);
         assert_eq!(first.estimated_bytes(), want.estimated_bytes());
 
         // Modify one, add one (twice: only the last version counts), delete one.
         let modified = service("a", "web", 6, 8080);
-        services.apply(modified.0, modified.1);
+        let eager = Item::converted(
+            "6".into(),
+            &json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": "web", "namespace": "a", "resourceVersion": "6"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 8080}]}}),
+        );
+        services.apply(modified.0, eager);
         let added = service("c", "new", 7, 80);
         services.apply(added.0, added.1);
         let added = service("c", "new", 8, 9090);
@@ -313,15 +463,18 @@ mod tests {
         services.delete(("b".into(), "db".into()));
         let ns = namespace("c", 9);
         namespaces.apply(ns.0, ns.1);
-        let (second, rebuilt) = incremental.rebuild(vec![namespaces.take(), services.take()]);
+        let injector = configmap("istio-sidecar-injector", 22, "v2");
+        configmaps.apply(injector.0, injector.1);
+        let (second, rebuilt) =
+            incremental.rebuild(vec![namespaces.take(), services.take(), configmaps.take()]);
+        assert_eq!((rebuilt.converted, rebuilt.removed), (4, 1));
         assert_eq!(
-            rebuilt,
-            Rebuilt {
-                converted: 3,
-                removed: 1
-            }
+            rebuilt.reindexed, 5,
+            "a, b, c, istio-system and the cluster-scoped objects"
         );
         let want = expected(vec![
+            configmap("istio-sidecar-injector", 22, "v2"),
+            configmap("unrelated", 21, "x"),
             namespace("a", 1),
             namespace("b", 2),
             namespace("c", 9),
@@ -333,7 +486,13 @@ mod tests {
         assert_eq!(second.len(), want.len());
         assert_eq!(second.estimated_bytes(), want.estimated_bytes());
         // The older snapshot is untouched.
-        assert_eq!(view(&first, NS)[1].1.len(), 2, "namespace b still has db");
+        assert!(
+            view(&first, NS)[1]
+                .1
+                .iter()
+                .any(|(name, _)| name == "Service b/db"),
+            "namespace b still has db in the first snapshot"
+        );
 
         // A relist after a dropped watch: `api` vanished meanwhile, `web` unchanged (not
         // converted again), and a change recorded before the relist is superseded by it.
@@ -344,15 +503,12 @@ mod tests {
             services.init_apply(item.0, item.1);
         }
         services.init_done();
-        let (third, rebuilt) = incremental.rebuild(vec![namespaces.take(), services.take()]);
-        assert_eq!(
-            rebuilt,
-            Rebuilt {
-                converted: 1,
-                removed: 1
-            }
-        );
+        let (third, rebuilt) =
+            incremental.rebuild(vec![namespaces.take(), services.take(), configmaps.take()]);
+        assert_eq!((rebuilt.converted, rebuilt.removed), (1, 1));
         let want = full(&[
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "istio-sidecar-injector", "namespace": "istio-system", "resourceVersion": "22"}, "data": {"values": "v2"}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "unrelated", "namespace": "istio-system", "resourceVersion": "21"}, "data": {"values": "x"}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a", "resourceVersion": "1", "labels": {"istio-injection": "enabled"}}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "b", "resourceVersion": "2", "labels": {"istio-injection": "enabled"}}}),
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "c", "resourceVersion": "9", "labels": {"istio-injection": "enabled"}}}),
@@ -360,10 +516,12 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "new", "namespace": "c", "resourceVersion": "11"}, "spec": {"selector": {"app": "new"}, "ports": [{"name": "http", "port": 81}]}}),
         ]);
         assert_eq!(view(&third, NS), view(&want, NS));
-        assert_eq!(third.len(), 5);
+        assert_eq!(third.len(), 7);
+        assert_eq!(third.estimated_bytes(), want.estimated_bytes());
 
         // Nothing changed: nothing converted, same view.
-        let (fourth, rebuilt) = incremental.rebuild(vec![namespaces.take(), services.take()]);
+        let (fourth, rebuilt) =
+            incremental.rebuild(vec![namespaces.take(), services.take(), configmaps.take()]);
         assert_eq!(rebuilt, Rebuilt::default());
         assert_eq!(view(&fourth, NS), view(&third, NS));
     }

@@ -303,7 +303,7 @@ pub fn namespace(n: usize) -> Value {
     let name = format!("ns-{n:03}");
     let mut labels =
         json!({"kubernetes.io/metadata.name": name, "team": format!("team-{}", n % 17)});
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         labels["istio-injection"] = json!("enabled");
     }
     json!({
