@@ -17,9 +17,12 @@ pub trait Source: Send {
 }
 
 impl<K: Serialize + Send> Source for K {
+    /// Converts with the rules' prune policy, as offline context files are loaded (no
+    /// `managedFields`, no kubectl last-applied annotation, nothing no rule reads).
     fn to_object(&self) -> Option<Object> {
         let value = serde_json::to_value(self).ok()?;
-        object_from_json(&value, &LoadOptions::default()).ok()
+        let options = LoadOptions::default().with_prune(meshready_core::rules::PRUNE);
+        object_from_json(&value, &options).ok()
     }
 }
 
