@@ -267,4 +267,40 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn the_context_size_and_rebuilds_render() {
+        let loaded = meshready_core::source::load_str(
+            "ctx.yaml",
+            "apiVersion: v1\nkind: Service\nmetadata: {name: a, namespace: shop}\n",
+            &meshready_core::source::LoadOptions::default(),
+        );
+        let context = crate::context::Context::new(loaded.objects);
+        let bytes = context.estimated_bytes();
+        assert!(bytes > 100, "{bytes}");
+        let shared = SharedContext::pending();
+        shared.replace_rebuilt(context, Duration::from_millis(3), 1);
+        let text = render_context(&shared);
+        assert!(text.contains("meshready_context_objects 1\n"), "{text}");
+        assert!(
+            text.contains(&format!("meshready_context_bytes {bytes}\n")),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshready_context_rebuilds_total 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshready_context_rebuild_duration_seconds_bucket{le=\"0.0025\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshready_context_rebuild_duration_seconds_bucket{le=\"0.005\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("meshready_context_rebuild_max_seconds 0.003\n"),
+            "{text}"
+        );
+    }
 }
