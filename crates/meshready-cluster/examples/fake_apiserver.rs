@@ -14,7 +14,6 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
@@ -22,54 +21,24 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
+#[path = "../tests/support/api.rs"]
+mod api;
+
 const PODS_PER_DEPLOYMENT: usize = 15;
 const DEPLOYMENTS_PER_NAMESPACE: usize = 50;
 
-/// (apiVersion, plural, kind, namespaced) of every resource served (PSP and SCC are not).
-const RESOURCES: &[(&str, &str, &str, bool)] = &[
-    ("v1", "namespaces", "Namespace", false),
-    ("v1", "pods", "Pod", true),
-    ("v1", "services", "Service", true),
-    ("v1", "serviceaccounts", "ServiceAccount", true),
-    (
-        "v1",
-        "replicationcontrollers",
-        "ReplicationController",
-        true,
-    ),
-    ("v1", "configmaps", "ConfigMap", true),
-    ("apps/v1", "deployments", "Deployment", true),
-    ("apps/v1", "statefulsets", "StatefulSet", true),
-    ("apps/v1", "daemonsets", "DaemonSet", true),
-    ("apps/v1", "replicasets", "ReplicaSet", true),
-    ("batch/v1", "jobs", "Job", true),
-    ("batch/v1", "cronjobs", "CronJob", true),
-    ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "rolebindings",
-        "RoleBinding",
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "clusterroles",
-        "ClusterRole",
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "clusterrolebindings",
-        "ClusterRoleBinding",
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io/v1",
-        "mutatingwebhookconfigurations",
-        "MutatingWebhookConfiguration",
-        false,
-    ),
-];
+/// The resources served (of the stand-ins' table): no Nodes, Secrets, NetworkPolicies, pod
+/// security policies or SCCs.
+fn served(plural: &str) -> bool {
+    !matches!(
+        plural,
+        "nodes"
+            | "secrets"
+            | "networkpolicies"
+            | "podsecuritypolicies"
+            | "securitycontextconstraints"
+    )
+}
 
 /// A JSON text with holes, rendered by concatenation.
 struct Template {
@@ -479,60 +448,40 @@ fn injector_configmap() -> Value {
 }
 
 fn status(code: u16, reason: &str, message: &str) -> (u16, String) {
-    (
-        code,
-        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": message, "reason": reason, "code": code})
-        .to_string(),
-    )
+    let (code, body) = api::status(code, reason, message);
+    (code, body.to_string())
 }
 
 fn respond(cluster: &Cluster, target: &str) -> (u16, String) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let query: BTreeMap<&str, &str> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .collect();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let (api_version, rest) = match segments.as_slice() {
-        ["api", version, rest @ ..] => ((*version).to_string(), rest),
-        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
-        _ => return status(404, "NotFound", "404 page not found"),
-    };
-    if rest.is_empty() {
-        let resources: Vec<Value> = RESOURCES
-            .iter()
-            .filter(|r| r.0 == api_version)
-            .map(|r| json!({"name": r.1, "singularName": "", "namespaced": r.3, "kind": r.2, "verbs": ["get", "list", "watch"]}))
-            .collect();
-        if resources.is_empty() {
+    let query = api::query(target);
+    let api::Resource {
+        api_version,
+        kind,
+        plural,
+        namespace,
+        name,
+    } = match api::route(target, &served) {
+        api::Route::Resource(resource) => resource,
+        api::Route::Discovery(api_version) => {
+            return match api::discovery(&api_version, &served) {
+                Some(document) => (200, document.to_string()),
+                None => status(
+                    404,
+                    "NotFound",
+                    "the server could not find the requested resource",
+                ),
+            };
+        }
+        api::Route::UnknownResource => {
             return status(
                 404,
                 "NotFound",
                 "the server could not find the requested resource",
             );
         }
-        return (
-            200,
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}).to_string(),
-        );
-    }
-    let (namespace, plural, name) = match rest {
-        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
-        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        [plural] => (None, *plural, None),
-        [plural, name] => (None, *plural, Some(*name)),
-        _ => return status(404, "NotFound", "404 page not found"),
-    };
-    let Some(&(_, _, kind, _)) = RESOURCES
-        .iter()
-        .find(|r| r.0 == api_version && r.1 == plural)
-    else {
-        return status(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+        api::Route::Version | api::Route::NotFound => {
+            return status(404, "NotFound", "404 page not found");
+        }
     };
     if let Some(name) = name {
         if plural == "configmaps"
@@ -592,6 +541,7 @@ fn respond(cluster: &Cluster, target: &str) -> (u16, String) {
 }
 
 fn serve(stream: TcpStream, cluster: &Cluster) {
+    let _ = stream.set_nodelay(true);
     let Ok(clone) = stream.try_clone() else {
         return;
     };
@@ -613,12 +563,9 @@ fn serve(stream: TcpStream, cluster: &Cluster) {
         }
         let target = request_line.split_whitespace().nth(1).unwrap_or("");
         let (code, body) = respond(cluster, target);
-        let head = format!(
-            "HTTP/1.1 {code} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            if code == 200 { "OK" } else { "Error" },
-            body.len()
-        );
-        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(body.as_bytes()).is_err()
+        if stream
+            .write_all(&api::answer(code, "", body.as_bytes()))
+            .is_err()
         {
             return;
         }

@@ -94,9 +94,9 @@ pub fn detect_cni(objects: &[Object]) -> Cni {
             .filter_map(|c| c.get("name").and_then(Node::as_str))
             .collect();
         if init.contains(&"istio-validation") {
-            cni.validation_pods += 1;
+            cni.validation_pods += pod.count();
         } else if init.contains(&"istio-init") {
-            cni.init_pods += 1;
+            cni.init_pods += pod.count();
         }
     }
     cni

@@ -10,6 +10,8 @@ use bytes::Bytes;
 use kube::Client;
 use kube::client::Body;
 
+use crate::limit::Limiter;
+
 /// The longest `Retry-After` honoured (a larger one is shortened to this).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
@@ -183,7 +185,7 @@ fn transport(error: &(dyn std::error::Error + 'static)) -> Failure {
 }
 
 /// GETs `path` (with `accept` as the Accept header), retrying as [`Retry`] says. Every attempt
-/// counts in `requests`.
+/// waits for the client-side rate limit, when there is one, and counts in `requests`.
 ///
 /// # Errors
 /// The last failure, once it is not retryable or the attempts are spent.
@@ -192,11 +194,15 @@ pub async fn get(
     path: &str,
     accept: &str,
     retry: &Retry,
+    limiter: Option<&Limiter>,
     requests: &std::sync::atomic::AtomicUsize,
 ) -> Result<Bytes, Failure> {
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
     loop {
+        if let Some(limiter) = limiter {
+            limiter.acquire().await;
+        }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result =
             match tokio::time::timeout(retry.request_timeout, once(client, path, accept)).await {

@@ -11,15 +11,18 @@ pub mod error;
 pub mod facts;
 pub mod http;
 pub mod kinds;
+pub mod limit;
 pub mod manifests;
 pub mod read;
 pub mod reduce;
+pub mod scan;
 
-use meshready_core::source::Loaded;
+use meshready_core::source::{Loaded, Object};
 use meshready_core::{CheckOptions, LoadError, Report, Settings};
 
 pub use error::{Error, Result};
 pub use http::Retry;
+pub use limit::Rate;
 pub use read::{Forbidden, Options, Progress, Scope, Snapshot, client, read};
 
 /// The pseudo file name that errors about cluster objects carry.
@@ -36,8 +39,9 @@ pub fn loaded(snapshot: &Snapshot) -> Loaded {
 #[must_use]
 pub fn into_loaded(snapshot: Snapshot) -> Loaded {
     let mut loaded = Loaded::default();
-    loaded.stats.documents = snapshot.objects.len() + snapshot.invalid.len();
-    loaded.stats.objects = snapshot.objects.len();
+    let objects: usize = snapshot.objects.iter().map(Object::count).sum();
+    loaded.stats.documents = objects + snapshot.invalid.len();
+    loaded.stats.objects = objects;
     loaded.stats.invalid_documents = snapshot.invalid.len();
     loaded.objects = snapshot.objects;
     loaded.errors = snapshot

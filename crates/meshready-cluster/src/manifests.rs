@@ -7,8 +7,8 @@ use std::io::{self, Write};
 use meshready_core::source::Object;
 use serde_json::Value;
 
-/// Writes `objects` (as analysed: reduced to what the rules read) as `---`-separated documents
-/// after a comment header.
+/// Writes `objects` (as analysed: reduced to what the rules read; an object that stands for
+/// copies once per name) as `---`-separated documents after a comment header.
 ///
 /// # Errors
 /// When writing fails.
@@ -17,7 +17,6 @@ pub fn write(out: &mut dyn Write, objects: &[Object], header: &str) -> io::Resul
         writeln!(out, "# {line}")?;
     }
     for object in objects {
-        writeln!(out, "---")?;
         let mut value = object.root.to_json();
         if let Value::Object(map) = &mut value {
             // Owned pods keep their kind, apiVersion, name and namespace only as the object's
@@ -38,8 +37,18 @@ pub fn write(out: &mut dyn Write, objects: &[Object], header: &str) -> io::Resul
                 }
             }
         }
+        writeln!(out, "---")?;
         serde_json::to_writer_pretty(&mut *out, &value)?;
         writeln!(out)?;
+        // The objects it stands for, each under its own name.
+        for name in &object.copies {
+            if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("name".into(), Value::String(name.clone()));
+            }
+            writeln!(out, "---")?;
+            serde_json::to_writer_pretty(&mut *out, &value)?;
+            writeln!(out)?;
+        }
     }
     out.flush()
 }

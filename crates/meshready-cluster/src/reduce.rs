@@ -3,17 +3,22 @@
 //! rule reads are skipped by the parser itself, so they are never allocated. Pods whose
 //! controller the snapshot holds, and ReplicaSets whose Deployment it holds, are reduced further
 //! to the few facts the rules read of an owned object (see [`owned_pod`], [`owned_replicaset`]),
-//! and identical owned pods are kept once with their names ([`PodGroups`]): what a read holds is
-//! bounded by the number of workloads, not of pods.
+//! and identical owned pods are kept once with their names ([`PodGroups`], one object whose
+//! `copies` are the other names): what a read holds is bounded by the number of workloads, not
+//! of pods. Pages of Pods are not parsed but scanned ([`crate::scan`]): only the values an owned
+//! pod is reduced to are decoded, and only for the first pod of its group.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::ops::Range;
 
 use meshready_core::istio;
 use meshready_core::source::{LoadOptions, Object, node, object_from_json};
 use meshready_core::suppress::{IGNORE_ANNOTATION, ISTIO_ANNOTATION};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
+
+use crate::scan::{self, Doc};
 
 /// Container fields no rule reads: the rules' own prune policy (the loader drops them too;
 /// skipping them while parsing spares their allocation, above all the sidecar's long `env`).
@@ -304,211 +309,286 @@ const PICKED_KEYS: [&str; 9] = [
     ISTIO_ANNOTATION,
 ];
 
-/// A string map of which only [`PICKED_KEYS`] are kept.
-#[derive(Debug, Default)]
-struct Picked(Map<String, Value>);
-
-impl<'de> serde::Deserialize<'de> for Picked {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(PickedVisitor)
-    }
-}
-
-struct PickedVisitor;
-
-impl<'de> Visitor<'de> for PickedVisitor {
-    type Value = Picked;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a map of strings")
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Picked, E> {
-        Ok(Picked::default())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Picked, A::Error> {
-        let mut out = Map::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if PICKED_KEYS.contains(&key.as_ref()) {
-                out.insert(key.into_owned(), map.next_value()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(Picked(out))
-    }
-}
-
-#[derive(serde::Deserialize)]
-struct PhaseOnly {
-    #[serde(default)]
-    phase: Option<String>,
-}
-
-/// How a pod's spec was read.
-enum SpecPart {
-    /// Absent.
-    None,
-    /// The pod is owned: only what [`owned_pod`] reads.
-    Lite(SpecLite),
-    /// Whole (but for what the parser skips).
-    Whole(Value),
-}
-
-/// A pod as read in one pass: its metadata (raw, and what ownership needs), its spec read
-/// only as far as its ownership requires (the API server writes metadata first), its phase.
-struct PodRead<'a> {
-    meta_raw: Option<&'a serde_json::value::RawValue>,
-    meta: Option<MetaLite>,
-    owned: bool,
-    spec: SpecPart,
-    phase: Option<String>,
-}
-
-/// Whether a pod's controller is among `present`.
-fn is_owned(meta: &MetaLite, present: &HashSet<Ref>) -> bool {
-    let namespace = meta.namespace.clone().unwrap_or_default();
-    meta.owner_references.iter().any(|r| {
+/// Whether a pod's controller (of `owners`, in `namespace`) is among `present`.
+fn is_owned(namespace: Option<&str>, owners: &[OwnerLite], present: &HashSet<Ref>) -> bool {
+    let namespace = namespace.unwrap_or_default();
+    owners.iter().any(|r| {
         r.controller == Some(true)
             && match (&r.kind, &r.name) {
                 (Some(kind), Some(name)) => {
-                    present.contains(&(kind.clone(), namespace.clone(), name.clone()))
+                    present.contains(&(kind.clone(), namespace.to_string(), name.clone()))
                 }
                 _ => false,
             }
     })
 }
 
-#[derive(Clone, Copy)]
-struct PodSeed<'p> {
-    present: &'p HashSet<Ref>,
+/// A page that is not the list of Pods it should be.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// The JSON structure is broken.
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanError),
+    /// A value the rules read is not what Kubernetes sends.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// A value that must be an object is not.
+    #[error("{0} is not an object")]
+    NotAnObject(&'static str),
 }
 
-impl<'de> DeserializeSeed<'de> for PodSeed<'_> {
-    type Value = PodRead<'de>;
+/// The values of `keys` in the object at `range` ([`Doc::pick`]), or `what` is not an
+/// object.
+fn pick_members<const N: usize>(
+    doc: &Doc<'_>,
+    range: Range<usize>,
+    keys: [&str; N],
+    what: &'static str,
+) -> Result<[Option<Range<usize>>; N], PageError> {
+    doc.pick(range, keys)?.ok_or(PageError::NotAnObject(what))
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<PodRead<'de>, D::Error> {
-        deserializer.deserialize_map(self)
+/// Parses the value at `range`, if there is one.
+fn parse<'a, T: serde::Deserialize<'a>>(
+    doc: &Doc<'a>,
+    range: Option<Range<usize>>,
+) -> Result<Option<T>, PageError> {
+    match range {
+        Some(range) => Ok(serde_json::from_slice(&doc.bytes()[range])?),
+        None => Ok(None),
     }
 }
 
-impl<'de> Visitor<'de> for PodSeed<'_> {
-    type Value = PodRead<'de>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a Pod")
+/// The string at `range`, if there is one and it is not `null`.
+fn string(doc: &Doc<'_>, range: Option<Range<usize>>) -> Result<Option<String>, PageError> {
+    match range {
+        Some(range) => Ok(doc.string(range)?),
+        None => Ok(None),
     }
+}
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<PodRead<'de>, A::Error> {
-        let mut pod = PodRead {
-            meta_raw: None,
-            meta: None,
-            owned: false,
-            spec: SpecPart::None,
-            phase: None,
+/// The [`PICKED_KEYS`] of a string map at `range`: each key and its value's range (the last
+/// of duplicate keys), values not decoded.
+fn picked_raw(
+    doc: &Doc<'_>,
+    range: Option<Range<usize>>,
+) -> Result<Vec<(&'static str, Range<usize>)>, PageError> {
+    let Some(range) = range else {
+        return Ok(Vec::new());
+    };
+    let Some(members) = doc.iter_members(range.clone()) else {
+        // `null`, or a wrong type serde reports.
+        serde_json::from_slice::<Option<HashMap<String, IgnoredAny>>>(&doc.bytes()[range])?;
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<(&'static str, Range<usize>)> = Vec::new();
+    for member in members {
+        let (key, value) = member?;
+        if let Some(k) = scan::find_key(key, &PICKED_KEYS) {
+            let key = PICKED_KEYS[k];
+            out.retain(|(k, _)| *k != key);
+            out.push((key, value));
+        }
+    }
+    Ok(out)
+}
+
+/// The name and image ranges of each container of a list at `range` (`null`: none).
+fn containers_raw(
+    doc: &Doc<'_>,
+    range: Option<Range<usize>>,
+) -> Result<Vec<[Option<Range<usize>>; 2]>, PageError> {
+    let Some(range) = range else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = doc.elements(range.clone())? else {
+        // `null`, or a wrong type serde reports.
+        serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&doc.bytes()[range])?;
+        return Ok(Vec::new());
+    };
+    items
+        .into_iter()
+        .map(|item| pick_members(doc, item, ["name", "image"], "a container"))
+        .collect()
+}
+
+/// Appends a length-prefixed part to a grouping key (so that no two sequences of parts give
+/// the same key).
+fn key_part(key: &mut Vec<u8>, part: Option<&[u8]>) {
+    match part {
+        None => key.push(0),
+        Some(bytes) => {
+            key.push(1);
+            key.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            key.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// What [`owned_pod`] reads of a pod, as ranges of its page: decoded only for the first pod of
+/// each group, compared raw for the others.
+struct OwnedRaw {
+    labels: Vec<(&'static str, Range<usize>)>,
+    annotations: Vec<(&'static str, Range<usize>)>,
+    host_network: Option<Range<usize>>,
+    containers: Vec<[Option<Range<usize>>; 2]>,
+    init_containers: Vec<[Option<Range<usize>>; 2]>,
+}
+
+impl OwnedRaw {
+    fn read(
+        doc: &Doc<'_>,
+        labels: Option<Range<usize>>,
+        annotations: Option<Range<usize>>,
+        spec: Option<Range<usize>>,
+    ) -> Result<Self, PageError> {
+        let [host_network, containers, init_containers] = match spec {
+            Some(range) => pick_members(
+                doc,
+                range,
+                ["hostNetwork", "containers", "initContainers"],
+                "a Pod's spec",
+            )?,
+            None => [None, None, None],
         };
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "metadata" => {
-                    let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                    let meta: MetaLite =
-                        serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
-                    pod.owned = is_owned(&meta, self.present);
-                    pod.meta = Some(meta);
-                    pod.meta_raw = Some(raw);
-                }
-                "spec" if pod.owned => pod.spec = SpecPart::Lite(map.next_value()?),
-                "spec" => pod.spec = SpecPart::Whole(map.next_value_seed(Filter(Shape::Any))?),
-                "status" => {
-                    pod.phase = map.next_value::<Option<PhaseOnly>>()?.and_then(|p| p.phase);
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+        Ok(Self {
+            labels: picked_raw(doc, labels)?,
+            annotations: picked_raw(doc, annotations)?,
+            host_network,
+            containers: containers_raw(doc, containers)?,
+            init_containers: containers_raw(doc, init_containers)?,
+        })
+    }
+
+    /// Everything [`owned_pod`] reads but the name and the images, raw: equal keys, equal
+    /// reduced pods (but for images, which only tell a proxy from a customisation).
+    fn key(
+        &self,
+        doc: &Doc<'_>,
+        namespace: Option<&str>,
+        owners: &[OwnerLite],
+        finished: bool,
+    ) -> Vec<u8> {
+        let bytes = doc.bytes();
+        let raw = |r: &Option<Range<usize>>| r.clone().map(|r| &bytes[r]);
+        let mut key = Vec::with_capacity(256);
+        key_part(&mut key, namespace.map(str::as_bytes));
+        for owner in owners {
+            key_part(&mut key, owner.kind.as_deref().map(str::as_bytes));
+            key_part(&mut key, owner.name.as_deref().map(str::as_bytes));
+            key_part(
+                &mut key,
+                owner.controller.map(|c| if c { &b"t"[..] } else { b"f" }),
+            );
+        }
+        for (tag, pairs) in [(b"L", &self.labels), (b"A", &self.annotations)] {
+            key_part(&mut key, Some(tag));
+            for (k, r) in pairs {
+                key_part(&mut key, Some(k.as_bytes()));
+                key_part(&mut key, Some(&bytes[r.clone()]));
             }
         }
-        Ok(pod)
-    }
-}
-
-/// A list page of Pods, each read with [`PodSeed`].
-struct PodPage<'p> {
-    present: &'p HashSet<Ref>,
-}
-
-impl<'de> Visitor<'de> for PodPage<'_> {
-    type Value = Vec<PodRead<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a PodList")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<PodRead<'de>>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "items" {
-                items = map.next_value_seed(PodSeq {
-                    present: self.present,
-                })?;
-            } else {
-                map.next_value::<IgnoredAny>()?;
+        key_part(&mut key, raw(&self.host_network));
+        for (tag, list) in [(b"C", &self.containers), (b"I", &self.init_containers)] {
+            key_part(&mut key, Some(tag));
+            for [name, _] in list {
+                key_part(&mut key, raw(name));
             }
         }
-        Ok(items)
-    }
-}
-
-struct PodSeq<'p> {
-    present: &'p HashSet<Ref>,
-}
-
-impl<'de> DeserializeSeed<'de> for PodSeq<'_> {
-    type Value = Vec<PodRead<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Vec<PodRead<'de>>, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PodSeq<'_> {
-    type Value = Vec<PodRead<'de>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a list of Pods")
+        key_part(&mut key, Some(if finished { b"done" } else { b"running" }));
+        key
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<PodRead<'de>>, E> {
-        Ok(Vec::new())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<PodRead<'de>>, A::Error> {
-        let seed = PodSeed {
-            present: self.present,
+    /// The reduced pod ([`owned_pod`]), decoded.
+    fn decode(
+        &self,
+        doc: &Doc<'_>,
+        name: Option<String>,
+        namespace: Option<&str>,
+        owners: &[OwnerLite],
+        phase: Option<&str>,
+    ) -> Result<Value, PageError> {
+        let bytes = doc.bytes();
+        let map =
+            |pairs: &[(&'static str, Range<usize>)]| -> Result<Map<String, Value>, PageError> {
+                pairs
+                    .iter()
+                    .map(|(k, r)| {
+                        Ok(((*k).to_string(), serde_json::from_slice(&bytes[r.clone()])?))
+                    })
+                    .collect()
+            };
+        let containers = |list: &[[Option<Range<usize>>; 2]]| -> Result<Value, PageError> {
+            list.iter()
+                .map(|[name, image]| {
+                    Ok(json!({"name": string(doc, name.clone())?, "image": string(doc, image.clone())?}))
+                })
+                .collect()
         };
-        let mut items = Vec::new();
-        while let Some(pod) = seq.next_element_seed(seed)? {
-            items.push(pod);
-        }
-        Ok(items)
+        let host_network: Option<bool> = parse(doc, self.host_network.clone())?;
+        let refs: Vec<Value> = owners
+            .iter()
+            .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
+            .collect();
+        Ok(owned_pod(&json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name, "namespace": namespace, "ownerReferences": refs,
+                         "labels": map(&self.labels)?, "annotations": map(&self.annotations)?},
+            "spec": {"hostNetwork": host_network, "containers": containers(&self.containers)?,
+                     "initContainers": containers(&self.init_containers)?},
+            "status": {"phase": phase},
+        })))
     }
 }
 
-#[derive(serde::Deserialize)]
-struct MetaLite {
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    namespace: Option<String>,
-    #[serde(default, rename = "ownerReferences")]
-    owner_references: Vec<OwnerLite>,
-    #[serde(default)]
-    labels: Picked,
-    #[serde(default)]
-    annotations: Picked,
+/// A pod's `ownerReferences` at `range`: kind, name and whether each is the controller.
+fn owner_references(
+    doc: &Doc<'_>,
+    range: Option<Range<usize>>,
+) -> Result<Vec<OwnerLite>, PageError> {
+    let Some(range) = range else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = doc.elements(range.clone())? else {
+        return Ok(
+            serde_json::from_slice::<Option<Vec<OwnerLite>>>(&doc.bytes()[range])?
+                .unwrap_or_default(),
+        );
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let [kind, name, controller] = pick_members(
+                doc,
+                item,
+                ["kind", "name", "controller"],
+                "an owner reference",
+            )?;
+            Ok(OwnerLite {
+                kind: string(doc, kind)?,
+                name: string(doc, name)?,
+                controller: parse(doc, controller)?,
+            })
+        })
+        .collect()
+}
+
+/// A pod's `status.phase` (a `null` status has none).
+fn phase(doc: &Doc<'_>, range: Range<usize>) -> Result<Option<String>, PageError> {
+    match doc.pick(range.clone(), ["phase"])? {
+        Some([phase]) => string(doc, phase),
+        None => serde_json::from_slice::<Option<IgnoredAny>>(&doc.bytes()[range])?
+            .map_or(Ok(None), |_| Err(PageError::NotAnObject("a Pod's status"))),
+    }
+}
+
+/// Parses the value at `range` with [`Filter`].
+fn filtered(page: &[u8], range: Range<usize>, shape: Shape) -> Result<Value, PageError> {
+    let mut de = serde_json::Deserializer::from_slice(&page[range]);
+    let value = Filter(shape).deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 #[derive(serde::Deserialize)]
@@ -521,29 +601,11 @@ struct OwnerLite {
     controller: Option<bool>,
 }
 
-#[derive(Default, serde::Deserialize)]
-struct SpecLite {
-    #[serde(default, rename = "hostNetwork")]
-    host_network: Option<bool>,
-    #[serde(default)]
-    containers: Vec<NameOnly>,
-    #[serde(default, rename = "initContainers")]
-    init_containers: Vec<NameOnly>,
-}
-
-#[derive(serde::Deserialize)]
-struct NameOnly {
-    #[serde(default)]
-    name: Option<String>,
-    /// Kept because an `istio-proxy` without a real image is a customisation for the injector,
-    /// not a proxy (`Workload::already_injected`).
-    #[serde(default)]
-    image: Option<String>,
-}
-
 /// The pods of a list page: those whose controller is in `present` go to `groups`, reduced to
 /// [`owned_pod`] without ever parsing the rest of them; the others are returned, parsed as
-/// [`items`] would.
+/// [`items`] would. The page is scanned ([`scan`]): of each pod only its metadata's members,
+/// and of an owned pod's spec only `hostNetwork` and the containers' names and images, are
+/// parsed; the rest (`managedFields`, the containers' `env`, volumes, `status`) is passed over.
 ///
 /// # Errors
 /// When the page is not a JSON list of objects.
@@ -551,76 +613,66 @@ pub fn pod_items(
     page: &[u8],
     present: &HashSet<Ref>,
     groups: &mut PodGroups,
-) -> serde_json::Result<Vec<Value>> {
-    let mut de = serde_json::Deserializer::from_slice(page);
-    let pods = de.deserialize_map(PodPage { present })?;
-    de.end()?;
+) -> Result<Vec<Value>, PageError> {
+    let doc = Doc::new(page)?;
+    let [items] = pick_members(&doc, doc.root(), ["items"], "the list")?;
+    let Some(items) = items else {
+        return Ok(Vec::new());
+    };
+    let Some(items) = doc.elements(items.clone())? else {
+        serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&page[items])?;
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
-    for pod in pods {
-        let phase = pod.phase;
-        let meta = pod.meta;
-        if pod.owned
-            && let Some(meta) = meta
+    for item in items {
+        let [metadata, spec, status] =
+            pick_members(&doc, item, ["metadata", "spec", "status"], "a Pod")?;
+        let phase = match status {
+            Some(status) => phase(&doc, status)?,
+            None => None,
+        };
+        let fields = match &metadata {
+            Some(range) => Some(pick_members(
+                &doc,
+                range.clone(),
+                [
+                    "name",
+                    "namespace",
+                    "ownerReferences",
+                    "labels",
+                    "annotations",
+                ],
+                "a Pod's metadata",
+            )?),
+            None => None,
+        };
+        let (namespace, owners) = match &fields {
+            Some([_, namespace, owners, _, _]) => (
+                string(&doc, namespace.clone())?,
+                owner_references(&doc, owners.clone())?,
+            ),
+            None => (None, Vec::new()),
+        };
+        if let Some([name, _, _, labels, annotations]) = fields
+            && is_owned(namespace.as_deref(), &owners, present)
         {
-            let spec: SpecLite = match pod.spec {
-                SpecPart::Lite(spec) => spec,
-                // The spec came before the metadata.
-                SpecPart::Whole(value) => serde_json::from_value(value)?,
-                SpecPart::None => SpecLite::default(),
-            };
+            let raw = OwnedRaw::read(&doc, labels, annotations, spec)?;
             let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
-            // Everything `owned_pod` reads but the name: equal keys, equal reduced pods.
-            let key = serde_json::to_string(&(
-                &meta.namespace,
-                meta.owner_references
-                    .iter()
-                    .map(|r| (&r.kind, &r.name, r.controller))
-                    .collect::<Vec<_>>(),
-                &meta.labels.0,
-                &meta.annotations.0,
-                spec.host_network,
-                spec.containers.iter().map(|c| &c.name).collect::<Vec<_>>(),
-                spec.init_containers
-                    .iter()
-                    .map(|c| &c.name)
-                    .collect::<Vec<_>>(),
-                finished,
-            ))?;
-            let name: Box<str> = meta.name.as_deref().unwrap_or("").into();
-            groups.add_keyed(key, name, || {
-                let names = |list: &[NameOnly]| -> Value {
-                    list.iter()
-                        .map(|c| json!({ "name": c.name, "image": c.image }))
-                        .collect()
-                };
-                let refs: Vec<Value> = meta
-                    .owner_references
-                    .iter()
-                    .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
-                    .collect();
-                owned_pod(&json!({
-                    "apiVersion": "v1",
-                    "kind": "Pod",
-                    "metadata": {"name": meta.name, "namespace": meta.namespace, "ownerReferences": refs,
-                                 "labels": meta.labels.0, "annotations": meta.annotations.0},
-                    "spec": {"hostNetwork": spec.host_network, "containers": names(&spec.containers),
-                             "initContainers": names(&spec.init_containers)},
-                    "status": {"phase": phase},
-                }))
-            });
+            let key = raw.key(&doc, namespace.as_deref(), &owners, finished);
+            let name = string(&doc, name)?;
+            let label: Box<str> = name.as_deref().unwrap_or("").into();
+            groups.add_keyed(key, label, || {
+                raw.decode(&doc, name, namespace.as_deref(), &owners, phase.as_deref())
+            })?;
         } else {
             let mut whole = Map::new();
             whole.insert("apiVersion".into(), Value::String("v1".into()));
             whole.insert("kind".into(), Value::String("Pod".into()));
-            if let Some(raw) = pod.meta_raw {
-                let mut de = serde_json::Deserializer::from_str(raw.get());
-                whole.insert(
-                    "metadata".into(),
-                    Filter(Shape::Metadata).deserialize(&mut de)?,
-                );
+            if let Some(range) = metadata {
+                whole.insert("metadata".into(), filtered(page, range, Shape::Metadata)?);
             }
-            if let SpecPart::Whole(spec) = pod.spec {
-                whole.insert("spec".into(), spec);
+            if let Some(range) = spec {
+                whole.insert("spec".into(), filtered(page, range, Shape::Any)?);
             }
             if let Some(phase) = phase {
                 whole.insert("status".into(), json!({ "phase": phase }));
@@ -787,9 +839,9 @@ pub fn owned_replicaset(rs: &Value) -> Value {
 /// Owned pods, identical but for their names, kept once per kind of pod with every name.
 #[derive(Debug, Default)]
 pub struct PodGroups {
-    index: HashMap<String, usize>,
+    index: HashMap<Vec<u8>, usize>,
     /// (key, the reduced pod without its name, the names).
-    groups: Vec<(String, Value, Vec<Box<str>>)>,
+    groups: Vec<(Vec<u8>, Value, Vec<Box<str>>)>,
     pods: usize,
 }
 
@@ -801,17 +853,26 @@ impl PodGroups {
         if let Some(meta) = key_pod["metadata"].as_object_mut() {
             meta.remove("name");
         }
-        self.add_keyed(key_pod.to_string(), name, || pod);
+        let key = key_pod.to_string().into_bytes();
+        let added: Result<(), std::convert::Infallible> = self.add_keyed(key, name, || Ok(pod));
+        let Ok(()) = added;
     }
 
     /// Adds an owned pod named `name` under `key`, which must identify everything of the
     /// reduced pod but its name; `make` builds that pod, only for the first of its group.
-    pub fn add_keyed(&mut self, key: String, name: Box<str>, make: impl FnOnce() -> Value) {
-        self.pods += 1;
+    ///
+    /// # Errors
+    /// What `make` fails with (the pod is then not added).
+    pub fn add_keyed<E>(
+        &mut self,
+        key: Vec<u8>,
+        name: Box<str>,
+        make: impl FnOnce() -> Result<Value, E>,
+    ) -> Result<(), E> {
         match self.index.get(&key) {
             Some(&i) => self.groups[i].2.push(name),
             None => {
-                let mut pod = make();
+                let mut pod = make()?;
                 if let Some(meta) = pod["metadata"].as_object_mut() {
                     meta.remove("name");
                 }
@@ -819,6 +880,8 @@ impl PodGroups {
                 self.groups.push((key, pod, vec![name]));
             }
         }
+        self.pods += 1;
+        Ok(())
     }
 
     /// How many pods.
@@ -847,7 +910,8 @@ impl PodGroups {
         }
     }
 
-    /// One object per pod: the group's object, built once, cloned under each name.
+    /// One object per group: built once, its first pod's name its name, the others its
+    /// [`Object::copies`].
     pub fn into_objects(self, out: &mut Vec<Object>, invalid: &mut Vec<String>) {
         let options = LoadOptions::default();
         for (_, mut pod, names) in self.groups {
@@ -876,11 +940,12 @@ impl PodGroups {
                     }
                 }
             }
-            for name in names {
-                let mut object = template.clone();
-                object.name = name.into_string();
-                out.push(object);
+            let mut names = names.into_iter().map(String::from);
+            if let Some(name) = names.next() {
+                template.name = name;
             }
+            template.copies = names.collect();
+            out.push(template);
         }
     }
 }
@@ -1005,11 +1070,20 @@ mod tests {
         let mut invalid = Vec::new();
         groups.into_objects(&mut objects, &mut invalid);
         assert!(invalid.is_empty());
-        let names: Vec<&str> = objects.iter().map(|o| o.name.as_str()).collect();
-        assert_eq!(names, ["web-1-a", "web-1-b", "web-1-a"]);
-        assert!(objects[1].root.at(&["metadata", "name"]).is_none());
+        let names: Vec<(&str, &[String])> = objects
+            .iter()
+            .map(|o| (o.name.as_str(), o.copies.as_slice()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("web-1-a", &["web-1-b".to_string()][..]),
+                ("web-1-a", &[][..])
+            ]
+        );
+        assert!(objects[0].root.at(&["metadata", "name"]).is_none());
         assert!(
-            objects[1]
+            objects[0]
                 .root
                 .at(&["metadata", "ownerReferences"])
                 .is_some()

@@ -2,15 +2,15 @@
 //! same objects, pagination, forbidden and unserved kinds, what is never read, and the
 //! `--as-manifests` round trip, owned pods reduced, and faults (500, 429 with `Retry-After`,
 //! `410 Expired` mid-list, a dropped connection, a slow page) that change nothing in the
-//! findings. One `#[ignore]` test reads a real cluster.
+//! findings, and the client-side rate limit. One `#[ignore]` test reads a real cluster.
 
 mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use meshready_cluster::{Options, Retry, Scope, Snapshot, facts, manifests};
+use meshready_cluster::{Options, Rate, Retry, Scope, Snapshot, facts, manifests};
 use meshready_core::source::{LoadOptions, Object, load_str};
 use meshready_core::{CheckOptions, Finding, ObjectRef, Settings, Severity};
 use serde_json::Value;
@@ -171,8 +171,46 @@ async fn lists_follow_continue_tokens() {
     assert!(pod_pages.iter().all(|r| r.contains("limit=2")));
     assert!(pod_pages[1].contains("continue=page-2"), "{pod_pages:#?}");
     assert!(pod_pages[2].contains("continue=page-4"), "{pod_pages:#?}");
-    let pods = snapshot.objects.iter().filter(|o| o.kind == "Pod").count();
+    let pods: usize = snapshot
+        .objects
+        .iter()
+        .filter(|o| o.kind == "Pod")
+        .map(Object::count)
+        .sum();
     assert_eq!(pods, 6);
+}
+
+#[tokio::test]
+async fn requests_wait_for_the_client_side_rate_limit() {
+    let cluster = start(setup());
+    let unlimited = read(&options(&cluster.kubeconfig)).await;
+    let cluster = start(setup());
+    let options = Options {
+        rate: Rate {
+            qps: 40.0,
+            burst: 2,
+        },
+        ..options(&cluster.kubeconfig)
+    };
+    let limited = read(&options).await;
+    assert_eq!(cluster_findings(&limited), cluster_findings(&unlimited));
+    // Every request but `/version` (kube-rs's own) waits on the bucket: after the burst of 2,
+    // one request every 25 ms at most.
+    let times: Vec<Instant> = cluster
+        .api
+        .timed_requests()
+        .into_iter()
+        .filter(|(_, r)| r != "/version")
+        .map(|(t, _)| t)
+        .collect();
+    assert!(times.len() > 10, "{} requests", times.len());
+    let spread = times[times.len() - 1] - times[0];
+    let least = Duration::from_millis(25) * u32::try_from(times.len() - 3).unwrap();
+    assert!(
+        spread >= least.mul_f64(0.95),
+        "{} requests within {spread:?}, the limit allows no fewer than {least:?}",
+        times.len()
+    );
 }
 
 #[tokio::test]
@@ -326,7 +364,10 @@ async fn as_manifests_round_trip() {
     assert!(!text.contains("managedFields"));
     let loaded = load_str("dump.yaml", &text, &LoadOptions::default());
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    assert_eq!(loaded.objects.len(), snapshot.objects.len());
+    // One document per object, each copy of an owned pod under its own name.
+    let count: usize = snapshot.objects.iter().map(Object::count).sum();
+    assert!(count > snapshot.objects.len(), "the fixture groups pods");
+    assert_eq!(loaded.objects.len(), count);
     let report = meshready_core::check(&loaded, &live());
     let again: BTreeSet<Key> = report.findings.iter().map(key).collect();
     assert_eq!(again, cluster_findings(&snapshot));
@@ -414,7 +455,12 @@ async fn same_findings_despite(
     let snapshot = read(&options(&cluster.kubeconfig)).await;
     let got = cluster_findings(&snapshot);
     assert_eq!(got, check_findings(readable));
-    let pods = snapshot.objects.iter().filter(|o| o.kind == "Pod").count();
+    let pods: usize = snapshot
+        .objects
+        .iter()
+        .filter(|o| o.kind == "Pod")
+        .map(Object::count)
+        .sum();
     assert_eq!(pods, 6, "no pod twice, none missing");
     cluster.api.requests()
 }

@@ -138,6 +138,44 @@ impl Report {
     }
 }
 
+/// Repeats each finding about an object that stands for copies ([`source::Object::copies`])
+/// for every copy, under its name, as if each were an object of its own.
+fn expand_copies(objects: &[source::Object], findings: &mut Vec<Finding>) {
+    let grouped: std::collections::HashMap<(&str, &str, &str), &[String]> = objects
+        .iter()
+        .filter(|o| !o.copies.is_empty())
+        .map(|o| {
+            (
+                (o.kind.as_str(), o.namespace.as_str(), o.name.as_str()),
+                o.copies.as_slice(),
+            )
+        })
+        .collect();
+    if grouped.is_empty() {
+        return;
+    }
+    let mut more = Vec::new();
+    for f in findings.iter() {
+        let key = (
+            f.object.kind.as_str(),
+            f.object.namespace.as_str(),
+            f.object.name.as_str(),
+        );
+        let Some(copies) = grouped.get(&key) else {
+            continue;
+        };
+        for name in *copies {
+            let mut copy = f.clone();
+            // The name as the message and the fix quote it (`shop/web-1-abcde`).
+            copy.message = copy.message.replace(&f.object.name, name);
+            copy.fix = copy.fix.replace(&f.object.name, name);
+            copy.object.name.clone_from(name);
+            more.push(copy);
+        }
+    }
+    findings.extend(more);
+}
+
 /// Runs every rule over loaded input, over the whole input or per file or directory
 /// ([`CheckOptions::scope`]).
 #[must_use]
@@ -172,6 +210,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     let unused = suppressed::apply(loaded, &cx, options, &mut findings);
     let suppressed = before - findings.len();
     findings.extend(unused);
+    expand_copies(&loaded.objects, &mut findings);
     if options.settings.live {
         model::owners::annotate_pod_counts(&loaded.objects, &mut findings);
     }
@@ -200,13 +239,13 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     };
     for object in &loaded.objects {
         if source::kinds::is_known_object(object) {
-            summary.analysed += 1;
+            summary.analysed += object.count();
         } else {
-            summary.skipped += 1;
+            summary.skipped += object.count();
             *summary
                 .skipped_kinds
                 .entry(object.kind.clone())
-                .or_default() += 1;
+                .or_default() += object.count();
         }
     }
     for f in &findings {

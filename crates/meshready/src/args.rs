@@ -327,6 +327,14 @@ pub struct ClusterArgs {
     /// Objects per list request; later pages follow the continue token.
     #[arg(long, default_value_t = 500, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub request_limit: u32,
+    /// Client-side rate limit: requests per second on average, retries included (client-go's
+    /// `QPS`; 0 turns the limit off).
+    #[arg(long, default_value_t = 50.0, value_name = "N")]
+    pub qps: f32,
+    /// Client-side rate limit: requests sent at once before `--qps` applies (client-go's
+    /// `Burst`).
+    #[arg(long, default_value_t = 300, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: u32,
     /// Also write everything that was read to FILE, as multi-document YAML
     /// (`meshready check --live FILE` gives the same findings).
     #[arg(long, value_name = "FILE")]

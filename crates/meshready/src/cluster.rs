@@ -28,6 +28,10 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         all_namespaces: args.all_namespaces,
         page_size: args.request_limit,
         timeout: args.timeout,
+        rate: meshready_cluster::Rate {
+            qps: args.qps,
+            burst: args.burst,
+        },
         ..meshready_cluster::Options::default()
     };
     // The only async code of the binary: a runtime just for this command (pages are reduced
@@ -90,7 +94,11 @@ fn write_manifests(path: &std::path::Path, snapshot: &Snapshot) -> Result<()> {
     let header = format!(
         "Written by `meshready cluster --as-manifests` ({} objects, {scope}).\n\
          Check it again with `meshready check --live {}`.",
-        snapshot.objects.len(),
+        snapshot
+            .objects
+            .iter()
+            .map(meshready_core::source::Object::count)
+            .sum::<usize>(),
         path.display()
     );
     let file =

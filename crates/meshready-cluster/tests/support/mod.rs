@@ -6,83 +6,18 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+pub mod api;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 /// The fake bearer token the kubeconfig carries.
 pub const TOKEN: &str = "fake-token";
-
-/// (apiVersion, plural, kind, namespaced) of every resource the mock serves.
-const RESOURCES: &[(&str, &str, &str, bool)] = &[
-    ("v1", "namespaces", "Namespace", false),
-    ("v1", "nodes", "Node", false),
-    ("v1", "pods", "Pod", true),
-    ("v1", "services", "Service", true),
-    ("v1", "serviceaccounts", "ServiceAccount", true),
-    (
-        "v1",
-        "replicationcontrollers",
-        "ReplicationController",
-        true,
-    ),
-    ("v1", "configmaps", "ConfigMap", true),
-    ("v1", "secrets", "Secret", true),
-    ("apps/v1", "deployments", "Deployment", true),
-    ("apps/v1", "statefulsets", "StatefulSet", true),
-    ("apps/v1", "daemonsets", "DaemonSet", true),
-    ("apps/v1", "replicasets", "ReplicaSet", true),
-    ("batch/v1", "jobs", "Job", true),
-    ("batch/v1", "cronjobs", "CronJob", true),
-    (
-        "networking.k8s.io/v1",
-        "networkpolicies",
-        "NetworkPolicy",
-        true,
-    ),
-    ("rbac.authorization.k8s.io/v1", "roles", "Role", true),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "rolebindings",
-        "RoleBinding",
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "clusterroles",
-        "ClusterRole",
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "clusterrolebindings",
-        "ClusterRoleBinding",
-        false,
-    ),
-    (
-        "admissionregistration.k8s.io/v1",
-        "mutatingwebhookconfigurations",
-        "MutatingWebhookConfiguration",
-        false,
-    ),
-    (
-        "policy/v1beta1",
-        "podsecuritypolicies",
-        "PodSecurityPolicy",
-        false,
-    ),
-    (
-        "security.openshift.io/v1",
-        "securitycontextconstraints",
-        "SecurityContextConstraints",
-        false,
-    ),
-];
 
 /// What the mock serves.
 #[derive(Debug, Clone, Default)]
@@ -145,7 +80,7 @@ impl FaultRule {
 pub struct MockApi {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
-    requests: Arc<Mutex<Vec<String>>>,
+    requests: Arc<Mutex<Vec<(Instant, String)>>>,
 }
 
 impl MockApi {
@@ -173,6 +108,11 @@ impl MockApi {
 
     /// Every request target (`/api/v1/pods?limit=2`), in order.
     pub fn requests(&self) -> Vec<String> {
+        self.timed_requests().into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Every request target with the time it arrived, in order.
+    pub fn timed_requests(&self) -> Vec<(Instant, String)> {
         self.requests.lock().expect("requests lock").clone()
     }
 
@@ -206,7 +146,7 @@ fn fault(setup: &Setup, remaining: &Mutex<Vec<usize>>, target: &str) -> Option<F
 fn serve(
     stream: TcpStream,
     setup: &Setup,
-    recorded: &Mutex<Vec<String>>,
+    recorded: &Mutex<Vec<(Instant, String)>>,
     remaining: &Mutex<Vec<usize>>,
 ) {
     let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
@@ -233,7 +173,10 @@ fn serve(
         let mut parts = request_line.split_whitespace();
         let method = parts.next().unwrap_or("");
         let target = parts.next().unwrap_or("").to_string();
-        recorded.lock().expect("requests lock").push(target.clone());
+        recorded
+            .lock()
+            .expect("requests lock")
+            .push((Instant::now(), target.clone()));
         let mut headers = String::new();
         let injected = fault(setup, remaining, &target);
         let (code, body) = if let Some(fault) = injected {
@@ -245,125 +188,85 @@ fn serve(
                 }
                 Fault::TooManyRequests(seconds) => {
                     headers = format!("Retry-After: {seconds}\r\n");
-                    status(
+                    api::status(
                         429,
                         "TooManyRequests",
                         "the server has received too many requests and has asked us to try again later",
                     )
                 }
-                Fault::Status(410) => status(
+                Fault::Status(410) => api::status(
                     410,
                     "Expired",
                     "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
                 ),
-                Fault::Status(code) => status(
+                Fault::Status(code) => api::status(
                     code,
                     "InternalError",
                     "Internal error occurred: etcdserver: request timed out",
                 ),
             }
         } else if !authorized {
-            status(401, "Unauthorized", "no bearer token")
+            api::status(401, "Unauthorized", "no bearer token")
         } else if method != "GET" {
-            status(405, "MethodNotAllowed", "the mock is read-only")
+            api::status(405, "MethodNotAllowed", "the mock is read-only")
         } else {
             respond(setup, &target)
         };
-        let reason = match code {
-            200 => "OK",
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            404 => "Not Found",
-            410 => "Gone",
-            429 => "Too Many Requests",
-            _ => "Error",
-        };
-        let body = body.to_string();
-        let response = format!(
-            "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if stream.write_all(response.as_bytes()).is_err() {
+        let response = api::answer(code, &headers, body.to_string().as_bytes());
+        if stream.write_all(&response).is_err() {
             return;
         }
     }
 }
 
-fn status(code: u16, reason: &str, message: &str) -> (u16, Value) {
-    (
-        code,
-        json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": message, "reason": reason, "code": code}),
-    )
-}
-
 fn respond(setup: &Setup, target: &str) -> (u16, Value) {
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let query: BTreeMap<&str, &str> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .collect();
-    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments == ["version"] {
-        // The stand-in's server version is its first Node's kubelet version.
-        let Some(kubelet) = setup.objects.iter().find_map(|o| {
-            (o["kind"] == "Node").then(|| o["status"]["nodeInfo"]["kubeletVersion"].as_str())?
-        }) else {
-            return status(404, "NotFound", "404 page not found");
-        };
-        let mut parts = kubelet.trim_start_matches('v').split('.');
-        let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"));
-        return (
-            200,
-            json!({"major": major, "minor": minor, "gitVersion": kubelet, "platform": "linux/amd64"}),
-        );
-    }
-    let (api_version, rest) = match segments.as_slice() {
-        ["api", version, rest @ ..] => ((*version).to_string(), rest),
-        ["apis", group, version, rest @ ..] => (format!("{group}/{version}"), rest),
-        _ => return status(404, "NotFound", "404 page not found"),
+    let query = api::query(target);
+    let route = api::route(target, &|_| true);
+    let api_version = match &route {
+        api::Route::Discovery(v) => v.clone(),
+        api::Route::Resource(r) => r.api_version.clone(),
+        _ => String::new(),
     };
     if setup.not_served.contains(&api_version.as_str()) {
-        return status(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+        return api::not_found();
     }
-    if rest.is_empty() {
-        let resources: Vec<Value> = RESOURCES
-            .iter()
-            .filter(|r| r.0 == api_version)
-            .map(|r| json!({"name": r.1, "singularName": "", "namespaced": r.3, "kind": r.2, "verbs": ["get", "list", "watch"]}))
-            .collect();
-        return (
-            200,
-            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": api_version, "resources": resources}),
-        );
-    }
-    let (namespace, plural, name) = match rest {
-        ["namespaces", ns, plural] => (Some(*ns), *plural, None),
-        ["namespaces", ns, plural, name] => (Some(*ns), *plural, Some(*name)),
-        [plural] => (None, *plural, None),
-        [plural, name] => (None, *plural, Some(*name)),
-        _ => return status(404, "NotFound", "404 page not found"),
-    };
-    let Some(&(_, _, kind, _)) = RESOURCES
-        .iter()
-        .find(|r| r.0 == api_version && r.1 == plural)
-    else {
-        return status(
-            404,
-            "NotFound",
-            "the server could not find the requested resource",
-        );
+    let api::Resource {
+        api_version,
+        kind,
+        plural,
+        namespace,
+        name,
+    } = match route {
+        api::Route::Version => {
+            // The stand-in's server version is its first Node's kubelet version.
+            let Some(kubelet) = setup.objects.iter().find_map(|o| {
+                (o["kind"] == "Node").then(|| o["status"]["nodeInfo"]["kubeletVersion"].as_str())?
+            }) else {
+                return api::status(404, "NotFound", "404 page not found");
+            };
+            let mut parts = kubelet.trim_start_matches('v').split('.');
+            let (major, minor) = (parts.next().unwrap_or("1"), parts.next().unwrap_or("0"));
+            return (
+                200,
+                json!({"major": major, "minor": minor, "gitVersion": kubelet, "platform": "linux/amd64"}),
+            );
+        }
+        api::Route::Discovery(api_version) => {
+            return match api::discovery(&api_version, &|_| true) {
+                Some(document) => (200, document),
+                None => api::not_found(),
+            };
+        }
+        api::Route::UnknownResource => return api::not_found(),
+        api::Route::NotFound => return api::status(404, "NotFound", "404 page not found"),
+        api::Route::Resource(resource) => resource,
     };
     if setup.forbidden.contains(&plural) {
         let scope = namespace.map_or_else(
             || "at the cluster scope".to_string(),
             |ns| format!("in the namespace \"{ns}\""),
         );
-        return status(
+        return api::status(
             403,
             "Forbidden",
             &format!(
@@ -379,7 +282,7 @@ fn respond(setup: &Setup, target: &str) -> (u16, Value) {
     if let Some(name) = name {
         return match matching.into_iter().find(|o| o["metadata"]["name"] == name) {
             Some(object) => (200, object.clone()),
-            None => status(404, "NotFound", &format!("{plural} \"{name}\" not found")),
+            None => api::status(404, "NotFound", &format!("{plural} \"{name}\" not found")),
         };
     }
     let all: Vec<&Value> = matching.collect();

@@ -99,7 +99,7 @@ impl<'a> Owners<'a> {
             }
             let top = self.top(i);
             if top != i {
-                *counts.entry(top).or_default() += 1;
+                *counts.entry(top).or_default() += object.count();
             }
         }
         counts

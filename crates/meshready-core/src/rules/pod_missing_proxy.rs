@@ -78,7 +78,7 @@ impl Rule for PodMissingProxy {
                     && c.list != crate::model::ContainerList::Ephemeral
             });
             if matches!(decision, Membership::Injected(_)) && !has_proxy {
-                *missing.entry(owners.top(i)).or_default() += 1;
+                *missing.entry(owners.top(i)).or_default() += pod.count();
             }
         }
         for (top, count) in missing {

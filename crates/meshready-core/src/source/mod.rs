@@ -82,9 +82,19 @@ pub struct Object {
     /// A hash of the object's content as read (positions, `status` and server-set metadata
     /// left out), to tell identical definitions of one object from conflicting ones.
     pub digest: u64,
+    /// The names of the objects this one also stands for: objects identical to it but for
+    /// their names, kept once (the pods of one workload read from a cluster). Empty for objects
+    /// read from files. Counts and findings treat each name as an object of its own.
+    pub copies: Vec<String>,
 }
 
 impl Object {
+    /// How many objects this one stands for: itself and its [`Object::copies`].
+    #[must_use]
+    pub fn count(&self) -> usize {
+        1 + self.copies.len()
+    }
+
     /// `metadata.labels` as (key, value) pairs of strings (values that are not strings, which
     /// the loader reports separately, are rendered as Kubernetes' JSON conversion would).
     pub fn labels(&self) -> impl Iterator<Item = (&str, std::borrow::Cow<'_, str>)> {
@@ -786,6 +796,7 @@ fn to_object(root: Node, origin: Origin, options: &LoadOptions) -> Result<Object
         quirks: Vec::new(),
         templates,
         digest,
+        copies: Vec::new(),
     };
     if let Some(policy) = &options.prune {
         prune(&mut object, policy);
