@@ -88,6 +88,16 @@ async fn read(options: &Options) -> Snapshot {
         .expect("read")
 }
 
+/// The pods of a snapshot, each copy of an owned pod counted.
+fn pod_count(snapshot: &Snapshot) -> usize {
+    snapshot
+        .objects
+        .iter()
+        .filter(|o| o.kind == "Pod")
+        .map(Object::count)
+        .sum()
+}
+
 fn live() -> CheckOptions {
     CheckOptions {
         settings: Settings {
@@ -171,12 +181,7 @@ async fn lists_follow_continue_tokens() {
     assert!(pod_pages.iter().all(|r| r.contains("limit=2")));
     assert!(pod_pages[1].contains("continue=page-2"), "{pod_pages:#?}");
     assert!(pod_pages[2].contains("continue=page-4"), "{pod_pages:#?}");
-    let pods: usize = snapshot
-        .objects
-        .iter()
-        .filter(|o| o.kind == "Pod")
-        .map(Object::count)
-        .sum();
+    let pods = pod_count(&snapshot);
     assert_eq!(pods, 6);
 }
 
@@ -455,12 +460,7 @@ async fn same_findings_despite(
     let snapshot = read(&options(&cluster.kubeconfig)).await;
     let got = cluster_findings(&snapshot);
     assert_eq!(got, check_findings(readable));
-    let pods: usize = snapshot
-        .objects
-        .iter()
-        .filter(|o| o.kind == "Pod")
-        .map(Object::count)
-        .sum();
+    let pods = pod_count(&snapshot);
     assert_eq!(pods, 6, "no pod twice, none missing");
     cluster.api.requests()
 }

@@ -193,21 +193,19 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
             findings
         }
     };
-    // Suppressions hold for the whole input, whatever the scope.
-    let model = Model::new(&[], options.settings.clone());
-    // The injection configuration the (first) model resolved, for the summary.
-    let inject = counts.inject.unwrap_or_else(|| model.inject.clone());
-    let cx = rule::Ctx {
-        model: &model,
-        files: &loaded.files,
-    };
+    // The injection configuration the (first) model resolved, for the summary (with no part to
+    // check, the one the settings alone give).
+    let inject = counts
+        .inject
+        .unwrap_or_else(|| Model::new(&[], options.settings.clone()).inject);
     for f in &mut findings {
         if let Some(settings::RuleSetting::Severity(severity)) = options.rule_settings.get(f.code) {
             f.severity = *severity;
         }
     }
     let before = findings.len();
-    let unused = suppressed::apply(loaded, &cx, options, &mut findings);
+    // Suppressions hold for the whole input, whatever the scope.
+    let unused = suppressed::apply(loaded, options, &mut findings);
     let suppressed = before - findings.len();
     findings.extend(unused);
     expand_copies(&loaded.objects, &mut findings);

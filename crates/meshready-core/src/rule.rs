@@ -58,32 +58,44 @@ impl Ctx<'_, '_> {
         message: String,
         fix: String,
     ) -> Finding {
-        let pos = object.root.locate(pointer);
-        let location = self
-            .files
-            .get(object.origin.file)
-            .filter(|_| pos.line > 0)
-            .map(|f| Location {
-                file: f.path.clone(),
-                line: pos.line,
-                column: pos.col,
-                chart_file: object.origin.helm_source.clone(),
-            });
-        Finding {
-            code: meta.code,
-            name: meta.name,
-            severity: meta.severity,
-            message,
-            fix,
-            object: ObjectRef {
-                kind: object.kind.clone(),
-                namespace: object.namespace.clone(),
-                name: object.name.clone(),
-            },
-            path: pointer.to_string(),
-            location,
-            pods: None,
-        }
+        finding(self.files, meta, object, pointer, message, fix)
+    }
+}
+
+/// Builds a finding about `object` at the field `pointer`, located in `files`.
+#[must_use]
+pub fn finding(
+    files: &[SourceFile],
+    meta: &RuleMeta,
+    object: &Object,
+    pointer: &str,
+    message: String,
+    fix: String,
+) -> Finding {
+    let pos = object.root.locate(pointer);
+    let location = files
+        .get(object.origin.file)
+        .filter(|_| pos.line > 0)
+        .map(|f| Location {
+            file: f.path.clone(),
+            line: pos.line,
+            column: pos.col,
+            chart_file: object.origin.helm_source.clone(),
+        });
+    Finding {
+        code: meta.code,
+        name: meta.name,
+        severity: meta.severity,
+        message,
+        fix,
+        object: ObjectRef {
+            kind: object.kind.clone(),
+            namespace: object.namespace.clone(),
+            name: object.name.clone(),
+        },
+        path: pointer.to_string(),
+        location,
+        pods: None,
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::finding::{Finding, ObjectRef};
-use crate::rule::Ctx;
+use crate::rule;
 use crate::rules::{UnusedSuppression, find};
 use crate::settings::CheckOptions;
 use crate::settings::RuleSetting;
@@ -20,7 +20,6 @@ use crate::suppress::{
 /// MR0030 is turned off).
 pub(crate) fn apply(
     loaded: &Loaded,
-    cx: &Ctx<'_, '_>,
     options: &CheckOptions,
     findings: &mut Vec<Finding>,
 ) -> Vec<Finding> {
@@ -157,7 +156,8 @@ pub(crate) fn apply(
                         entry.annotation
                     )
                 };
-                let mut f = cx.finding(
+                let mut f = rule::finding(
+                    &loaded.files,
                     meta,
                     object,
                     &entry.pointer,

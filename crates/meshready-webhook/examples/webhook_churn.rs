@@ -10,6 +10,7 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod common;
 #[path = "../tests/support/standin.rs"]
 mod standin;
 
@@ -172,11 +173,6 @@ fn histogram_quantile(text: &str, name: &str, q: f64) -> Option<String> {
         })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-    sorted.get(i).copied().unwrap_or_default().as_secs_f64() * 1e3
-}
-
 async fn bench() {
     let seconds = arg("--seconds", 20);
     let churn = arg("--churn", 200);
@@ -279,16 +275,8 @@ async fn bench() {
             for i in 0..share {
                 tick.tick().await;
                 let body = review_body(i * connections as usize + t, namespaces);
-                let sent = Instant::now();
-                let ok = match client.post(&url).body(body).send().await {
-                    Ok(response) => {
-                        let good = response.status().is_success();
-                        let text = response.bytes().await;
-                        good && text.is_ok_and(|b| b.starts_with(b"{\"apiVersion\""))
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed());
+                let (latency, ok) = common::review(&client, &url, body).await;
+                latencies.push(latency);
                 errors += usize::from(!ok);
             }
             (latencies, errors)
@@ -347,8 +335,8 @@ async fn bench() {
     println!(
         "client: {} reviews at {rate}/s over {connections} connections: p50 {:.2}ms p99 {:.2}ms max {:.2}ms errors {errors}",
         latencies.len(),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
+        common::percentile(&latencies, 0.50),
+        common::percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
     let reviews = samples(&metrics, "meshready_review_duration_seconds_count")

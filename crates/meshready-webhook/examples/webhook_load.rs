@@ -6,6 +6,8 @@
 
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -144,16 +146,8 @@ async fn main() {
             let mut errors = 0usize;
             for i in 0..share {
                 let body = bodies[(t + i) % bodies.len()].clone();
-                let sent = Instant::now();
-                let ok = match client.post(&url).body(body).send().await {
-                    Ok(response) => {
-                        let good = response.status().is_success();
-                        let text = response.bytes().await;
-                        good && text.is_ok_and(|b| b.starts_with(b"{\"apiVersion\""))
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed());
+                let (latency, ok) = common::review(&client, &url, body).await;
+                latencies.push(latency);
                 errors += usize::from(!ok);
             }
             (latencies, errors)
@@ -168,18 +162,14 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    let pct = |p: f64| {
-        let i = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1);
-        latencies.get(i).copied().unwrap_or_default()
-    };
     println!(
         "requests {} concurrency {} elapsed {:.2}s reviews/s {:.0} p50 {:.2}ms p99 {:.2}ms max {:.2}ms errors {}",
         latencies.len(),
         concurrency,
         elapsed.as_secs_f64(),
         latencies.len() as f64 / elapsed.as_secs_f64(),
-        pct(0.50).as_secs_f64() * 1e3,
-        pct(0.99).as_secs_f64() * 1e3,
+        common::percentile(&latencies, 0.50),
+        common::percentile(&latencies, 0.99),
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         errors
     );
