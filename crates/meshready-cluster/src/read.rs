@@ -314,14 +314,14 @@ fn reduce_page(
     reduction: &Reduction,
     single: bool,
 ) -> std::result::Result<Listed, String> {
-    let pod = kind.kind == "Pod";
+    let status = reduce::Status::of(kind.kind);
     if let (Reduction::Pods(present), false) = (reduction, single) {
         return reduce_pods(body, present);
     }
     let values = if single {
-        vec![reduce::object(body, pod).map_err(|e| e.to_string())?]
+        vec![reduce::object(body, status).map_err(|e| e.to_string())?]
     } else {
-        reduce::items(body, pod).map_err(|e| e.to_string())?
+        reduce::items(body, status).map_err(|e| e.to_string())?
     };
     let options = LoadOptions::default();
     let mut listed = Listed::default();

@@ -35,11 +35,34 @@ const OWNED_POD_LABELS: [&str; 6] = [
     "release",
 ];
 
+/// What of an object's `status` the rules read, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// A Pod's `phase` (finished pods are not counted).
+    Phase,
+    /// A Node's `nodeInfo` (the kubelet version decides `--native-sidecars auto`).
+    NodeInfo,
+    /// Nothing: the status is skipped.
+    Skip,
+}
+
+impl Status {
+    /// What the rules read of the status of a `kind`.
+    #[must_use]
+    pub fn of(kind: &str) -> Self {
+        match kind {
+            "Pod" => Self::Phase,
+            "Node" => Self::NodeInfo,
+            _ => Self::Skip,
+        }
+    }
+}
+
 /// Where in an object a value is, for deciding what to skip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shape {
-    /// The object itself (`pod`: keep the phase of its status).
-    Root { pod: bool },
+    /// The object itself, and what of its status to keep.
+    Root(Status),
     /// Any other value.
     Any,
     /// An object's or a pod template's `metadata`.
@@ -52,18 +75,20 @@ enum Shape {
     Container,
     /// A Pod's `status`.
     PodStatus,
-    /// Another object's `status`: only a Node's `nodeInfo` (the kubelet version decides
-    /// `--native-sidecars auto`).
-    OtherStatus,
+    /// A Node's `status`.
+    NodeStatus,
 }
 
 impl Shape {
     /// The shape of the value under `key` of a mapping of this shape; None: skip it.
     fn child(self, key: &str) -> Option<Self> {
         match self {
-            Self::Root { pod } => match key {
-                "status" if pod => Some(Self::PodStatus),
-                "status" => Some(Self::OtherStatus),
+            Self::Root(status) => match key {
+                "status" => match status {
+                    Status::Phase => Some(Self::PodStatus),
+                    Status::NodeInfo => Some(Self::NodeStatus),
+                    Status::Skip => None,
+                },
                 "metadata" => Some(Self::Metadata),
                 _ => Some(Self::Any),
             },
@@ -85,7 +110,7 @@ impl Shape {
             Self::Containers => Some(Self::Any),
             Self::Container => (!UNREAD_CONTAINER_FIELDS.contains(&key)).then_some(Self::Any),
             Self::PodStatus => (key == "phase").then_some(Self::Any),
-            Self::OtherStatus => (key == "nodeInfo").then_some(Self::Any),
+            Self::NodeStatus => (key == "nodeInfo").then_some(Self::Any),
         }
     }
 
@@ -229,7 +254,7 @@ pub fn continue_token(page: &[u8]) -> serde_json::Result<Option<String>> {
 
 /// The items of a list page, each reduced as it is parsed.
 struct Items {
-    pod: bool,
+    status: Status,
 }
 
 impl<'de> Visitor<'de> for Items {
@@ -243,7 +268,9 @@ impl<'de> Visitor<'de> for Items {
         let mut items = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" {
-                items = map.next_value_seed(ItemSeq { pod: self.pod })?;
+                items = map.next_value_seed(ItemSeq {
+                    status: self.status,
+                })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -253,7 +280,7 @@ impl<'de> Visitor<'de> for Items {
 }
 
 struct ItemSeq {
-    pod: bool,
+    status: Status,
 }
 
 impl<'de> DeserializeSeed<'de> for ItemSeq {
@@ -276,7 +303,7 @@ impl<'de> Visitor<'de> for ItemSeq {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-        let filter = Filter(Shape::Root { pod: self.pod });
+        let filter = Filter(Shape::Root(self.status));
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(filter)? {
             items.push(v);
@@ -285,13 +312,13 @@ impl<'de> Visitor<'de> for ItemSeq {
     }
 }
 
-/// The items of a list page, reduced (`pod`: the page lists Pods).
+/// The items of a list page, reduced (`status`: what of each item's status to keep).
 ///
 /// # Errors
 /// When the page is not a JSON object.
-pub fn items(page: &[u8], pod: bool) -> serde_json::Result<Vec<Value>> {
+pub fn items(page: &[u8], status: Status) -> serde_json::Result<Vec<Value>> {
     let mut de = serde_json::Deserializer::from_slice(page);
-    let items = de.deserialize_map(Items { pod })?;
+    let items = de.deserialize_map(Items { status })?;
     de.end()?;
     Ok(items)
 }
@@ -687,9 +714,9 @@ pub fn pod_items(
 ///
 /// # Errors
 /// When the body is not JSON.
-pub fn object(body: &[u8], pod: bool) -> serde_json::Result<Value> {
+pub fn object(body: &[u8], status: Status) -> serde_json::Result<Value> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = Filter(Shape::Root { pod }).deserialize(&mut de)?;
+    let value = Filter(Shape::Root(status)).deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }
@@ -984,7 +1011,7 @@ mod tests {
             None
         );
         assert!(continue_token(b"<html>").is_err());
-        let items = items(page.as_bytes(), true).unwrap();
+        let items = items(page.as_bytes(), Status::Phase).unwrap();
         let pod = &items[0];
         assert!(pod["metadata"].get("managedFields").is_none());
         assert!(
@@ -999,13 +1026,13 @@ mod tests {
             80
         );
         assert!(pod["spec"]["initContainers"][0].get("args").is_none());
-        let deployment = object(br#"{"metadata": {"name": "d"}, "spec": {"template": {"metadata": {"managedFields": []}, "spec": {"containers": [{"name": "a", "env": []}]}}}, "status": {"replicas": 1}}"#, false).unwrap();
+        let deployment = object(br#"{"metadata": {"name": "d"}, "spec": {"template": {"metadata": {"managedFields": []}, "spec": {"containers": [{"name": "a", "env": []}]}}}, "status": {"replicas": 1}}"#, Status::of("Deployment")).unwrap();
         assert_eq!(
             deployment,
-            // Of another object's status only a Node's `nodeInfo` stays.
-            json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}, "status": {}})
+            // Of another object's status nothing stays (of a Node's only `nodeInfo`).
+            json!({"metadata": {"name": "d"}, "spec": {"template": {"metadata": {}, "spec": {"containers": [{"name": "a"}]}}}})
         );
-        let node = object(br#"{"metadata": {"name": "n"}, "status": {"nodeInfo": {"kubeletVersion": "v1.33.1"}, "conditions": [{"type": "Ready"}]}}"#, false).unwrap();
+        let node = object(br#"{"metadata": {"name": "n"}, "status": {"nodeInfo": {"kubeletVersion": "v1.33.1"}, "conditions": [{"type": "Ready"}]}}"#, Status::of("Node")).unwrap();
         assert_eq!(
             node["status"],
             json!({"nodeInfo": {"kubeletVersion": "v1.33.1"}})

@@ -1,7 +1,7 @@
 //! The live context: kube-rs watchers (list + watch, read-only) on the few kinds a review needs.
-//! Watch events are recorded per kind as they arrive; shortly after a change, a new [`Context`]
-//! snapshot is built off the async worker threads, converting only the objects whose
-//! resourceVersion changed (see [`crate::incremental`]).
+//! Watch events are recorded per kind as they arrive; shortly after a change, a new
+//! [`Context`](crate::Context) snapshot is built off the async worker threads, converting only
+//! the objects whose resourceVersion changed (see [`crate::incremental`]).
 
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
