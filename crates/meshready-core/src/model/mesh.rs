@@ -119,26 +119,37 @@ pub fn opts_out_of_injection(workload: &Workload<'_>) -> bool {
 /// labels of Istio's rendered manifests (`manifests/charts`, `operator` golden files).
 #[must_use]
 pub fn is_istio_component(workload: &Workload<'_>) -> bool {
-    let label = |key: &str| {
-        workload
-            .label(key)
-            .map(std::borrow::Cow::into_owned)
-            .or_else(|| workload.object.label(key).map(std::borrow::Cow::into_owned))
-    };
-    [
+    // One pass over each label map (rules ask this of every workload): a pod-template label
+    // wins over the object's label of the same key.
+    const PRESENT: [&str; 4] = [
         "istio",
         "gateway.istio.io/managed",
         "istio.io/gateway-name",
         "gateway.networking.k8s.io/gateway-name",
-    ]
-    .iter()
-    .any(|key| label(key).is_some())
-        || matches!(
-            label("app").as_deref(),
-            Some("istiod" | "ztunnel" | "istio-cni-node")
-        )
-        || label("k8s-app").as_deref() == Some("istio-cni-node")
-        || label("release").as_deref() == Some("istio")
+    ];
+    const VALUED: [&str; 3] = ["app", "k8s-app", "release"];
+    let component = |key: &str, value: &str| match key {
+        "app" => matches!(value, "istiod" | "ztunnel" | "istio-cni-node"),
+        "k8s-app" => value == "istio-cni-node",
+        "release" => value == "istio",
+        _ => PRESENT.contains(&key),
+    };
+    let mut in_template = [false; 3];
+    for (key, value) in workload.labels() {
+        if component(key, &value) {
+            return true;
+        }
+        if let Some(i) = VALUED.iter().position(|k| *k == key) {
+            in_template[i] = true;
+        }
+    }
+    workload.object.labels().any(|(key, value)| {
+        let shadowed = VALUED
+            .iter()
+            .position(|k| *k == key)
+            .is_some_and(|i| in_template[i]);
+        !shadowed && component(key, &value)
+    })
 }
 
 /// The sidecar injector's decision alone (`injectRequired` and the webhook's selectors).
@@ -200,6 +211,33 @@ fn sidecar_membership(
 mod tests {
     use super::*;
     use crate::source::{LoadOptions, load_str};
+
+    /// Whether the first workload of a Deployment with these object and template labels is
+    /// one of Istio's components.
+    fn component(object_labels: &str, template_labels: &str) -> bool {
+        let text = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: d, labels: {object_labels}}}\nspec:\n  template:\n    metadata: {{labels: {template_labels}}}\n    spec: {{containers: [{{name: a}}]}}\n"
+        );
+        let loaded = load_str("t.yaml", &text, &LoadOptions::default());
+        let w = Workload::new(0, &loaded.objects[0]).expect("a workload");
+        is_istio_component(&w)
+    }
+
+    #[test]
+    fn istio_components_by_labels_the_template_winning_over_the_object() {
+        assert!(component("{}", "{istio: ingressgateway}"));
+        assert!(component(
+            "{gateway.istio.io/managed: istio.io-mesh-controller}",
+            "{}"
+        ));
+        assert!(component("{app: istiod}", "{}"));
+        assert!(component("{}", "{k8s-app: istio-cni-node}"));
+        assert!(component("{release: istio}", "{app: web}"));
+        // The template's `app` hides the object's.
+        assert!(!component("{app: istiod}", "{app: web}"));
+        assert!(component("{app: web}", "{app: ztunnel}"));
+        assert!(!component("{app: web, release: prod}", "{version: v1}"));
+    }
 
     /// The membership of the first workload in `text`, with the Namespace `ns` if the text has it.
     fn decide(text: &str) -> Membership {
