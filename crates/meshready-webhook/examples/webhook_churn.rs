@@ -293,13 +293,7 @@ async fn bench() {
             peak
         })
     };
-    let mut latencies = Vec::with_capacity(total);
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await.expect("client task");
-        latencies.extend(l);
-        errors += e;
-    }
+    let (mut latencies, errors) = common::gather(tasks, total).await;
     let elapsed = window.elapsed();
     let changes = standin.served().changes - changes_before;
     let cpu = cpu_seconds(pid) - cpu_synced;

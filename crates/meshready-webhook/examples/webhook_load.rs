@@ -153,13 +153,7 @@ async fn main() {
             (latencies, errors)
         }));
     }
-    let mut latencies = Vec::with_capacity(requests);
-    let mut errors = 0;
-    for task in tasks {
-        let (l, e) = task.await.expect("task");
-        latencies.extend(l);
-        errors += e;
-    }
+    let (mut latencies, errors) = common::gather(tasks, requests).await;
     let elapsed = started.elapsed();
     latencies.sort();
     println!(

@@ -24,3 +24,18 @@ pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
     sorted.get(i).copied().unwrap_or_default().as_secs_f64() * 1e3
 }
+
+/// Waits for the client tasks and joins their latencies and error counts.
+pub async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+    capacity: usize,
+) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::with_capacity(capacity);
+    let mut errors = 0;
+    for task in tasks {
+        let (l, e) = task.await.expect("client task");
+        latencies.extend(l);
+        errors += e;
+    }
+    (latencies, errors)
+}
