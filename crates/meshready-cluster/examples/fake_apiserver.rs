@@ -510,15 +510,7 @@ fn respond(cluster: &Cluster, target: &str) -> (u16, String) {
         },
     };
     let (start, end) = cluster.range(plural, ns_index);
-    let offset: usize = query
-        .get("continue")
-        .and_then(|c| c.strip_prefix("o"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let limit: usize = query
-        .get("limit")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(usize::MAX);
+    let (offset, limit) = api::page(&query, "o");
     let from = start.saturating_add(offset).min(end);
     let to = from.saturating_add(limit).min(end);
     let mut body = String::with_capacity((to - from) * 6000 + 256);

@@ -287,6 +287,14 @@ impl Listed {
         self.objects.len() + self.pods.pods()
     }
 
+    /// Adds an API object, or why it is not one.
+    fn push(&mut self, value: &Value, options: &LoadOptions) {
+        match object_from_json(value, options) {
+            Ok(object) => self.objects.push(object),
+            Err(message) => self.invalid.push(format!("{}: {message}", describe(value))),
+        }
+    }
+
     fn append(&mut self, other: Self) {
         self.objects.extend(other.objects);
         self.pods.append(other.pods);
@@ -342,12 +350,7 @@ fn reduce_page(
             }
             _ => value,
         };
-        match object_from_json(&value, &options) {
-            Ok(object) => listed.objects.push(object),
-            Err(message) => listed
-                .invalid
-                .push(format!("{}: {message}", describe(&value))),
-        }
+        listed.push(&value, &options);
     }
     Ok(listed)
 }
@@ -358,12 +361,7 @@ fn reduce_pods(body: &[u8], present: &HashSet<Ref>) -> std::result::Result<Liste
     let mut listed = Listed::default();
     let whole = reduce::pod_items(body, present, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
-        match object_from_json(&pod, &options) {
-            Ok(object) => listed.objects.push(object),
-            Err(message) => listed
-                .invalid
-                .push(format!("{}: {message}", describe(&pod))),
-        }
+        listed.push(&pod, &options);
     }
     Ok(listed)
 }

@@ -762,6 +762,23 @@ fn pick(map: &Value, keys: &[&str]) -> Option<Value> {
     (!picked.is_empty()).then_some(Value::Object(picked))
 }
 
+/// The metadata an owned object keeps: name, namespace, controller references and the labels
+/// mesh membership reads ([`OWNED_POD_LABELS`]).
+fn owned_metadata(value: &Value) -> Map<String, Value> {
+    let meta = &value["metadata"];
+    let mut metadata = Map::new();
+    for key in ["name", "namespace"] {
+        if let Some(v) = meta.get(key) {
+            metadata.insert(key.into(), v.clone());
+        }
+    }
+    metadata.insert("ownerReferences".into(), controller_refs(value));
+    if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
+        metadata.insert("labels".into(), labels);
+    }
+    metadata
+}
+
 /// What the rules read of a Pod that a workload of the snapshot controls (the model drops it in
 /// favour of that workload): its owner (pod counts at the top owner), its phase (finished pods
 /// are not counted), the labels and annotations mesh membership and suppressions read, whether
@@ -770,16 +787,7 @@ fn pick(map: &Value, keys: &[&str]) -> Option<Value> {
 #[must_use]
 pub fn owned_pod(pod: &Value) -> Value {
     let meta = &pod["metadata"];
-    let mut metadata = Map::new();
-    for key in ["name", "namespace"] {
-        if let Some(v) = meta.get(key) {
-            metadata.insert(key.into(), v.clone());
-        }
-    }
-    metadata.insert("ownerReferences".into(), controller_refs(pod));
-    if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
-        metadata.insert("labels".into(), labels);
-    }
+    let mut metadata = owned_metadata(pod);
     let spec = &pod["spec"];
     let proxy = spec["containers"]
         .as_array()
@@ -834,16 +842,7 @@ pub fn owned_pod(pod: &Value) -> Value {
 pub fn owned_replicaset(rs: &Value) -> Value {
     let meta = &rs["metadata"];
     let suppressions = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
-    let mut metadata = Map::new();
-    for key in ["name", "namespace"] {
-        if let Some(v) = meta.get(key) {
-            metadata.insert(key.into(), v.clone());
-        }
-    }
-    metadata.insert("ownerReferences".into(), controller_refs(rs));
-    if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
-        metadata.insert("labels".into(), labels);
-    }
+    let mut metadata = owned_metadata(rs);
     if let Some(annotations) = pick(&meta["annotations"], &suppressions) {
         metadata.insert("annotations".into(), annotations);
     }

@@ -367,17 +367,6 @@ impl Doc<'_> {
     }
 }
 
-/// The value of the last member named `key` (JSON parsers keep the last of duplicate keys).
-/// Keys with escapes are compared decoded.
-#[must_use]
-pub fn get(members: &[(&[u8], Range<usize>)], key: &str) -> Option<Range<usize>> {
-    members
-        .iter()
-        .rev()
-        .find(|(k, _)| key_is(k, key))
-        .map(|(_, r)| r.clone())
-}
-
 /// Which of `keys` a raw key (escapes not decoded) is, if any.
 #[must_use]
 pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
@@ -391,12 +380,6 @@ pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
     } else {
         keys.iter().position(|k| k.as_bytes() == raw)
     }
-}
-
-/// Whether a raw key (escapes not decoded) is `key`.
-#[must_use]
-pub fn key_is(raw: &[u8], key: &str) -> bool {
-    find_key(raw, &[key]).is_some()
 }
 
 #[cfg(test)]
@@ -418,11 +401,12 @@ mod tests {
             text(json, &members[0].1),
             r#"{"x": [1, "]}\"", {"y": null}]}"#
         );
-        assert_eq!(text(json, &get(&members, "cd").unwrap()), r#""s\\""#);
-        let items = doc.elements(get(&members, "b").unwrap()).unwrap().unwrap();
+        let [a, b, cd] = doc.pick(doc.root(), ["a", "b", "cd"]).unwrap().unwrap();
+        assert_eq!(text(json, &cd.unwrap()), r#""s\\""#);
+        let items = doc.elements(b.unwrap()).unwrap().unwrap();
         let items: Vec<&str> = items.iter().map(|r| text(json, r)).collect();
         assert_eq!(items, ["true", "false", "-1.5e3"]);
-        assert_eq!(doc.elements(get(&members, "a").unwrap()).unwrap(), None);
+        assert_eq!(doc.elements(a.unwrap()).unwrap(), None);
         assert_eq!(members_of(b"null"), None);
         assert_eq!(members_of(b"{}"), Some(0));
         let empty = Doc::new(b"[ ]").unwrap();
@@ -438,8 +422,8 @@ mod tests {
     fn the_last_of_duplicate_keys_wins() {
         let json = br#"{"k": 1, "k": 2}"#;
         let doc = Doc::new(json).unwrap();
-        let members = doc.members(doc.root()).unwrap().unwrap();
-        assert_eq!(text(json, &get(&members, "k").unwrap()), "2");
+        let [k] = doc.pick(doc.root(), ["k"]).unwrap().unwrap();
+        assert_eq!(text(json, &k.unwrap()), "2");
     }
 
     #[test]

@@ -25,14 +25,7 @@ use std::time::{Duration, Instant};
 use meshready_webhook::{Config, ContextSource, RunOptions, ServeOptions};
 use serde_json::json;
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::arg;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -174,12 +167,12 @@ fn histogram_quantile(text: &str, name: &str, q: f64) -> Option<String> {
 }
 
 async fn bench() {
-    let seconds = arg("--seconds", 20);
-    let churn = arg("--churn", 200);
-    let rate = arg("--rate", 200).max(1);
-    let connections = arg("--connections", 4).max(1);
-    let namespaces = arg("--namespaces", 500).max(1) as usize;
-    let services = arg("--services", 10_000) as usize;
+    let seconds = arg::<u64>("--seconds", 20);
+    let churn = arg::<u64>("--churn", 200);
+    let rate = arg::<u64>("--rate", 200).max(1);
+    let connections = arg::<u64>("--connections", 4).max(1);
+    let namespaces = arg::<u64>("--namespaces", 500).max(1) as usize;
+    let services = arg::<u64>("--services", 10_000) as usize;
 
     let standin = Arc::new(standin::StandIn::start().await);
     standin.populate(namespaces, services);

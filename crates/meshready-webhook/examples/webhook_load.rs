@@ -16,14 +16,7 @@ use meshready_webhook::server::{ServeOptions, bind};
 use meshready_webhook::{Config, Context, SharedContext, install_crypto_provider, start};
 use serde_json::{Value, json};
 
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use common::arg;
 
 /// A context like a small cluster: 20 namespaces with 10 Services each.
 fn context() -> Context {
@@ -101,8 +94,8 @@ fn review(i: usize, object: &Value) -> Vec<u8> {
 
 #[tokio::main]
 async fn main() {
-    let requests = arg("--requests", 20_000);
-    let concurrency = arg("--concurrency", 16).max(1);
+    let requests = arg::<usize>("--requests", 20_000);
+    let concurrency = arg::<usize>("--concurrency", 16).max(1);
     install_crypto_provider();
     let dir = tempfile::tempdir().expect("temporary directory");
     let rcgen::CertifiedKey { cert, signing_key } =

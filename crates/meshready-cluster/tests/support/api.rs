@@ -152,6 +152,21 @@ pub fn query(target: &str) -> BTreeMap<&str, &str> {
         .collect()
 }
 
+/// The page a list request asks for: the offset its `continue` token (`PREFIX<offset>`)
+/// encodes, and its `limit` (unlimited without one).
+pub fn page(query: &BTreeMap<&str, &str>, token_prefix: &str) -> (usize, usize) {
+    let offset = query
+        .get("continue")
+        .and_then(|c| c.strip_prefix(token_prefix))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let limit = query
+        .get("limit")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX);
+    (offset, limit)
+}
+
 /// The discovery document of a group-version (its `served` resources); None when it serves
 /// none of them.
 pub fn discovery(api_version: &str, served: &dyn Fn(&str) -> bool) -> Option<Value> {

@@ -286,15 +286,7 @@ fn respond(setup: &Setup, target: &str) -> (u16, Value) {
         };
     }
     let all: Vec<&Value> = matching.collect();
-    let offset: usize = query
-        .get("continue")
-        .and_then(|c| c.strip_prefix("page-"))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    let limit: usize = query
-        .get("limit")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(usize::MAX);
+    let (offset, limit) = api::page(&query, "page-");
     let end = offset.saturating_add(limit).min(all.len());
     let items: Vec<Value> = all[offset.min(end)..end]
         .iter()

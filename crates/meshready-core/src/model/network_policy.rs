@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-use super::workload::{ContainerList, Workload};
+use super::workload::{Container, Workload};
 use crate::source::{Node, Object};
 
 /// A `metav1.LabelSelector`.
@@ -201,12 +201,8 @@ pub struct PodPort<'a> {
 #[must_use]
 pub fn pod_ports<'a>(w: &Workload<'a>) -> Vec<PodPort<'a>> {
     w.containers()
-        .filter(|c| {
-            c.list == ContainerList::App
-                || (c.list == ContainerList::Init
-                    && c.node.get("restartPolicy").and_then(Node::as_str) == Some("Always"))
-        })
-        .flat_map(|c| c.node.get("ports").map(Node::items).unwrap_or_default())
+        .filter(Container::serves_pod_ports)
+        .flat_map(|c| c.ports())
         .filter_map(|p| {
             Some(PodPort {
                 name: p.get("name").and_then(Node::as_str).unwrap_or(""),

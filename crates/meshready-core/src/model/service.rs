@@ -1,7 +1,7 @@
 //! Services: selectors, ports with their Istio protocol, and targetPort resolution (SPEC 3.3).
 
 use super::protocol::{Protocol, convert_protocol};
-use super::workload::{ContainerList, Workload};
+use super::workload::{Container, Workload};
 use crate::source::{Node, Object};
 
 /// A Service's `targetPort`.
@@ -155,20 +155,8 @@ pub struct ResolvedPort {
 /// protocol, in `containers` and in native-sidecar init containers; a number is used as is.
 #[must_use]
 pub fn resolve_target(port: &ServicePort<'_>, workload: &Workload<'_>) -> Option<ResolvedPort> {
-    let candidates = workload.containers().filter(|c| {
-        c.list == ContainerList::App
-            || (c.list == ContainerList::Init
-                && c.node.get("restartPolicy").and_then(Node::as_str) == Some("Always"))
-    });
-    for c in candidates {
-        for (i, cp) in c
-            .node
-            .get("ports")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
+    for c in workload.containers().filter(Container::serves_pod_ports) {
+        for (i, cp) in c.ports().iter().enumerate() {
             let number = cp.get("containerPort").and_then(Node::as_i64);
             let l4 = cp
                 .get("protocol")

@@ -46,11 +46,26 @@ pub const ISTIO_CONTAINERS: [&str; 4] = [
     "istio-operator",
 ];
 
-impl Container<'_> {
+impl<'a> Container<'a> {
     /// Whether Istio injected or owns this container.
     #[must_use]
     pub fn is_istio(&self) -> bool {
         ISTIO_CONTAINERS.contains(&self.name)
+    }
+
+    /// Whether the container runs for the pod's whole life and serves its ports: an app
+    /// container or a native sidecar (an init container with `restartPolicy: Always`).
+    #[must_use]
+    pub fn serves_pod_ports(&self) -> bool {
+        self.list == ContainerList::App
+            || (self.list == ContainerList::Init
+                && self.node.get("restartPolicy").and_then(Node::as_str) == Some("Always"))
+    }
+
+    /// The container's `ports` entries.
+    #[must_use]
+    pub fn ports(&self) -> &'a [Node] {
+        self.node.get("ports").map(Node::items).unwrap_or_default()
     }
 }
 

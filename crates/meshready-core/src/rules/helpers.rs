@@ -169,14 +169,7 @@ pub(crate) fn report_reserved_ports(
     service: &dyn Fn(&str, i64, &str) -> (String, String),
 ) {
     for c in w.app_containers() {
-        for (j, p) in c
-            .node
-            .get("ports")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
+        for (j, p) in c.ports().iter().enumerate() {
             let Some(port) = p.get("containerPort").and_then(Node::as_i64) else {
                 continue;
             };

@@ -4,7 +4,7 @@
 
 use std::hash::{Hash, Hasher};
 
-use super::node::{Node, Value};
+use super::node::{Entry, Node, Value};
 
 /// Metadata fields the API server sets; they do not make two definitions different.
 const SERVER_METADATA: [&str; 6] = [
@@ -22,21 +22,13 @@ pub(crate) fn content(root: &Node) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     match &root.value {
         Value::Map(entries) => {
-            // Mapping order does not change what is applied: entries combine by addition.
-            let parts = entries
-                .iter()
-                .filter(|e| &*e.key != "status")
-                .map(|e| {
-                    let mut eh = rustc_hash::FxHasher::default();
-                    e.key.hash(&mut eh);
-                    if &*e.key == "metadata" {
-                        metadata(&e.value, &mut eh);
-                    } else {
-                        node(&e.value, &mut eh);
-                    }
-                    eh.finish()
-                })
-                .fold(0u64, u64::wrapping_add);
+            let parts = entry_sum(entries.iter().filter(|e| &*e.key != "status"), |e, eh| {
+                if &*e.key == "metadata" {
+                    metadata(&e.value, eh);
+                } else {
+                    node(&e.value, eh);
+                }
+            });
             parts.hash(&mut h);
         }
         _ => node(root, &mut h),
@@ -47,20 +39,29 @@ pub(crate) fn content(root: &Node) -> u64 {
 fn metadata(meta: &Node, h: &mut rustc_hash::FxHasher) {
     match &meta.value {
         Value::Map(entries) => {
-            let parts = entries
+            let kept = entries
                 .iter()
-                .filter(|e| !SERVER_METADATA.contains(&&*e.key))
-                .map(|e| {
-                    let mut eh = rustc_hash::FxHasher::default();
-                    e.key.hash(&mut eh);
-                    node(&e.value, &mut eh);
-                    eh.finish()
-                })
-                .fold(0u64, u64::wrapping_add);
-            parts.hash(h);
+                .filter(|e| !SERVER_METADATA.contains(&&*e.key));
+            entry_sum(kept, |e, eh| node(&e.value, eh)).hash(h);
         }
         _ => node(meta, h),
     }
+}
+
+/// Mapping order does not change what is applied: each entry (its key and `value`'s hash of
+/// it) is hashed alone and the entries combine by addition.
+fn entry_sum<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    value: impl Fn(&Entry, &mut rustc_hash::FxHasher),
+) -> u64 {
+    entries
+        .map(|e| {
+            let mut eh = rustc_hash::FxHasher::default();
+            e.key.hash(&mut eh);
+            value(e, &mut eh);
+            eh.finish()
+        })
+        .fold(0u64, u64::wrapping_add)
 }
 
 fn node(n: &Node, h: &mut rustc_hash::FxHasher) {
@@ -78,16 +79,7 @@ fn node(n: &Node, h: &mut rustc_hash::FxHasher) {
             }
         }
         Value::Map(entries) => {
-            // Mapping order does not change what is applied: entries combine by addition.
-            let parts = entries
-                .iter()
-                .map(|e| {
-                    let mut eh = rustc_hash::FxHasher::default();
-                    e.key.hash(&mut eh);
-                    node(&e.value, &mut eh);
-                    eh.finish()
-                })
-                .fold(0u64, u64::wrapping_add);
+            let parts = entry_sum(entries.iter(), |e, eh| node(&e.value, eh));
             (7u8, entries.len(), parts).hash(h);
         }
     }

@@ -45,10 +45,8 @@ const fn operator(
     paths: &'static [&'static str],
 ) -> BuiltinTemplates {
     BuiltinTemplates {
-        kind,
-        groups,
-        paths,
         operator_services: true,
+        ..entry(kind, groups, paths)
     }
 }
 

@@ -3,6 +3,16 @@
 
 use std::time::{Duration, Instant};
 
+/// The number after `name` on the command line, or `default`.
+pub fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Sends one AdmissionReview; returns how long the answer took and whether it was an HTTP 200
 /// AdmissionReview.
 pub async fn review(client: &reqwest::Client, url: &str, body: Vec<u8>) -> (Duration, bool) {
