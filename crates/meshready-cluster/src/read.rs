@@ -19,6 +19,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use meshready_core::source::kinds as templates;
 use meshready_core::source::{LoadOptions, Node, Object, object_from_json};
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ use crate::kinds::{
     self, CONFIGMAP, DEFAULT_ISTIO_NAMESPACE, INJECTOR_CONFIGMAP, KINDS, Kind, Need,
 };
 use crate::limit::{Limiter, Rate};
-use crate::reduce::{self, PodGroups, Ref};
+use crate::reduce::{self, Controllers, PodGroups, Ref};
 
 /// Pages of one list reduced at once (on blocking threads) while the next page downloads: two
 /// use both cores of a small machine; each page in flight holds its body (500 pods: ~4 MB).
@@ -270,8 +271,8 @@ enum Reduction {
     None,
     /// ReplicaSets whose controller is among these Deployments: [`reduce::owned_replicaset`].
     ReplicaSets(Arc<HashSet<Ref>>),
-    /// Pods whose controller is among these workloads: [`reduce::owned_pod`], grouped.
-    Pods(Arc<HashSet<Ref>>),
+    /// Pods with one of these controllers: [`reduce::owned_pod`], grouped.
+    Pods(Arc<Controllers>),
 }
 
 /// What one job read.
@@ -323,8 +324,8 @@ fn reduce_page(
     single: bool,
 ) -> std::result::Result<Listed, String> {
     let status = reduce::Status::of(kind.kind);
-    if let (Reduction::Pods(present), false) = (reduction, single) {
-        return reduce_pods(body, present);
+    if let (Reduction::Pods(controllers), false) = (reduction, single) {
+        return reduce_pods(body, controllers);
     }
     let values = if single {
         vec![reduce::object(body, status).map_err(|e| e.to_string())?]
@@ -341,7 +342,7 @@ fn reduce_page(
             map.insert("kind".into(), Value::String(kind.kind.into()));
         }
         let value = match reduction {
-            Reduction::Pods(present) if reduce::owned_by_any(&value, present) => {
+            Reduction::Pods(controllers) if controllers.own_json(&value) => {
                 listed.pods.add(reduce::owned_pod(&value));
                 continue;
             }
@@ -355,11 +356,12 @@ fn reduce_page(
     Ok(listed)
 }
 
-/// Parses and reduces a page of Pods: those whose controller is in `present` are grouped.
-fn reduce_pods(body: &[u8], present: &HashSet<Ref>) -> std::result::Result<Listed, String> {
+/// Parses and reduces a page of Pods: those with one of `controllers` are grouped.
+fn reduce_pods(body: &[u8], controllers: &Controllers) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
     let mut listed = Listed::default();
-    let whole = reduce::pod_items(body, present, &mut listed.pods).map_err(|e| e.to_string())?;
+    let whole =
+        reduce::pod_items(body, controllers, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
         listed.push(&pod, &options);
     }
@@ -457,17 +459,40 @@ impl Reader<'_> {
             }
         }
         let [first, replicasets, pods] = stages;
-        let mut read = self.jobs(first, &Reduction::None).await?;
-        let deployments = refs(&read.objects, |o| o.kind == "Deployment");
-        read.append(
-            self.jobs(replicasets, &Reduction::ReplicaSets(Arc::new(deployments)))
-                .await?,
-        );
+        // Pods are read at the same time as their controllers (they are most of what is read):
+        // a pod whose controller is of a kind with pod templates is grouped; once the
+        // controllers are known, the pods of those that do not exist are read again, whole.
+        let controller_kinds = KINDS
+            .iter()
+            .filter(|k| k.kind != "Pod" && templates::builtin(k.kind, &k.api_version()).is_some())
+            .map(|k| k.kind.to_string())
+            .collect();
+        let pod_reduction = Reduction::Pods(Arc::new(Controllers::Kinds(controller_kinds)));
+        let controllers = async {
+            let mut read = self.jobs(first, &Reduction::None).await?;
+            let deployments = refs(&read.objects, |o| o.kind == "Deployment");
+            read.append(
+                self.jobs(replicasets, &Reduction::ReplicaSets(Arc::new(deployments)))
+                    .await?,
+            );
+            Ok(read)
+        };
+        let (mut read, mut pods) =
+            futures::try_join!(controllers, self.jobs(pods, &pod_reduction))?;
         let workloads = refs(&read.objects, |o| o.templates.is_some());
-        read.append(
-            self.jobs(pods, &Reduction::Pods(Arc::new(workloads)))
-                .await?,
-        );
+        let orphans = pods.pods.take_orphans(&workloads);
+        read.append(pods);
+        if let Some(pod) = KINDS.iter().find(|k| k.kind == "Pod") {
+            let jobs = orphans
+                .into_iter()
+                .map(|(namespace, name)| Job {
+                    kind: pod,
+                    namespace: Some(namespace),
+                    name: Some(name),
+                })
+                .collect();
+            read.append(self.jobs(jobs, &Reduction::None).await?);
+        }
         let configmaps = self.injector_configmaps(&read.objects);
         read.append(self.jobs(configmaps, &Reduction::None).await?);
 

@@ -336,18 +336,41 @@ const PICKED_KEYS: [&str; 9] = [
     ISTIO_ANNOTATION,
 ];
 
-/// Whether a pod's controller (of `owners`, in `namespace`) is among `present`.
-fn is_owned(namespace: Option<&str>, owners: &[OwnerLite], present: &HashSet<Ref>) -> bool {
-    let namespace = namespace.unwrap_or_default();
-    owners.iter().any(|r| {
-        r.controller == Some(true)
-            && match (&r.kind, &r.name) {
-                (Some(kind), Some(name)) => {
-                    present.contains(&(kind.clone(), namespace.to_string(), name.clone()))
-                }
-                _ => false,
+/// Which controllers put a pod in a group ([`pod_items`]) instead of keeping it whole.
+#[derive(Debug, Clone)]
+pub enum Controllers {
+    /// These objects, `(kind, namespace, name)`.
+    Present(HashSet<Ref>),
+    /// Any object of these kinds. Whether it exists is decided once the controllers are read
+    /// ([`PodGroups::take_orphans`]), so that pods are read at the same time as they are.
+    Kinds(HashSet<String>),
+}
+
+impl Controllers {
+    /// Whether one of a pod's controllers (of `owners`, in `namespace`) is one of these.
+    fn own(&self, namespace: Option<&str>, owners: &[OwnerLite]) -> bool {
+        owners
+            .iter()
+            .filter(|r| r.controller == Some(true))
+            .filter_map(|r| Some((r.kind.as_deref()?, r.name.as_deref()?)))
+            .any(|(kind, name)| self.includes(kind, namespace.unwrap_or_default(), name))
+    }
+
+    /// Whether one of a pod's controllers (JSON) is one of these.
+    #[must_use]
+    pub fn own_json(&self, value: &Value) -> bool {
+        let namespace = value["metadata"]["namespace"].as_str().unwrap_or("");
+        controllers(value).any(|(kind, name)| self.includes(kind, namespace, name))
+    }
+
+    fn includes(&self, kind: &str, namespace: &str, name: &str) -> bool {
+        match self {
+            Self::Present(present) => {
+                present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
             }
-    })
+            Self::Kinds(kinds) => kinds.contains(kind),
+        }
+    }
 }
 
 /// A page that is not the list of Pods it should be.
@@ -628,7 +651,7 @@ struct OwnerLite {
     controller: Option<bool>,
 }
 
-/// The pods of a list page: those whose controller is in `present` go to `groups`, reduced to
+/// The pods of a list page: those with one of `controllers` go to `groups`, reduced to
 /// [`owned_pod`] without ever parsing the rest of them; the others are returned, parsed as
 /// [`items`] would. The page is scanned ([`scan`]): of each pod only its metadata's members,
 /// and of an owned pod's spec only `hostNetwork` and the containers' names and images, are
@@ -638,76 +661,154 @@ struct OwnerLite {
 /// When the page is not a JSON list of objects.
 pub fn pod_items(
     page: &[u8],
-    present: &HashSet<Ref>,
+    controllers: &Controllers,
     groups: &mut PodGroups,
 ) -> Result<Vec<Value>, PageError> {
-    let doc = Doc::new(page)?;
-    let [items] = pick_members(&doc, doc.root(), ["items"], "the list")?;
-    let Some(items) = items else {
-        return Ok(Vec::new());
-    };
-    let Some(items) = doc.elements(items.clone())? else {
-        serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&page[items])?;
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
-    for item in items {
-        let [metadata, spec, status] =
-            pick_members(&doc, item, ["metadata", "spec", "status"], "a Pod")?;
-        let phase = match status {
-            Some(status) => phase(&doc, status)?,
-            None => None,
-        };
-        let fields = match &metadata {
-            Some(range) => Some(pick_members(
-                &doc,
-                range.clone(),
-                [
-                    "name",
-                    "namespace",
-                    "ownerReferences",
-                    "labels",
-                    "annotations",
-                ],
-                "a Pod's metadata",
-            )?),
-            None => None,
-        };
-        let (namespace, owners) = match &fields {
-            Some([_, namespace, owners, _, _]) => (
-                string(&doc, namespace.clone())?,
-                owner_references(&doc, owners.clone())?,
-            ),
-            None => (None, Vec::new()),
-        };
-        if let Some([name, _, _, labels, annotations]) = fields
-            && is_owned(namespace.as_deref(), &owners, present)
-        {
-            let raw = OwnedRaw::read(&doc, labels, annotations, spec)?;
-            let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
-            let key = raw.key(&doc, namespace.as_deref(), &owners, finished);
-            let name = string(&doc, name)?;
-            let label: Box<str> = name.as_deref().unwrap_or("").into();
-            groups.add_keyed(key, label, || {
-                raw.decode(&doc, name, namespace.as_deref(), &owners, phase.as_deref())
-            })?;
+    let mut owned = PodGroups::default();
+    let mut doc = Doc::new(b"null")?;
+    // The list is walked here, its items scanned one at a time ([`Doc::rescan_prefix`]).
+    let mut i = scan::skip_ws(page, 0);
+    if page.get(i) != Some(&b'{') {
+        return Err(PageError::NotAnObject("the list"));
+    }
+    i = scan::skip_ws(page, i + 1);
+    let mut more = page.get(i) != Some(&b'}');
+    if !more {
+        i += 1;
+    }
+    while more {
+        if page.get(i) != Some(&b'"') {
+            return Err(scan::ScanError::at(i, "expected a key").into());
+        }
+        doc.rescan_prefix(&page[i..])?;
+        // Between the quotes (a string's scanned range includes them).
+        let key = &page[i + 1..i + doc.root().end - 1];
+        i = scan::skip_ws(page, i + doc.root().end);
+        if page.get(i) != Some(&b':') {
+            return Err(scan::ScanError::at(i, "expected `:`").into());
+        }
+        i = scan::skip_ws(page, i + 1);
+        let is_items = scan::find_key(key, &["items"]).is_some();
+        if is_items && page.get(i) == Some(&b'[') {
+            // The last `items` counts, as for any JSON parser.
+            out.clear();
+            owned = PodGroups::default();
+            i = scan::skip_ws(page, i + 1);
+            let mut item = page.get(i) != Some(&b']');
+            while item {
+                doc.rescan_prefix(&page[i..])?;
+                pod_item(&doc, controllers, &mut owned, &mut out)?;
+                i = scan::skip_ws(page, i + doc.root().end);
+                match page.get(i) {
+                    Some(b',') => i = scan::skip_ws(page, i + 1),
+                    Some(b']') => item = false,
+                    _ => return Err(scan::ScanError::at(i, "expected `,` or `]`").into()),
+                }
+            }
+            i += 1;
         } else {
-            let mut whole = Map::new();
-            whole.insert("apiVersion".into(), Value::String("v1".into()));
-            whole.insert("kind".into(), Value::String("Pod".into()));
-            if let Some(range) = metadata {
-                whole.insert("metadata".into(), filtered(page, range, Shape::Metadata)?);
+            doc.rescan_prefix(&page[i..])?;
+            let value = i..i + doc.root().end;
+            if is_items {
+                // `null`, or a wrong type serde reports.
+                serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&page[value.clone()])?;
+                out.clear();
+                owned = PodGroups::default();
             }
-            if let Some(range) = spec {
-                whole.insert("spec".into(), filtered(page, range, Shape::Any)?);
+            i = value.end;
+        }
+        i = scan::skip_ws(page, i);
+        match page.get(i) {
+            Some(b',') => i = scan::skip_ws(page, i + 1),
+            Some(b'}') => {
+                i += 1;
+                more = false;
             }
-            if let Some(phase) = phase {
-                whole.insert("status".into(), json!({ "phase": phase }));
-            }
-            out.push(Value::Object(whole));
+            _ => return Err(scan::ScanError::at(i, "expected `,` or `}`").into()),
         }
     }
+    if scan::skip_ws(page, i) != page.len() {
+        return Err(scan::ScanError::at(i, "trailing characters").into());
+    }
+    groups.append(owned);
     Ok(out)
+}
+
+/// One pod of a list page ([`pod_items`]), scanned in `doc`: grouped in `groups` or added
+/// whole to `out`.
+fn pod_item(
+    doc: &Doc<'_>,
+    controllers: &Controllers,
+    groups: &mut PodGroups,
+    out: &mut Vec<Value>,
+) -> Result<(), PageError> {
+    let item = doc.root();
+    let [metadata, spec, status] =
+        pick_members(doc, item, ["metadata", "spec", "status"], "a Pod")?;
+    let phase = match status {
+        Some(status) => phase(doc, status)?,
+        None => None,
+    };
+    let fields = match &metadata {
+        Some(range) => Some(pick_members(
+            doc,
+            range.clone(),
+            [
+                "name",
+                "namespace",
+                "ownerReferences",
+                "labels",
+                "annotations",
+            ],
+            "a Pod's metadata",
+        )?),
+        None => None,
+    };
+    let (namespace, owners) = match &fields {
+        Some([_, namespace, owners, _, _]) => (
+            string(doc, namespace.clone())?,
+            owner_references(doc, owners.clone())?,
+        ),
+        None => (None, Vec::new()),
+    };
+    if let Some([name, _, _, labels, annotations]) = fields
+        && controllers.own(namespace.as_deref(), &owners)
+    {
+        let raw = OwnedRaw::read(doc, labels, annotations, spec)?;
+        let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
+        let key = raw.key(doc, namespace.as_deref(), &owners, finished);
+        let name = string(doc, name)?;
+        let label: Box<str> = name.as_deref().unwrap_or("").into();
+        groups.add_keyed(key, label, || {
+            let refs = owners
+                .iter()
+                .filter(|r| r.controller == Some(true))
+                .filter_map(|r| Some((r.kind.clone()?, r.name.clone()?)))
+                .collect();
+            let group = Group::new(namespace.clone().unwrap_or_default(), refs);
+            let pod = raw.decode(doc, name, namespace.as_deref(), &owners, phase.as_deref())?;
+            Ok::<_, PageError>((pod, group))
+        })?;
+    } else {
+        let mut whole = Map::new();
+        whole.insert("apiVersion".into(), Value::String("v1".into()));
+        whole.insert("kind".into(), Value::String("Pod".into()));
+        if let Some(range) = metadata {
+            whole.insert(
+                "metadata".into(),
+                filtered(doc.bytes(), range, Shape::Metadata)?,
+            );
+        }
+        if let Some(range) = spec {
+            whole.insert("spec".into(), filtered(doc.bytes(), range, Shape::Any)?);
+        }
+        if let Some(phase) = phase {
+            whole.insert("status".into(), json!({ "phase": phase }));
+        }
+        out.push(Value::Object(whole));
+    }
+    Ok(())
 }
 
 /// One object (a GET), reduced.
@@ -866,26 +967,64 @@ pub fn owned_replicaset(rs: &Value) -> Value {
 #[derive(Debug, Default)]
 pub struct PodGroups {
     index: HashMap<Vec<u8>, usize>,
-    /// (key, the reduced pod without its name, the names).
-    groups: Vec<(Vec<u8>, Value, Vec<Box<str>>)>,
+    groups: Vec<Entry>,
     pods: usize,
+}
+
+/// One group of [`PodGroups`].
+#[derive(Debug)]
+struct Entry {
+    key: Vec<u8>,
+    /// The reduced pod, without its name.
+    pod: Value,
+    names: Vec<Box<str>>,
+    group: Group,
+}
+
+/// The namespace and controllers `(kind, name)` of the pods of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    namespace: String,
+    controllers: Vec<(String, String)>,
+}
+
+impl Group {
+    /// The group of pods in `namespace` controlled by `controllers`.
+    #[must_use]
+    pub fn new(namespace: String, controllers: Vec<(String, String)>) -> Self {
+        Self {
+            namespace,
+            controllers,
+        }
+    }
 }
 
 impl PodGroups {
     /// Adds a reduced owned pod ([`owned_pod`]).
     pub fn add(&mut self, pod: Value) {
         let name: Box<str> = pod["metadata"]["name"].as_str().unwrap_or("").into();
+        let group = Group::new(
+            pod["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            controllers(&pod)
+                .map(|(k, n)| (k.to_string(), n.to_string()))
+                .collect(),
+        );
         let mut key_pod = pod.clone();
         if let Some(meta) = key_pod["metadata"].as_object_mut() {
             meta.remove("name");
         }
         let key = key_pod.to_string().into_bytes();
-        let added: Result<(), std::convert::Infallible> = self.add_keyed(key, name, || Ok(pod));
+        let added: Result<(), std::convert::Infallible> =
+            self.add_keyed(key, name, || Ok((pod, group)));
         let Ok(()) = added;
     }
 
     /// Adds an owned pod named `name` under `key`, which must identify everything of the
-    /// reduced pod but its name; `make` builds that pod, only for the first of its group.
+    /// reduced pod but its name; `make` builds that pod and its [`Group`], only for the first
+    /// pod of the group.
     ///
     /// # Errors
     /// What `make` fails with (the pod is then not added).
@@ -893,21 +1032,54 @@ impl PodGroups {
         &mut self,
         key: Vec<u8>,
         name: Box<str>,
-        make: impl FnOnce() -> Result<Value, E>,
+        make: impl FnOnce() -> Result<(Value, Group), E>,
     ) -> Result<(), E> {
         match self.index.get(&key) {
-            Some(&i) => self.groups[i].2.push(name),
+            Some(&i) => self.groups[i].names.push(name),
             None => {
-                let mut pod = make()?;
+                let (mut pod, group) = make()?;
                 if let Some(meta) = pod["metadata"].as_object_mut() {
                     meta.remove("name");
                 }
                 self.index.insert(key.clone(), self.groups.len());
-                self.groups.push((key, pod, vec![name]));
+                self.groups.push(Entry {
+                    key,
+                    pod,
+                    names: vec![name],
+                    group,
+                });
             }
         }
         self.pods += 1;
         Ok(())
+    }
+
+    /// Removes the pods none of whose controllers is in `present` (read as grouped with
+    /// [`Controllers::Kinds`], their controller turned out not to exist): their namespaces and
+    /// names, to be read whole.
+    pub fn take_orphans(&mut self, present: &HashSet<Ref>) -> Vec<(String, String)> {
+        let mut orphans = Vec::new();
+        self.groups.retain(|Entry { names, group, .. }| {
+            let owned = group.controllers.iter().any(|(kind, name)| {
+                present.contains(&(kind.clone(), group.namespace.clone(), name.clone()))
+            });
+            if !owned {
+                orphans.extend(
+                    names
+                        .iter()
+                        .map(|name| (group.namespace.clone(), name.to_string())),
+                );
+            }
+            owned
+        });
+        self.pods -= orphans.len();
+        self.index = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, entry)| (entry.key.clone(), i))
+            .collect();
+        orphans
     }
 
     /// How many pods.
@@ -924,13 +1096,13 @@ impl PodGroups {
 
     /// Moves every pod of `other` here.
     pub fn append(&mut self, other: Self) {
-        for (key, pod, names) in other.groups {
-            self.pods += names.len();
-            match self.index.get(&key) {
-                Some(&i) => self.groups[i].2.extend(names),
+        for entry in other.groups {
+            self.pods += entry.names.len();
+            match self.index.get(&entry.key) {
+                Some(&i) => self.groups[i].names.extend(entry.names),
                 None => {
-                    self.index.insert(key.clone(), self.groups.len());
-                    self.groups.push((key, pod, names));
+                    self.index.insert(entry.key.clone(), self.groups.len());
+                    self.groups.push(entry);
                 }
             }
         }
@@ -940,7 +1112,7 @@ impl PodGroups {
     /// [`Object::copies`].
     pub fn into_objects(self, out: &mut Vec<Object>, invalid: &mut Vec<String>) {
         let options = LoadOptions::default();
-        for (_, mut pod, names) in self.groups {
+        for Entry { mut pod, names, .. } in self.groups {
             let Some(first) = names.first() else {
                 continue;
             };
@@ -1053,7 +1225,12 @@ mod tests {
         let orphan = POD.replace(r#""name": "web-1", "uid""#, r#""name": "gone", "uid""#);
         let page = format!(r#"{{"items": [{POD}, {spec_first}, {orphan}], "metadata": {{}}}}"#);
         let mut groups = PodGroups::default();
-        let whole = pod_items(page.as_bytes(), &present, &mut groups).unwrap();
+        let whole = pod_items(
+            page.as_bytes(),
+            &Controllers::Present(present.clone()),
+            &mut groups,
+        )
+        .unwrap();
         assert_eq!((groups.pods(), groups.groups()), (2, 1));
         assert_eq!(whole.len(), 1);
         assert_eq!(
@@ -1062,6 +1239,66 @@ mod tests {
         );
         assert!(whole[0]["metadata"].get("managedFields").is_none());
         assert_eq!(whole[0]["status"], json!({"phase": "Running"}));
+
+        // Read before the ReplicaSets are known, every pod with a ReplicaSet controller is
+        // grouped; the orphan is then taken out, to be read whole.
+        let mut speculative = PodGroups::default();
+        let kinds = Controllers::Kinds(HashSet::from(["ReplicaSet".to_string()]));
+        let whole = pod_items(page.as_bytes(), &kinds, &mut speculative).unwrap();
+        assert_eq!(
+            (speculative.pods(), speculative.groups(), whole.len()),
+            (3, 2, 0)
+        );
+        let orphans = speculative.take_orphans(&present);
+        assert_eq!(orphans, [("shop".to_string(), "web-1-a".to_string())]);
+        assert_eq!((speculative.pods(), speculative.groups()), (2, 1));
+        // The remaining group is the one read with the ReplicaSets known.
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        groups.into_objects(&mut a, &mut Vec::new());
+        speculative.into_objects(&mut b, &mut Vec::new());
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+
+    #[test]
+    fn pod_pages_are_read_as_json_parsers_read_them() {
+        let present = Controllers::Present(HashSet::from([(
+            "ReplicaSet".into(),
+            "shop".into(),
+            "web-1".into(),
+        )]));
+        let read = |page: &str| {
+            let mut groups = PodGroups::default();
+            let whole = pod_items(page.as_bytes(), &present, &mut groups).map(|w| w.len());
+            whole.map(|whole| (groups.pods(), whole))
+        };
+        let bare = POD.replace(r#""kind": "ReplicaSet""#, r#""kind": "Node""#);
+        // The last `items` counts; a key may be spelt with escapes; members in any order.
+        assert_eq!(
+            read(&format!(
+                r#" {{"items": [{bare}], "kind": "PodList", "it\u0065ms" : [ {POD} , {POD} ], "metadata": {{"continue": "x"}}}} "#
+            ))
+            .unwrap(),
+            (2, 0)
+        );
+        assert_eq!(
+            read(&format!(r#"{{"items": [{POD}], "items": null}}"#)).unwrap(),
+            (0, 0)
+        );
+        assert_eq!(read(r#"{"items": []}"#).unwrap(), (0, 0));
+        assert_eq!(read("{}").unwrap(), (0, 0));
+        assert_eq!(read(&format!(r#"{{"items": [{bare}]}}"#)).unwrap(), (0, 1));
+        for bad in [
+            "[]".to_string(),
+            r#"{"items": 3}"#.into(),
+            r#"{"items": [1]}"#.into(),
+            format!(r#"{{"items": [{POD}}}"#),
+            format!(r#"{{"items": [{POD}] x}}"#),
+            format!(r#"{{"items": [{POD}]}} {{}}"#),
+            r#"{"items" [], "a": 1}"#.into(),
+            r#"{3: []}"#.into(),
+        ] {
+            assert!(read(&bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -438,6 +438,15 @@ async fn owned_pods_and_replicasets_are_reduced() {
         "Succeeded"
     );
     // Its controller (the DaemonSet) was forbidden: the pod is kept whole (less its status).
+    // Pods are listed while their controllers are read, so it was grouped first, then read
+    // again by name once its controller turned out to be missing; no other pod was.
+    let pod_gets: Vec<String> = cluster
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.contains("/pods/"))
+        .collect();
+    assert_eq!(pod_gets, ["/api/v1/namespaces/shop/pods/agent-q7x"]);
     let agent = object("Pod", "agent-q7x");
     assert_eq!(
         agent["spec"]["containers"][0]["securityContext"]["runAsUser"],
