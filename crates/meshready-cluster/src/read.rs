@@ -29,7 +29,7 @@ use crate::kinds::{
     self, CONFIGMAP, DEFAULT_ISTIO_NAMESPACE, INJECTOR_CONFIGMAP, KINDS, Kind, Need,
 };
 use crate::limit::{Limiter, Rate};
-use crate::reduce::{self, Controllers, PodGroups, Ref};
+use crate::reduce::{self, Grouping, PodGroups, Ref};
 
 /// Pages of one list reduced at once (on blocking threads) while the next page downloads: two
 /// use both cores of a small machine; each page in flight holds its body (500 pods: ~4 MB).
@@ -59,6 +59,10 @@ pub struct Options {
     pub concurrency: usize,
     /// The client-side rate limit every request attempt waits on.
     pub rate: Rate,
+    /// Pods are grouped by controller while the controllers are still being read; the pods
+    /// of controllers that turn out not to exist (or not to be readable) are read again: one
+    /// `get` each when there are at most this many, else by listing the pods again.
+    pub orphan_gets: usize,
 }
 
 impl Default for Options {
@@ -73,6 +77,7 @@ impl Default for Options {
             retry: Retry::default(),
             concurrency: 4,
             rate: Rate::default(),
+            orphan_gets: 100,
         }
     }
 }
@@ -188,6 +193,7 @@ pub async fn read(
         page_size: options.page_size.max(1),
         retry: options.retry,
         concurrency: options.concurrency.max(1),
+        orphan_gets: options.orphan_gets,
         limiter: Limiter::new(options.rate),
         progress,
         requests: AtomicUsize::new(0),
@@ -204,6 +210,7 @@ struct Reader<'p> {
     page_size: u32,
     retry: Retry,
     concurrency: usize,
+    orphan_gets: usize,
     limiter: Option<Limiter>,
     progress: &'p (dyn Fn(Progress<'_>) + Sync),
     requests: AtomicUsize,
@@ -272,7 +279,7 @@ enum Reduction {
     /// ReplicaSets whose controller is among these Deployments: [`reduce::owned_replicaset`].
     ReplicaSets(Arc<HashSet<Ref>>),
     /// Pods with one of these controllers: [`reduce::owned_pod`], grouped.
-    Pods(Arc<Controllers>),
+    Pods(Arc<Grouping>),
 }
 
 /// What one job read.
@@ -357,7 +364,7 @@ fn reduce_page(
 }
 
 /// Parses and reduces a page of Pods: those with one of `controllers` are grouped.
-fn reduce_pods(body: &[u8], controllers: &Controllers) -> std::result::Result<Listed, String> {
+fn reduce_pods(body: &[u8], controllers: &Grouping) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
     let mut listed = Listed::default();
     let whole =
@@ -459,6 +466,7 @@ impl Reader<'_> {
             }
         }
         let [first, replicasets, pods] = stages;
+        let pod_jobs = pods.clone();
         // Pods are read at the same time as their controllers (they are most of what is read):
         // a pod whose controller is of a kind with pod templates is grouped; once the
         // controllers are known, the pods of those that do not exist are read again, whole.
@@ -467,7 +475,7 @@ impl Reader<'_> {
             .filter(|k| k.kind != "Pod" && templates::builtin(k.kind, &k.api_version()).is_some())
             .map(|k| k.kind.to_string())
             .collect();
-        let pod_reduction = Reduction::Pods(Arc::new(Controllers::Kinds(controller_kinds)));
+        let pod_reduction = Reduction::Pods(Arc::new(Grouping::Kinds(controller_kinds)));
         let controllers = async {
             let mut read = self.jobs(first, &Reduction::None).await?;
             let deployments = refs(&read.objects, |o| o.kind == "Deployment");
@@ -482,17 +490,7 @@ impl Reader<'_> {
         let workloads = refs(&read.objects, |o| o.templates.is_some());
         let orphans = pods.pods.take_orphans(&workloads);
         read.append(pods);
-        if let Some(pod) = KINDS.iter().find(|k| k.kind == "Pod") {
-            let jobs = orphans
-                .into_iter()
-                .map(|(namespace, name)| Job {
-                    kind: pod,
-                    namespace: Some(namespace),
-                    name: Some(name),
-                })
-                .collect();
-            read.append(self.jobs(jobs, &Reduction::None).await?);
-        }
+        read.append(self.orphans(orphans, pod_jobs).await?);
         let configmaps = self.injector_configmaps(&read.objects);
         read.append(self.jobs(configmaps, &Reduction::None).await?);
 
@@ -529,6 +527,31 @@ impl Reader<'_> {
         snapshot.forbidden = forbidden.into_values().collect();
         snapshot.requests = self.requests.load(Ordering::Relaxed);
         Ok(snapshot)
+    }
+
+    /// The orphans, `(namespace, name)`: pods read as grouped whose controller turned out
+    /// not to exist (or not to be readable), read again whole: one `get` each, or, when there
+    /// are many, by running the pod lists `lists` again for them only.
+    async fn orphans(&self, orphans: Vec<(String, String)>, lists: Vec<Job>) -> Result<Listed> {
+        if orphans.is_empty() {
+            return Ok(Listed::default());
+        }
+        if orphans.len() > self.orphan_gets {
+            let only = Grouping::Only(orphans.into_iter().collect());
+            return self.jobs(lists, &Reduction::Pods(Arc::new(only))).await;
+        }
+        let Some(pod) = KINDS.iter().find(|k| k.kind == "Pod") else {
+            return Ok(Listed::default());
+        };
+        let gets = orphans
+            .into_iter()
+            .map(|(namespace, name)| Job {
+                kind: pod,
+                namespace: Some(namespace),
+                name: Some(name),
+            })
+            .collect();
+        self.jobs(gets, &Reduction::None).await
     }
 
     /// Runs `jobs`, up to `concurrency` at once, and joins their results in the jobs' order.

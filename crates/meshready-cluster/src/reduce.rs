@@ -336,17 +336,22 @@ const PICKED_KEYS: [&str; 9] = [
     ISTIO_ANNOTATION,
 ];
 
-/// Which controllers put a pod in a group ([`pod_items`]) instead of keeping it whole.
+/// Which pods of a page [`pod_items`] puts in groups (by their controller) and which it keeps
+/// whole.
 #[derive(Debug, Clone)]
-pub enum Controllers {
-    /// These objects, `(kind, namespace, name)`.
+pub enum Grouping {
+    /// Pods whose controller is one of these objects, `(kind, namespace, name)`.
     Present(HashSet<Ref>),
-    /// Any object of these kinds. Whether it exists is decided once the controllers are read
-    /// ([`PodGroups::take_orphans`]), so that pods are read at the same time as they are.
+    /// Pods whose controller is of one of these kinds. Whether it exists is decided once the
+    /// controllers are read ([`PodGroups::take_orphans`]), so that pods are read at the same
+    /// time as they are.
     Kinds(HashSet<String>),
+    /// None; only the pods named here, `(namespace, name)`, are kept (whole), the others are
+    /// passed over: orphans read again.
+    Only(HashSet<(String, String)>),
 }
 
-impl Controllers {
+impl Grouping {
     /// Whether one of a pod's controllers (of `owners`, in `namespace`) is one of these.
     fn own(&self, namespace: Option<&str>, owners: &[OwnerLite]) -> bool {
         owners
@@ -369,6 +374,7 @@ impl Controllers {
                 present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
             }
             Self::Kinds(kinds) => kinds.contains(kind),
+            Self::Only(_) => false,
         }
     }
 }
@@ -661,7 +667,7 @@ struct OwnerLite {
 /// When the page is not a JSON list of objects.
 pub fn pod_items(
     page: &[u8],
-    controllers: &Controllers,
+    controllers: &Grouping,
     groups: &mut PodGroups,
 ) -> Result<Vec<Value>, PageError> {
     let mut out = Vec::new();
@@ -739,7 +745,7 @@ pub fn pod_items(
 /// whole to `out`.
 fn pod_item(
     doc: &Doc<'_>,
-    controllers: &Controllers,
+    controllers: &Grouping,
     groups: &mut PodGroups,
     out: &mut Vec<Value>,
 ) -> Result<(), PageError> {
@@ -772,6 +778,19 @@ fn pod_item(
         ),
         None => (None, Vec::new()),
     };
+    if let Grouping::Only(only) = controllers {
+        let name = match &fields {
+            Some([name, ..]) => string(doc, name.clone())?,
+            None => None,
+        };
+        let pod = (
+            namespace.clone().unwrap_or_default(),
+            name.unwrap_or_default(),
+        );
+        if !only.contains(&pod) {
+            return Ok(());
+        }
+    }
     if let Some([name, _, _, labels, annotations]) = fields
         && controllers.own(namespace.as_deref(), &owners)
     {
@@ -967,6 +986,9 @@ pub fn owned_replicaset(rs: &Value) -> Value {
 #[derive(Debug, Default)]
 pub struct PodGroups {
     index: HashMap<Vec<u8>, usize>,
+    /// The group of the last pod added (the pods of a controller come one after another in a
+    /// list: most pods are found here without hashing their key).
+    last: Option<usize>,
     groups: Vec<Entry>,
     pods: usize,
 }
@@ -1034,14 +1056,22 @@ impl PodGroups {
         name: Box<str>,
         make: impl FnOnce() -> Result<(Value, Group), E>,
     ) -> Result<(), E> {
-        match self.index.get(&key) {
-            Some(&i) => self.groups[i].names.push(name),
+        let found = match self.last {
+            Some(i) if self.groups.get(i).is_some_and(|g| g.key == key) => Some(i),
+            _ => self.index.get(&key).copied(),
+        };
+        match found {
+            Some(i) => {
+                self.groups[i].names.push(name);
+                self.last = Some(i);
+            }
             None => {
                 let (mut pod, group) = make()?;
                 if let Some(meta) = pod["metadata"].as_object_mut() {
                     meta.remove("name");
                 }
                 self.index.insert(key.clone(), self.groups.len());
+                self.last = Some(self.groups.len());
                 self.groups.push(Entry {
                     key,
                     pod,
@@ -1055,7 +1085,7 @@ impl PodGroups {
     }
 
     /// Removes the pods none of whose controllers is in `present` (read as grouped with
-    /// [`Controllers::Kinds`], their controller turned out not to exist): their namespaces and
+    /// [`Grouping::Kinds`], their controller turned out not to exist): their namespaces and
     /// names, to be read whole.
     pub fn take_orphans(&mut self, present: &HashSet<Ref>) -> Vec<(String, String)> {
         let mut orphans = Vec::new();
@@ -1073,6 +1103,7 @@ impl PodGroups {
             owned
         });
         self.pods -= orphans.len();
+        self.last = None;
         self.index = self
             .groups
             .iter()
@@ -1227,7 +1258,7 @@ mod tests {
         let mut groups = PodGroups::default();
         let whole = pod_items(
             page.as_bytes(),
-            &Controllers::Present(present.clone()),
+            &Grouping::Present(present.clone()),
             &mut groups,
         )
         .unwrap();
@@ -1243,7 +1274,7 @@ mod tests {
         // Read before the ReplicaSets are known, every pod with a ReplicaSet controller is
         // grouped; the orphan is then taken out, to be read whole.
         let mut speculative = PodGroups::default();
-        let kinds = Controllers::Kinds(HashSet::from(["ReplicaSet".to_string()]));
+        let kinds = Grouping::Kinds(HashSet::from(["ReplicaSet".to_string()]));
         let whole = pod_items(page.as_bytes(), &kinds, &mut speculative).unwrap();
         assert_eq!(
             (speculative.pods(), speculative.groups(), whole.len()),
@@ -1261,7 +1292,7 @@ mod tests {
 
     #[test]
     fn pod_pages_are_read_as_json_parsers_read_them() {
-        let present = Controllers::Present(HashSet::from([(
+        let present = Grouping::Present(HashSet::from([(
             "ReplicaSet".into(),
             "shop".into(),
             "web-1".into(),

@@ -215,9 +215,12 @@ impl<'a> Doc<'a> {
             self.root = start..self.scalar_or_string_end(start)?;
             return Ok(());
         }
-        // About one bracket in 50 bytes in API objects (managedFields are dense).
-        self.containers.reserve(bytes.len() / 32);
-        self.quotes.reserve(bytes.len().div_ceil(64));
+        if !prefix {
+            // About one bracket in 50 bytes in API objects (managedFields are dense). A prefix
+            // may be far shorter than the text: its memory grows as needed, and is reused.
+            self.containers.reserve(bytes.len() / 32);
+            self.quotes.reserve(bytes.len().div_ceil(64));
+        }
         if let Some(end) = self.index(prefix)? {
             self.root = start..end;
             return Ok(());
@@ -259,8 +262,8 @@ impl<'a> Doc<'a> {
         let (blocks, rest) = bytes.as_chunks::<64>();
         let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
-        let tail = (!rest.is_empty()).then_some(&last);
-        for (n, block) in blocks.iter().chain(tail).enumerate() {
+        for n in 0..bytes.len().div_ceil(64) {
+            let block = blocks.get(n).unwrap_or(&last);
             let base = n * 64;
             let Classes {
                 quotes,
@@ -571,8 +574,10 @@ pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
     if let Some(k) = keys.iter().position(|k| k.as_bytes() == raw) {
         return Some(k);
     }
-    // A key spelt with escapes (`na\u006de`) is the same key.
-    if raw.contains(&b'\\') {
+    // A key spelt with escapes (`na\u006de`) is the same key. (Keys are short: a loop is
+    // faster than `contains`, which calls `memchr`.)
+    #[allow(clippy::manual_contains)]
+    if raw.iter().any(|&b| b == b'\\') {
         let mut quoted = Vec::with_capacity(raw.len() + 2);
         quoted.push(b'"');
         quoted.extend_from_slice(raw);

@@ -460,6 +460,41 @@ async fn owned_pods_and_replicasets_are_reduced() {
     );
 }
 
+#[tokio::test]
+async fn many_orphans_are_read_by_listing_the_pods_again() {
+    let cluster = start(setup());
+    let one_by_one = read(&options(&cluster.kubeconfig)).await;
+    let cluster = start(setup());
+    let relisted = read(&Options {
+        orphan_gets: 0,
+        ..options(&cluster.kubeconfig)
+    })
+    .await;
+    assert_eq!(cluster_findings(&relisted), cluster_findings(&one_by_one));
+    assert_eq!(pod_count(&relisted), pod_count(&one_by_one));
+    let pods = |s: &Snapshot| {
+        let mut pods: Vec<(String, Vec<String>, serde_json::Value)> = s
+            .objects
+            .iter()
+            .filter(|o| o.kind == "Pod")
+            .map(|o| (o.name.clone(), o.copies.clone(), o.root.to_json()))
+            .collect();
+        pods.sort_by(|a, b| a.0.cmp(&b.0));
+        pods
+    };
+    assert_eq!(pods(&relisted), pods(&one_by_one));
+    let requests = cluster.api.requests();
+    assert!(
+        !requests.iter().any(|r| r.contains("/pods/")),
+        "{requests:#?}"
+    );
+    let pod_lists = requests
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/pods?") && !r.contains("continue"))
+        .count();
+    assert_eq!(pod_lists, 2, "{requests:#?}");
+}
+
 /// Reads `setup` with `faults` and asserts the same snapshot findings as without faults.
 async fn same_findings_despite(
     faults: Vec<FaultRule>,

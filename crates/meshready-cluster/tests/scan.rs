@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use meshready_cluster::reduce::{Controllers, PodGroups, Ref, pod_items};
+use meshready_cluster::reduce::{Grouping, PodGroups, Ref, pod_items};
 use meshready_cluster::scan::Doc;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -50,8 +50,8 @@ fn page() -> String {
     .to_string()
 }
 
-fn present() -> Controllers {
-    Controllers::Present(HashSet::<Ref>::from([(
+fn present() -> Grouping {
+    Grouping::Present(HashSet::<Ref>::from([(
         "ReplicaSet".into(),
         "shop".into(),
         "web-1".into(),
