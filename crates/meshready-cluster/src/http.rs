@@ -6,7 +6,8 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use bytes::Bytes;
+use http_body::Body as _;
+use http_body_util::BodyExt as _;
 use kube::Client;
 use kube::client::Body;
 
@@ -185,7 +186,8 @@ fn transport(error: &(dyn std::error::Error + 'static)) -> Failure {
 }
 
 /// GETs `path` (with `accept` as the Accept header), retrying as [`Retry`] says. Every attempt
-/// waits for the client-side rate limit, when there is one, and counts in `requests`.
+/// waits for the client-side rate limit, when there is one, and counts in `requests`. The body
+/// is read into `buffer` (emptied first: the memory of an earlier body, reused).
 ///
 /// # Errors
 /// The last failure, once it is not retryable or the attempts are spent.
@@ -196,7 +198,8 @@ pub async fn get(
     retry: &Retry,
     limiter: Option<&Limiter>,
     requests: &std::sync::atomic::AtomicUsize,
-) -> Result<Bytes, Failure> {
+    mut buffer: Vec<u8>,
+) -> Result<Vec<u8>, Failure> {
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
     loop {
@@ -204,19 +207,23 @@ pub async fn get(
             limiter.acquire().await;
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result =
-            match tokio::time::timeout(retry.request_timeout, once(client, path, accept)).await {
-                Ok(result) => result,
-                Err(_) => Err((
-                    Failure::Transport(format!(
-                        "the request did not complete within {:?}",
-                        retry.request_timeout
-                    )),
-                    None,
+        let result = match tokio::time::timeout(
+            retry.request_timeout,
+            once(client, path, accept, &mut buffer),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err((
+                Failure::Transport(format!(
+                    "the request did not complete within {:?}",
+                    retry.request_timeout
                 )),
-            };
+                None,
+            )),
+        };
         match result {
-            Ok(body) => return Ok(body),
+            Ok(()) => return Ok(buffer),
             Err((failure, retry_after)) if failure.is_retryable() && attempt < attempts => {
                 let delay =
                     retry_after.map_or_else(|| retry.delay(attempt), |d| d.min(MAX_RETRY_AFTER));
@@ -229,12 +236,14 @@ pub async fn get(
     }
 }
 
-/// One attempt: the body of a successful answer, or the failure and the `Retry-After` delay.
+/// One attempt: the body of a successful answer in `body`, or the failure and the
+/// `Retry-After` delay.
 async fn once(
     client: &Client,
     path: &str,
     accept: &str,
-) -> Result<Bytes, (Failure, Option<Duration>)> {
+    body: &mut Vec<u8>,
+) -> Result<(), (Failure, Option<Duration>)> {
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, accept)
         .body(Body::empty())
@@ -250,15 +259,21 @@ async fn once(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = response
-        .into_body()
-        .collect_bytes()
-        .await
-        .map_err(|e| (transport(&e), None))?;
+    let mut stream = response.into_body();
+    body.clear();
+    if let Some(size) = stream.size_hint().exact() {
+        body.reserve(usize::try_from(size).unwrap_or(0));
+    }
+    while let Some(frame) = stream.frame().await {
+        let frame = frame.map_err(|e| (transport(&e), None))?;
+        if let Ok(data) = frame.into_data() {
+            body.extend_from_slice(&data);
+        }
+    }
     if status.is_success() {
-        Ok(body)
+        Ok(())
     } else {
-        Err((Failure::from_response(status.as_u16(), &body), retry_after))
+        Err((Failure::from_response(status.as_u16(), body), retry_after))
     }
 }
 

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -199,6 +198,7 @@ pub async fn read(
         requests: AtomicUsize::new(0),
         objects: AtomicUsize::new(0),
         forbidden: Mutex::new(BTreeMap::new()),
+        buffers: Mutex::new(Vec::new()),
     };
     tokio::time::timeout(options.timeout, reader.run(options))
         .await
@@ -217,7 +217,17 @@ struct Reader<'p> {
     objects: AtomicUsize,
     /// Forbidden kinds, one entry each.
     forbidden: Mutex<BTreeMap<&'static str, Forbidden>>,
+    /// The memory of bodies already reduced, for the next ones (a page of pods is megabytes:
+    /// reused, it is neither allocated nor faulted in again).
+    buffers: Mutex<Vec<Vec<u8>>>,
 }
+
+/// A reduced answer, and its body's memory to reuse.
+type Reduced = (std::result::Result<Listed, String>, Vec<u8>);
+
+/// How many bodies' memory is kept for reuse, and the largest kept.
+const BUFFERS: usize = 4;
+const BUFFER_BYTES: usize = 64 << 20;
 
 /// One read: a list (in a namespace or everywhere) or a GET by name.
 #[derive(Debug, Clone)]
@@ -577,7 +587,13 @@ impl Reader<'_> {
         });
     }
 
-    async fn get(&self, path: &str, accept: &str) -> std::result::Result<Bytes, Failure> {
+    async fn get(&self, path: &str, accept: &str) -> std::result::Result<Vec<u8>, Failure> {
+        let buffer = self
+            .buffers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
         http::get(
             &self.client,
             path,
@@ -585,6 +601,7 @@ impl Reader<'_> {
             &self.retry,
             self.limiter.as_ref(),
             &self.requests,
+            buffer,
         )
         .await
     }
@@ -617,9 +634,7 @@ impl Reader<'_> {
             let mut listed = Listed::default();
             let mut token: Option<String> = None;
             // Pages being reduced (in order) while the next one downloads.
-            let mut pending: VecDeque<
-                tokio::task::JoinHandle<std::result::Result<Listed, String>>,
-            > = VecDeque::new();
+            let mut pending: VecDeque<tokio::task::JoinHandle<Reduced>> = VecDeque::new();
             loop {
                 self.report(&job);
                 let mut path = format!("{base}?limit={}", self.page_size);
@@ -658,7 +673,7 @@ impl Reader<'_> {
                 let kind = job.kind;
                 let reduction = reduction.clone();
                 pending.push_back(tokio::task::spawn_blocking(move || {
-                    reduce_page(&body, kind, &reduction, false)
+                    (reduce_page(&body, kind, &reduction, false), body)
                 }));
                 match next {
                     Some(next) => token = Some(next),
@@ -678,25 +693,32 @@ impl Reader<'_> {
     async fn reduce(
         &self,
         job: &Job,
-        body: Bytes,
+        body: Vec<u8>,
         reduction: &Reduction,
         single: bool,
     ) -> Result<Listed> {
         let kind = job.kind;
         let reduction = reduction.clone();
-        let task =
-            tokio::task::spawn_blocking(move || reduce_page(&body, kind, &reduction, single));
+        let task = tokio::task::spawn_blocking(move || {
+            (reduce_page(&body, kind, &reduction, single), body)
+        });
         self.join(job, task).await
     }
 
-    async fn join(
-        &self,
-        job: &Job,
-        task: tokio::task::JoinHandle<std::result::Result<Listed, String>>,
-    ) -> Result<Listed> {
+    async fn join(&self, job: &Job, task: tokio::task::JoinHandle<Reduced>) -> Result<Listed> {
         match task.await {
-            Ok(Ok(listed)) => Ok(listed),
-            Ok(Err(message)) => Err(self.unreadable(job, &message)),
+            Ok((result, body)) => {
+                if body.capacity() <= BUFFER_BYTES {
+                    let mut buffers = self
+                        .buffers
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if buffers.len() < BUFFERS {
+                        buffers.push(body);
+                    }
+                }
+                result.map_err(|message| self.unreadable(job, &message))
+            }
             Err(e) => Err(self.unreadable(job, &e)),
         }
     }
@@ -758,7 +780,7 @@ impl Reader<'_> {
             .chain([&CONFIGMAP])
             .map(|k| (k.group, k.version))
             .collect();
-        let answers: Vec<(String, std::result::Result<Bytes, Failure>)> =
+        let answers: Vec<(String, std::result::Result<Vec<u8>, Failure>)> =
             futures::stream::iter(versions)
                 .map(|(group, version)| async move {
                     let (api_version, path) = if group.is_empty() {
