@@ -288,7 +288,7 @@ enum Reduction {
     None,
     /// ReplicaSets whose controller is among these Deployments: [`reduce::owned_replicaset`].
     ReplicaSets(Arc<HashSet<Ref>>),
-    /// Pods with one of these controllers: [`reduce::owned_pod`], grouped.
+    /// Pods, grouped as this says: [`reduce::owned_pod`].
     Pods(Arc<Grouping>),
 }
 
@@ -341,8 +341,8 @@ fn reduce_page(
     single: bool,
 ) -> std::result::Result<Listed, String> {
     let status = reduce::Status::of(kind.kind);
-    if let (Reduction::Pods(controllers), false) = (reduction, single) {
-        return reduce_pods(body, controllers);
+    if let (Reduction::Pods(grouping), false) = (reduction, single) {
+        return reduce_pods(body, grouping);
     }
     let values = if single {
         vec![reduce::object(body, status).map_err(|e| e.to_string())?]
@@ -359,7 +359,7 @@ fn reduce_page(
             map.insert("kind".into(), Value::String(kind.kind.into()));
         }
         let value = match reduction {
-            Reduction::Pods(controllers) if controllers.own_json(&value) => {
+            Reduction::Pods(grouping) if grouping.own_json(&value) => {
                 listed.pods.add(reduce::owned_pod(&value));
                 continue;
             }
@@ -373,12 +373,11 @@ fn reduce_page(
     Ok(listed)
 }
 
-/// Parses and reduces a page of Pods: those with one of `controllers` are grouped.
-fn reduce_pods(body: &[u8], controllers: &Grouping) -> std::result::Result<Listed, String> {
+/// Parses and reduces a page of Pods, grouped as `grouping` says.
+fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
     let mut listed = Listed::default();
-    let whole =
-        reduce::pod_items(body, controllers, &mut listed.pods).map_err(|e| e.to_string())?;
+    let whole = reduce::pod_items(body, grouping, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
         listed.push(&pod, &options);
     }

@@ -657,7 +657,7 @@ struct OwnerLite {
     controller: Option<bool>,
 }
 
-/// The pods of a list page: those with one of `controllers` go to `groups`, reduced to
+/// The pods of a list page: those `grouping` groups go to `groups`, reduced to
 /// [`owned_pod`] without ever parsing the rest of them; the others are returned, parsed as
 /// [`items`] would. The page is scanned ([`scan`]): of each pod only its metadata's members,
 /// and of an owned pod's spec only `hostNetwork` and the containers' names and images, are
@@ -667,7 +667,7 @@ struct OwnerLite {
 /// When the page is not a JSON list of objects.
 pub fn pod_items(
     page: &[u8],
-    controllers: &Grouping,
+    grouping: &Grouping,
     groups: &mut PodGroups,
 ) -> Result<Vec<Value>, PageError> {
     let mut out = Vec::new();
@@ -704,7 +704,7 @@ pub fn pod_items(
             let mut item = page.get(i) != Some(&b']');
             while item {
                 doc.rescan_prefix(&page[i..])?;
-                pod_item(&doc, controllers, &mut owned, &mut out)?;
+                pod_item(&doc, grouping, &mut owned, &mut out)?;
                 i = scan::skip_ws(page, i + doc.root().end);
                 match page.get(i) {
                     Some(b',') => i = scan::skip_ws(page, i + 1),
@@ -745,7 +745,7 @@ pub fn pod_items(
 /// whole to `out`.
 fn pod_item(
     doc: &Doc<'_>,
-    controllers: &Grouping,
+    grouping: &Grouping,
     groups: &mut PodGroups,
     out: &mut Vec<Value>,
 ) -> Result<(), PageError> {
@@ -778,7 +778,7 @@ fn pod_item(
         ),
         None => (None, Vec::new()),
     };
-    if let Grouping::Only(only) = controllers {
+    if let Grouping::Only(only) = grouping {
         let name = match &fields {
             Some([name, ..]) => string(doc, name.clone())?,
             None => None,
@@ -792,7 +792,7 @@ fn pod_item(
         }
     }
     if let Some([name, _, _, labels, annotations]) = fields
-        && controllers.own(namespace.as_deref(), &owners)
+        && grouping.own(namespace.as_deref(), &owners)
     {
         let raw = OwnedRaw::read(doc, labels, annotations, spec)?;
         let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
