@@ -46,6 +46,8 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
         meshready_cluster::read(client, &options, &|p| indicator.update(p)).await
     });
     indicator.clear();
+    // Nothing async is left: its idle threads are not waited for.
+    runtime.shutdown_background();
     let snapshot = snapshot?;
     let mut stderr = std::io::stderr().lock();
     for forbidden in &snapshot.forbidden {
@@ -76,14 +78,19 @@ pub fn run(args: &ClusterArgs) -> Result<u8> {
     }
     let mut report = meshready_cluster::check(&loaded, &check_options);
     report.summary.config.clone_from(&resolved.config_path);
-    emit(
+    let code = emit(
         &report,
         &loaded,
         args.output,
         resolved.output_threshold,
         resolved.failure_threshold,
         &args.out,
-    )
+    );
+    // The process ends right after: freeing every object one by one would only delay the exit
+    // (as in `check`).
+    std::mem::forget(report);
+    std::mem::forget(loaded);
+    code
 }
 
 fn write_manifests(path: &std::path::Path, snapshot: &Snapshot) -> Result<()> {
