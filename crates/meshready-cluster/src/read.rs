@@ -485,24 +485,22 @@ impl Reader<'_> {
             .map(|k| k.kind.to_string())
             .collect();
         let pod_reduction = Reduction::Pods(Arc::new(Grouping::Kinds(controller_kinds)));
-        let controllers = async {
+        let others = async {
             let mut read = self.jobs(first, &Reduction::None).await?;
             let deployments = refs(&read.objects, |o| o.kind == "Deployment");
             read.append(
                 self.jobs(replicasets, &Reduction::ReplicaSets(Arc::new(deployments)))
                     .await?,
             );
+            let configmaps = self.injector_configmaps(&read.objects);
+            read.append(self.jobs(configmaps, &Reduction::None).await?);
             Ok(read)
         };
-        let (mut read, mut pods) =
-            futures::try_join!(controllers, self.jobs(pods, &pod_reduction))?;
+        let (mut read, mut pods) = futures::try_join!(others, self.jobs(pods, &pod_reduction))?;
         let workloads = refs(&read.objects, |o| o.templates.is_some());
         let orphans = pods.pods.take_orphans(&workloads);
         read.append(pods);
         read.append(self.orphans(orphans, pod_jobs).await?);
-        let configmaps = self.injector_configmaps(&read.objects);
-        read.append(self.jobs(configmaps, &Reduction::None).await?);
-
         let Listed {
             mut objects,
             pods,

@@ -993,12 +993,30 @@ pub struct PodGroups {
     pods: usize,
 }
 
+/// A reduced owned pod as the object of its group.
+fn template(pod: &Value) -> std::result::Result<Object, String> {
+    let mut template = object_from_json(pod, &LoadOptions::default())?;
+    // The object's kind, apiVersion, name and namespace are its fields; no rule reads them
+    // again from its tree, and without them each of many pods is smaller ([`crate::manifests`]
+    // writes them back).
+    if let node::Value::Map(entries) = &mut template.root.value {
+        entries.retain(|e| !matches!(&*e.key, "apiVersion" | "kind"));
+        for entry in entries.iter_mut().filter(|e| &*e.key == "metadata") {
+            if let node::Value::Map(meta) = &mut entry.value.value {
+                meta.retain(|e| !matches!(&*e.key, "name" | "namespace"));
+            }
+        }
+    }
+    Ok(template)
+}
+
 /// One group of [`PodGroups`].
 #[derive(Debug)]
 struct Entry {
     key: Vec<u8>,
-    /// The reduced pod, without its name.
-    pod: Value,
+    /// The first pod of the group, reduced and converted (as it is read, off the thread that
+    /// receives the pages), or why it could not be.
+    pod: std::result::Result<Object, String>,
     names: Vec<Box<str>>,
     group: Group,
 }
@@ -1066,10 +1084,8 @@ impl PodGroups {
                 self.last = Some(i);
             }
             None => {
-                let (mut pod, group) = make()?;
-                if let Some(meta) = pod["metadata"].as_object_mut() {
-                    meta.remove("name");
-                }
+                let (pod, group) = make()?;
+                let pod = template(&pod);
                 self.index.insert(key.clone(), self.groups.len());
                 self.last = Some(self.groups.len());
                 self.groups.push(Entry {
@@ -1142,33 +1158,17 @@ impl PodGroups {
     /// One object per group: built once, its first pod's name its name, the others its
     /// [`Object::copies`].
     pub fn into_objects(self, out: &mut Vec<Object>, invalid: &mut Vec<String>) {
-        let options = LoadOptions::default();
-        for Entry { mut pod, names, .. } in self.groups {
+        for Entry { pod, names, .. } in self.groups {
             let Some(first) = names.first() else {
                 continue;
             };
-            if let Some(meta) = pod["metadata"].as_object_mut() {
-                meta.insert("name".into(), Value::String(first.to_string()));
-            }
-            let mut template = match object_from_json(&pod, &options) {
+            let mut template = match pod {
                 Ok(object) => object,
                 Err(message) => {
-                    invalid.push(format!("Pod {}: {message}", first));
+                    invalid.push(format!("Pod {first}: {message}"));
                     continue;
                 }
             };
-            drop(pod);
-            // The object's kind, apiVersion, name and namespace are its fields; no rule reads
-            // them again from its tree, and without them each of many pods is smaller
-            // ([`crate::manifests`] writes them back).
-            if let node::Value::Map(entries) = &mut template.root.value {
-                entries.retain(|e| !matches!(&*e.key, "apiVersion" | "kind"));
-                for entry in entries.iter_mut().filter(|e| &*e.key == "metadata") {
-                    if let node::Value::Map(meta) = &mut entry.value.value {
-                        meta.retain(|e| !matches!(&*e.key, "name" | "namespace"));
-                    }
-                }
-            }
             let mut names = names.into_iter().map(String::from);
             if let Some(name) = names.next() {
                 template.name = name;
