@@ -141,7 +141,7 @@ impl Report {
 /// Repeats each finding about an object that stands for copies ([`source::Object::copies`])
 /// for every copy, under its name, as if each were an object of its own.
 fn expand_copies(objects: &[source::Object], findings: &mut Vec<Finding>) {
-    let grouped: std::collections::HashMap<(&str, &str, &str), &[String]> = objects
+    let grouped: rustc_hash::FxHashMap<(&str, &str, &str), &[String]> = objects
         .iter()
         .filter(|o| !o.copies.is_empty())
         .map(|o| {
@@ -164,16 +164,36 @@ fn expand_copies(objects: &[source::Object], findings: &mut Vec<Finding>) {
         let Some(copies) = grouped.get(&key) else {
             continue;
         };
+        more.reserve(copies.len());
         for name in *copies {
-            let mut copy = f.clone();
             // The name as the message and the fix quote it (`shop/web-1-abcde`).
-            copy.message = copy.message.replace(&f.object.name, name);
-            copy.fix = copy.fix.replace(&f.object.name, name);
-            copy.object.name.clone_from(name);
-            more.push(copy);
+            more.push(Finding {
+                code: f.code,
+                name: f.name,
+                severity: f.severity,
+                message: f.message.replace(&f.object.name, name),
+                fix: f.fix.replace(&f.object.name, name),
+                object: ObjectRef {
+                    kind: f.object.kind.clone(),
+                    namespace: f.object.namespace.clone(),
+                    name: name.clone(),
+                },
+                path: f.path.clone(),
+                location: f.location.clone(),
+                pods: f.pods,
+            });
         }
     }
     findings.extend(more);
+}
+
+/// Sorts findings by [`Finding::sort_key`], stably. The indices are sorted, not the findings:
+/// a finding is a few hundred bytes, which a merge sort would move many times each.
+fn sort_findings(findings: &mut Vec<Finding>) {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    let mut slots: Vec<Option<Finding>> = findings.drain(..).map(Some).collect();
+    findings.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
 /// Runs every rule over loaded input, over the whole input or per file or directory
@@ -212,7 +232,7 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     if options.settings.live {
         model::owners::annotate_pod_counts(&loaded.objects, &mut findings);
     }
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    sort_findings(&mut findings);
     findings.dedup();
     let mut summary = Summary {
         files: loaded.stats.files,

@@ -198,26 +198,32 @@ pub fn token_covers(token: &str, f: &Finding) -> bool {
 /// Every suppression annotation of an object and of its pod template.
 #[must_use]
 pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
-    let mut metas: Vec<(String, &Node)> = object
+    // (template pointer, its metadata): the object's own first (`""`), then each template's.
+    // Pointers are only built for annotations found (most objects have none).
+    let metas = object
         .root
         .get("metadata")
-        .map(|m| ("/metadata".to_string(), m))
+        .map(|m| ("", m))
         .into_iter()
-        .collect();
-    for tpl in object.templates.as_deref().unwrap_or_default() {
-        if !tpl.is_empty()
-            && let Some(meta) = object.root.pointer(&format!("{tpl}/metadata"))
-        {
-            metas.push((format!("{tpl}/metadata"), meta));
-        }
-    }
+        .chain(
+            object
+                .templates
+                .as_deref()
+                .unwrap_or_default()
+                .iter()
+                .filter(|tpl| !tpl.is_empty())
+                .filter_map(|tpl| {
+                    let meta = object.root.pointer(tpl)?.get("metadata")?;
+                    Some((tpl.as_str(), meta))
+                }),
+        );
     let mut out = Vec::new();
-    for (base, meta) in metas {
+    for (tpl, meta) in metas {
+        let Some(annotations) = meta.get("annotations") else {
+            continue;
+        };
         for annotation in [IGNORE_ANNOTATION, ISTIO_ANNOTATION] {
-            let Some(value) = meta
-                .at(&["annotations", annotation])
-                .and_then(Node::scalar_text)
-            else {
+            let Some(value) = annotations.get(annotation).and_then(Node::scalar_text) else {
                 continue;
             };
             let (codes, reason) = value
@@ -238,7 +244,7 @@ pub fn annotation_suppressions(object: &Object) -> Vec<AnnotationSuppression> {
             out.push(AnnotationSuppression {
                 annotation,
                 pointer: format!(
-                    "{base}/annotations/{}",
+                    "{tpl}/metadata/annotations/{}",
                     crate::source::node::escape(annotation)
                 ),
                 codes,

@@ -1,8 +1,6 @@
 //! The suppression pass of [`crate::check`]: drops suppressed findings and reports the
 //! suppressions that matched nothing (rule MR0030, `unused-suppression`).
 
-use std::collections::{HashMap, HashSet};
-
 use rayon::prelude::*;
 
 use crate::finding::{Finding, ObjectRef};
@@ -35,21 +33,22 @@ pub(crate) fn apply(
         .enumerate()
         .map(|(i, o)| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), i))
         .collect();
-    let annotations: HashMap<usize, Vec<AnnotationSuppression>> = if options.annotation_suppression
-    {
-        loaded
-            .objects
-            .par_iter()
-            .enumerate()
-            .map(|(i, o)| (i, annotation_suppressions(o)))
-            .filter(|(_, a)| !a.is_empty())
-            .collect()
-    } else {
-        HashMap::new()
-    };
+    let annotations: rustc_hash::FxHashMap<usize, Vec<AnnotationSuppression>> =
+        if options.annotation_suppression {
+            loaded
+                .objects
+                .par_iter()
+                .enumerate()
+                .map(|(i, o)| (i, annotation_suppressions(o)))
+                .filter(|(_, a)| !a.is_empty())
+                .collect()
+        } else {
+            rustc_hash::FxHashMap::default()
+        };
     let mut pattern_used = vec![false; options.suppress.len()];
     let mut ignore_used = vec![false; options.ignores.len()];
-    let mut token_used: HashSet<(usize, usize, usize)> = HashSet::new();
+    let mut token_used: rustc_hash::FxHashSet<(usize, usize, usize)> =
+        rustc_hash::FxHashSet::default();
     findings.retain(|f| {
         let mut suppressed = false;
         for (i, p) in options.suppress.iter().enumerate() {

@@ -49,6 +49,10 @@ pub struct Model<'a> {
     control_plane: Vec<bool>,
     /// Indices into `services` of the Services selecting each workload (same order as `workloads`).
     selected_by: Vec<Vec<usize>>,
+    /// Whether each object's workload is one of Istio's own components
+    /// ([`mesh::is_istio_component`]), worked out once for the rules that all ask it: for objects
+    /// with one pod template among `workloads` (`None` for the others, which are asked again).
+    istio_component: Vec<Option<bool>>,
 }
 
 impl<'a> Model<'a> {
@@ -89,6 +93,13 @@ impl<'a> Model<'a> {
         let membership = failed_open(&workloads, membership, settings.live);
         let selected_by = associate(&workloads, &services);
         let control_plane = objects.par_iter().map(is_istio_control_plane).collect();
+        let components: Vec<bool> = workloads.par_iter().map(mesh::is_istio_component).collect();
+        let mut istio_component = vec![None; objects.len()];
+        for (w, component) in workloads.iter().zip(components) {
+            if w.object.templates.as_ref().is_some_and(|t| t.len() == 1) {
+                istio_component[w.object_index] = Some(component);
+            }
+        }
         let cni = cni::cni_enabled(objects, &settings.admission);
         let inject = injector::InjectConfig::resolve(objects, &settings, cni);
         Self {
@@ -103,6 +114,7 @@ impl<'a> Model<'a> {
             inject,
             control_plane,
             selected_by,
+            istio_component,
         }
     }
 
@@ -119,7 +131,17 @@ impl<'a> Model<'a> {
             .get(w.object_index)
             .copied()
             .unwrap_or(false)
-            || mesh::is_istio_component(w)
+            || self
+                .istio_component
+                .get(w.object_index)
+                .copied()
+                .flatten()
+                .filter(|_| {
+                    self.objects
+                        .get(w.object_index)
+                        .is_some_and(|o| std::ptr::eq(o, w.object))
+                })
+                .unwrap_or_else(|| mesh::is_istio_component(w))
     }
 
     /// Workloads with a sidecar, with their index.
@@ -238,4 +260,29 @@ fn injector_enables_namespaces_by_default(object: &Object) -> bool {
                 .and_then(serde_json::Value::as_bool)
         })
         .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{LoadOptions, load_str};
+
+    #[test]
+    fn control_plane_answers_are_the_same_from_the_index_and_without_it() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: gw}\nspec:\n  template:\n    metadata: {labels: {istio: ingressgateway}}\n    spec: {containers: [{name: a}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a}]}\n";
+        let loaded = load_str("t.yaml", text, &LoadOptions::default());
+        let model = Model::new(&loaded.objects, Settings::default());
+        let indexed: Vec<bool> = model
+            .workloads
+            .iter()
+            .map(|w| model.is_control_plane(w))
+            .collect();
+        assert_eq!(indexed, [true, false]);
+        // A workload of another copy of the objects is not in the index: asked again.
+        let other = load_str("t.yaml", text, &LoadOptions::default());
+        let asked: Vec<bool> = (0..2)
+            .map(|i| model.is_control_plane(&Workload::new(i, &other.objects[i]).unwrap()))
+            .collect();
+        assert_eq!(asked, indexed);
+    }
 }

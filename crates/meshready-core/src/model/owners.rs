@@ -54,7 +54,7 @@ pub fn is_finished(pod: &Object) -> bool {
 #[derive(Debug)]
 pub struct Owners<'a> {
     objects: &'a [Object],
-    by_ref: HashMap<(&'a str, &'a str, &'a str), usize>,
+    by_ref: rustc_hash::FxHashMap<(&'a str, &'a str, &'a str), usize>,
 }
 
 impl<'a> Owners<'a> {
@@ -92,14 +92,23 @@ impl<'a> Owners<'a> {
     /// input, and finished Pods, are not counted).
     #[must_use]
     pub fn pod_counts(&self) -> HashMap<usize, usize> {
-        let mut counts = HashMap::new();
+        self.pods_by_top()
+            .into_iter()
+            .enumerate()
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    }
+
+    /// [`Owners::pod_counts`] by object index (0: no pods).
+    fn pods_by_top(&self) -> Vec<usize> {
+        let mut counts = vec![0; self.objects.len()];
         for (i, object) in self.objects.iter().enumerate() {
             if object.kind != "Pod" || is_finished(object) {
                 continue;
             }
             let top = self.top(i);
             if top != i {
-                *counts.entry(top).or_default() += object.count();
+                counts[top] += object.count();
             }
         }
         counts
@@ -120,8 +129,8 @@ pub fn pods_suffix(count: usize) -> String {
 /// that owns pods in the input, except findings that count pods themselves (`skip`).
 pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding]) {
     let owners = Owners::new(objects);
-    let counts = owners.pod_counts();
-    if counts.is_empty() {
+    let counts = owners.pods_by_top();
+    if counts.iter().all(|&c| c == 0) {
         return;
     }
     for f in findings {
@@ -134,8 +143,13 @@ pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding]) {
             f.object.namespace.as_str(),
             f.object.name.as_str(),
         );
-        if let Some(count) = owners.by_ref.get(&key).and_then(|i| counts.get(i)) {
-            f.pods = Some(*count);
+        if let Some(&count) = owners
+            .by_ref
+            .get(&key)
+            .and_then(|&i| counts.get(i))
+            .filter(|&&c| c > 0)
+        {
+            f.pods = Some(count);
         }
     }
 }

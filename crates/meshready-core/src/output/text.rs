@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::{RuleCount, Style, rule_counts, visible};
 use crate::finding::Severity;
-use crate::source::SourceFile;
+use crate::source::{LineIndex, SourceFile};
 use crate::{Report, Summary};
 
 /// Renders findings and input errors, without colour.
@@ -24,6 +24,7 @@ pub fn render_styled(
     style: Style,
 ) -> String {
     let mut out = String::new();
+    let mut lines = Lines::new(files);
     for e in &report.errors {
         let _ = writeln!(
             out,
@@ -31,7 +32,7 @@ pub fn render_styled(
             style.severity(Severity::Error, "error"),
             style.bold(&e.message)
         );
-        snippet(&mut out, files, &e.file, e.line, e.column, None, style);
+        snippet(&mut out, &mut lines, &e.file, e.line, e.column, None, style);
         out.push('\n');
     }
     for f in visible(&report.findings, threshold) {
@@ -44,7 +45,7 @@ pub fn render_styled(
         match &f.location {
             Some(l) => snippet(
                 &mut out,
-                files,
+                &mut lines,
                 &l.file,
                 l.line,
                 l.column,
@@ -69,9 +70,40 @@ pub fn render_styled(
     out
 }
 
+/// The input files' lines by path, each file indexed when first quoted (one scan of a big file,
+/// not one per finding).
+struct Lines<'f> {
+    files: &'f [SourceFile],
+    /// The first file of each path.
+    by_path: rustc_hash::FxHashMap<&'f str, usize>,
+    index: Vec<Option<LineIndex<'f>>>,
+}
+
+impl<'f> Lines<'f> {
+    fn new(files: &'f [SourceFile]) -> Self {
+        let mut by_path = rustc_hash::FxHashMap::default();
+        for (i, f) in files.iter().enumerate() {
+            by_path.entry(f.path.as_str()).or_insert(i);
+        }
+        Self {
+            files,
+            by_path,
+            index: vec![None; files.len()],
+        }
+    }
+
+    fn line(&mut self, path: &str, line: u32) -> Option<&'f str> {
+        let i = *self.by_path.get(path)?;
+        let text = &self.files[i].text;
+        self.index[i]
+            .get_or_insert_with(|| LineIndex::new(text))
+            .line(line)
+    }
+}
+
 fn snippet(
     out: &mut String,
-    files: &[SourceFile],
+    lines: &mut Lines<'_>,
     file: &str,
     line: u32,
     column: u32,
@@ -84,11 +116,7 @@ fn snippet(
         let _ = write!(out, " (rendered from {chart})");
     }
     out.push('\n');
-    let Some(text) = files
-        .iter()
-        .find(|f| f.path == file)
-        .and_then(|f| f.line(line))
-    else {
+    let Some(text) = lines.line(file, line) else {
         return;
     };
     let gutter = line.to_string().len();

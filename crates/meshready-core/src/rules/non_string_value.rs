@@ -4,7 +4,7 @@ use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::kinds::is_known_object;
 use crate::source::node::escape;
-use crate::source::{Node, Object, Value};
+use crate::source::{LineIndex, Node, Object, Value};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,8 @@ impl Rule for NonStringValue {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
+        // Each file's lines, indexed when a value of it is first quoted.
+        let mut lines: Vec<Option<LineIndex<'_>>> = vec![None; cx.files.len()];
         for object in cx.model.objects {
             if !is_known_object(object) {
                 continue;
@@ -80,7 +82,7 @@ impl Rule for NonStringValue {
                 if matches!(node.value, Value::Str(_)) {
                     continue;
                 }
-                let raw = raw_text(cx, object, node);
+                let raw = raw_text(cx, &mut lines, object, node);
                 let key = pointer
                     .rsplit('/')
                     .next()
@@ -162,12 +164,20 @@ fn collect_metadata<'a>(
     }
 }
 
-fn raw_text(cx: &Ctx<'_, '_>, object: &Object, node: &Node) -> String {
-    let line = cx
-        .files
-        .get(object.origin.file)
-        .and_then(|f| f.line(node.pos.line))
-        .unwrap_or("");
+fn raw_text<'f>(
+    cx: &Ctx<'f, '_>,
+    lines: &mut [Option<LineIndex<'f>>],
+    object: &Object,
+    node: &Node,
+) -> String {
+    let file = object.origin.file;
+    let line = match (cx.files.get(file), lines.get_mut(file)) {
+        (Some(f), Some(index)) => index
+            .get_or_insert_with(|| LineIndex::new(&f.text))
+            .line(node.pos.line)
+            .unwrap_or(""),
+        _ => "",
+    };
     let start = usize::try_from(node.pos.col.saturating_sub(1)).unwrap_or(0);
     // A plain scalar ends at a flow indicator or a comment (JSON puts more on the same line).
     let rest: String = line

@@ -39,11 +39,57 @@ impl SourceFile {
     pub fn line(&self, line: u32) -> Option<&str> {
         let index = usize::try_from(line).ok()?.checked_sub(1)?;
         // YAML breaks lines at `\r\n`, `\n` and a lone `\r`, as the parser counts them.
-        self.text
-            .split('\n')
-            .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
-            .nth(index)
+        lines(&self.text).nth(index)
     }
+}
+
+/// Finds the lines of one text without reading it from its start for each line (a file of
+/// 100k objects has millions of lines, and findings ask for lines all over it): the start of
+/// every [`LineIndex::STEP`]th line is kept. Lines are those of [`SourceFile::line`].
+#[derive(Debug, Clone)]
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offsets where lines 1, 1 + `STEP`, 1 + 2 × `STEP`, ... start.
+    starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    /// How many lines apart the kept starts are.
+    const STEP: usize = 64;
+
+    /// Indexes a text (one pass over it).
+    #[must_use]
+    pub fn new(text: &'a str) -> Self {
+        let mut starts = Vec::new();
+        let mut n = 0usize;
+        let mut segment_start = 0usize;
+        for segment in text.split('\n') {
+            let mut start = segment_start;
+            for line in segment.strip_suffix('\r').unwrap_or(segment).split('\r') {
+                if n.is_multiple_of(Self::STEP) {
+                    starts.push(start);
+                }
+                n += 1;
+                start += line.len() + 1;
+            }
+            segment_start += segment.len() + 1;
+        }
+        Self { text, starts }
+    }
+
+    /// The text of a 1-based line, without its line ending ([`SourceFile::line`]).
+    #[must_use]
+    pub fn line(&self, line: u32) -> Option<&'a str> {
+        let index = usize::try_from(line).ok()?.checked_sub(1)?;
+        let start = *self.starts.get(index / Self::STEP)?;
+        lines(&self.text[start..]).nth(index % Self::STEP)
+    }
+}
+
+/// The lines of a text as YAML breaks them: at `\r\n`, `\n` and a lone `\r`.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n')
+        .flat_map(|l| l.strip_suffix('\r').unwrap_or(l).split('\r'))
 }
 
 /// Where an object came from.
@@ -951,6 +997,30 @@ mod tests {
         let loaded = load_str("x.yaml", ":\ni", &LoadOptions::default());
         assert_eq!(loaded.errors.len(), 1);
         assert!(loaded.errors[0].line <= 2, "{:?}", loaded.errors[0]);
+    }
+
+    #[test]
+    fn the_line_index_finds_the_lines_that_line_finds() {
+        let mut long = String::new();
+        for i in 0..300 {
+            long.push_str(match i % 5 {
+                0 => "a: 1\n",
+                1 => "b\r\n",
+                2 => "c\rd\r\r\n",
+                3 => "\n",
+                _ => "é\r",
+            });
+        }
+        for text in ["", "x", "x\n", "\r", "\r\n\r", "a\r\r\nb", long.as_str()] {
+            let file = SourceFile {
+                path: "f".into(),
+                text: text.into(),
+            };
+            let index = LineIndex::new(text);
+            for n in 0..=700 {
+                assert_eq!(index.line(n), file.line(n), "line {n} of {text:?}");
+            }
+        }
     }
 
     #[test]
