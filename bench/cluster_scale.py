@@ -9,6 +9,10 @@ client takes to download the same pages, measured in the same run against the sa
     python3 bench/cluster_scale.py                      # N = 15k, 60k, 150k
     python3 bench/cluster_scale.py --pods 3000 --verify # findings == check --live on the full objects
 
+meshready runs twice per N: with `--qps 0` (no client-side rate limit, like the floor client:
+what meshready itself costs) and with its default limit (50 requests/s in bursts of 300, which
+alone needs (requests - 300) / 50 seconds once the burst is spent).
+
 With --verify, every object the stand-in serves is also downloaded whole (status, managedFields
 and all) into a manifest file, and `meshready check --live` on it must report exactly the
 findings of `meshready cluster` (locations aside).
@@ -135,10 +139,13 @@ def main():
                 start = time.monotonic()
                 served = download(url)
                 floor = time.monotonic() - start
-                code, wall, rss, stdout, stderr = run_meshready(
-                    args.bin, ["cluster", "--kubeconfig", kubeconfig, "-A", "-o", "json", "--timeout", "30m"])
+                command = ["cluster", "--kubeconfig", kubeconfig, "-A", "-o", "json", "--timeout", "30m"]
+                code, wall, rss, stdout, stderr = run_meshready(args.bin, command + ["--qps", "0"])
                 if code not in (0, 1):
                     sys.exit(f"meshready exited with {code}: {stderr}")
+                code, limited, _, limited_stdout, stderr = run_meshready(args.bin, command)
+                if code not in (0, 1) or findings(limited_stdout) != findings(stdout):
+                    sys.exit(f"meshready with its rate limit exited with {code} or found otherwise: {stderr}")
                 got = findings(stdout)
                 summary = json.loads(stdout)["summary"]
                 verified = ""
@@ -163,16 +170,17 @@ def main():
             finally:
                 server.kill()
                 server.wait()
-            rows.append((pods, served, floor, wall, rss, summary["objects"], len(got), verified))
+            rows.append((pods, served, floor, wall, limited, rss, len(got), verified))
             print(f"{pods} pods: {served / 1e6:.0f} MB served, floor {floor:.2f} s, "
-                  f"meshready {wall:.2f} s ({wall / floor:.2f}x), peak RSS {rss:.0f} MB, "
-                  f"{summary['objects']} objects, {len(got)} findings {verified}", file=sys.stderr)
+                  f"meshready --qps 0 {wall:.2f} s ({wall / floor:.2f}x), with its rate limit "
+                  f"{limited:.2f} s, peak RSS {rss:.0f} MB, {summary['objects']} objects, "
+                  f"{len(got)} findings {verified}", file=sys.stderr)
 
-    print("| pods | JSON served | download floor | `meshready cluster -A -o json` | wall / floor | peak RSS | findings |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for pods, served, floor, wall, rss, objects, nfindings, verified in rows:
+    print("| pods | JSON served | download floor | `meshready cluster -A -o json --qps 0` | wall / floor | default rate limit | peak RSS | findings |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for pods, served, floor, wall, limited, rss, nfindings, verified in rows:
         note = f" ({verified} to `check --live`)" if verified else ""
-        print(f"| {pods:,} | {served / 1e6:.0f} MB | {floor:.2f} s | {wall:.2f} s | {wall / floor:.2f}x | {rss:.0f} MB | {nfindings}{note} |")
+        print(f"| {pods:,} | {served / 1e6:.0f} MB | {floor:.2f} s | {wall:.2f} s | {wall / floor:.2f}x | {limited:.2f} s | {rss:.0f} MB | {nfindings}{note} |")
 
 
 if __name__ == "__main__":
