@@ -187,14 +187,6 @@ impl<'a> Doc<'a> {
         Ok(doc)
     }
 
-    /// Scans another text as [`Doc::new`] does, reusing this one's memory.
-    ///
-    /// # Errors
-    /// When the text is not one JSON value (structurally).
-    pub fn rescan(&mut self, bytes: &'a [u8]) -> Result<()> {
-        self.scan(bytes, false)
-    }
-
     /// Scans the value at the start of `bytes` (after whitespace) up to its end, reusing this
     /// one's memory; what follows it is not looked at (its end is [`Doc::root`]'s). A list
     /// page's items are scanned one at a time this way, each walked while it is still in the

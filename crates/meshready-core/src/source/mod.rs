@@ -45,7 +45,7 @@ impl SourceFile {
 
 /// Finds the lines of one text without reading it from its start for each line (a file of
 /// 100k objects has millions of lines, and findings ask for lines all over it): the start of
-/// every [`LineIndex::STEP`]th line is kept. Lines are those of [`SourceFile::line`].
+/// every 64th line is kept. Lines are those of [`SourceFile::line`].
 #[derive(Debug, Clone)]
 pub struct LineIndex<'a> {
     text: &'a str,
