@@ -286,8 +286,8 @@ impl Job {
 enum Reduction {
     /// Nothing.
     None,
-    /// ReplicaSets whose controller is among these Deployments: [`reduce::owned_replicaset`].
-    ReplicaSets(Arc<HashSet<Ref>>),
+    /// ReplicaSets whose controller is one of these Deployments: [`reduce::owned_replicaset`].
+    ReplicaSets(Arc<Grouping>),
     /// Pods, grouped as this says: [`reduce::owned_pod`].
     Pods(Arc<Grouping>),
 }
@@ -363,7 +363,7 @@ fn reduce_page(
                 listed.pods.add(reduce::owned_pod(&value));
                 continue;
             }
-            Reduction::ReplicaSets(present) if reduce::owned_by_any(&value, present) => {
+            Reduction::ReplicaSets(deployments) if deployments.own_json(&value) => {
                 reduce::owned_replicaset(&value)
             }
             _ => value,
@@ -489,8 +489,11 @@ impl Reader<'_> {
             let mut read = self.jobs(first, &Reduction::None).await?;
             let deployments = refs(&read.objects, |o| o.kind == "Deployment");
             read.append(
-                self.jobs(replicasets, &Reduction::ReplicaSets(Arc::new(deployments)))
-                    .await?,
+                self.jobs(
+                    replicasets,
+                    &Reduction::ReplicaSets(Arc::new(Grouping::Present(deployments))),
+                )
+                .await?,
             );
             let configmaps = self.injector_configmaps(&read.objects);
             read.append(self.jobs(configmaps, &Reduction::None).await?);
@@ -547,7 +550,8 @@ impl Reader<'_> {
             let only = Grouping::Only(orphans.into_iter().collect());
             return self.jobs(lists, &Reduction::Pods(Arc::new(only))).await;
         }
-        let Some(pod) = KINDS.iter().find(|k| k.kind == "Pod") else {
+        // The kind of the lists that read the orphans the first time.
+        let Some(pod) = lists.first().map(|list| list.kind) else {
             return Ok(Listed::default());
         };
         let gets = orphans

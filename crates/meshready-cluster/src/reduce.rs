@@ -354,14 +354,11 @@ pub enum Grouping {
 impl Grouping {
     /// Whether one of a pod's controllers (of `owners`, in `namespace`) is one of these.
     fn own(&self, namespace: Option<&str>, owners: &[OwnerLite]) -> bool {
-        owners
-            .iter()
-            .filter(|r| r.controller == Some(true))
-            .filter_map(|r| Some((r.kind.as_deref()?, r.name.as_deref()?)))
+        controlling(owners)
             .any(|(kind, name)| self.includes(kind, namespace.unwrap_or_default(), name))
     }
 
-    /// Whether one of a pod's controllers (JSON) is one of these.
+    /// Whether one of an object's controllers (JSON) is one of these.
     #[must_use]
     pub fn own_json(&self, value: &Value) -> bool {
         let namespace = value["metadata"]["namespace"].as_str().unwrap_or("");
@@ -370,9 +367,7 @@ impl Grouping {
 
     fn includes(&self, kind: &str, namespace: &str, name: &str) -> bool {
         match self {
-            Self::Present(present) => {
-                present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
-            }
+            Self::Present(present) => is_present(present, kind, namespace, name),
             Self::Kinds(kinds) => kinds.contains(kind),
             Self::Only(_) => false,
         }
@@ -696,10 +691,12 @@ pub fn pod_items(
         }
         i = scan::skip_ws(page, i + 1);
         let is_items = scan::find_key(key, &["items"]).is_some();
-        if is_items && page.get(i) == Some(&b'[') {
+        if is_items {
             // The last `items` counts, as for any JSON parser.
             out.clear();
             owned = PodGroups::default();
+        }
+        if is_items && page.get(i) == Some(&b'[') {
             i = scan::skip_ws(page, i + 1);
             let mut item = page.get(i) != Some(&b']');
             while item {
@@ -719,8 +716,6 @@ pub fn pod_items(
             if is_items {
                 // `null`, or a wrong type serde reports.
                 serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&page[value.clone()])?;
-                out.clear();
-                owned = PodGroups::default();
             }
             i = value.end;
         }
@@ -800,10 +795,8 @@ fn pod_item(
         let name = string(doc, name)?;
         let label: Box<str> = name.as_deref().unwrap_or("").into();
         groups.add_keyed(key, label, || {
-            let refs = owners
-                .iter()
-                .filter(|r| r.controller == Some(true))
-                .filter_map(|r| Some((r.kind.clone()?, r.name.clone()?)))
+            let refs = controlling(&owners)
+                .map(|(kind, name)| (kind.to_string(), name.to_string()))
                 .collect();
             let group = Group::new(namespace.clone().unwrap_or_default(), refs);
             let pod = raw.decode(doc, name, namespace.as_deref(), &owners, phase.as_deref())?;
@@ -854,12 +847,17 @@ fn controllers(value: &Value) -> impl Iterator<Item = (&str, &str)> {
         .filter_map(|r| Some((r["kind"].as_str()?, r["name"].as_str()?)))
 }
 
-/// Whether one of the object's controllers is among `present` (in its namespace).
-pub fn owned_by_any(value: &Value, present: &HashSet<Ref>) -> bool {
-    let namespace = value["metadata"]["namespace"].as_str().unwrap_or("");
-    controllers(value).any(|(kind, name)| {
-        present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
-    })
+/// Whether `(kind, namespace, name)` is among `present`.
+fn is_present(present: &HashSet<Ref>, kind: &str, namespace: &str, name: &str) -> bool {
+    present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
+}
+
+/// The controlling owners `(kind, name)` of a pod's `ownerReferences`.
+fn controlling(owners: &[OwnerLite]) -> impl Iterator<Item = (&str, &str)> {
+    owners
+        .iter()
+        .filter(|r| r.controller == Some(true))
+        .filter_map(|r| Some((r.kind.as_deref()?, r.name.as_deref()?)))
 }
 
 /// The controller references, reduced to what ownership is decided by.
@@ -1106,9 +1104,10 @@ impl PodGroups {
     pub fn take_orphans(&mut self, present: &HashSet<Ref>) -> Vec<(String, String)> {
         let mut orphans = Vec::new();
         self.groups.retain(|Entry { names, group, .. }| {
-            let owned = group.controllers.iter().any(|(kind, name)| {
-                present.contains(&(kind.clone(), group.namespace.clone(), name.clone()))
-            });
+            let owned = group
+                .controllers
+                .iter()
+                .any(|(kind, name)| is_present(present, kind, &group.namespace, name));
             if !owned {
                 orphans.extend(
                     names
@@ -1347,10 +1346,13 @@ mod tests {
                                 "annotations": {"meshready.io/ignore": "MR0001"}},
                    "spec": {"initContainers": [{"name": "istio-validation"}], "containers": [{"name": "istio-proxy"}]}})
         );
-        let present: HashSet<Ref> =
-            HashSet::from([("ReplicaSet".into(), "shop".into(), "web-1".into())]);
-        assert!(owned_by_any(&pod, &present));
-        assert!(!owned_by_any(&pod, &HashSet::new()));
+        let present = Grouping::Present(HashSet::from([(
+            "ReplicaSet".into(),
+            "shop".into(),
+            "web-1".into(),
+        )]));
+        assert!(present.own_json(&pod));
+        assert!(!Grouping::Present(HashSet::new()).own_json(&pod));
         let mut groups = PodGroups::default();
         groups.add(owned.clone());
         let mut other = owned.clone();
