@@ -341,8 +341,12 @@ fn reduce_page(
     single: bool,
 ) -> std::result::Result<Listed, String> {
     let status = reduce::Status::of(kind.kind);
-    if let (Reduction::Pods(grouping), false) = (reduction, single) {
-        return reduce_pods(body, grouping);
+    match (reduction, single) {
+        (Reduction::Pods(grouping), false) => return reduce_pods(body, grouping),
+        (Reduction::ReplicaSets(deployments), false) => {
+            return reduce_replica_sets(body, kind, deployments);
+        }
+        _ => {}
     }
     let values = if single {
         vec![reduce::object(body, status).map_err(|e| e.to_string())?]
@@ -380,6 +384,27 @@ fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, 
     let whole = reduce::pod_items(body, grouping, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
         listed.push(&pod, &options);
+    }
+    Ok(listed)
+}
+
+/// Parses and reduces a page of ReplicaSets, those of `deployments` reduced.
+fn reduce_replica_sets(
+    body: &[u8],
+    kind: &'static Kind,
+    deployments: &Grouping,
+) -> std::result::Result<Listed, String> {
+    let options = LoadOptions::default();
+    let mut listed = Listed::default();
+    let api_version = kind.api_version();
+    let items = reduce::replica_set_items(body, deployments, &api_version, kind.kind)
+        .map_err(|e| e.to_string())?;
+    for (owned, mut value) in items {
+        if let (false, Value::Object(map)) = (owned, &mut value) {
+            map.insert("apiVersion".into(), Value::String(api_version.clone()));
+            map.insert("kind".into(), Value::String(kind.kind.into()));
+        }
+        listed.push(&value, &options);
     }
     Ok(listed)
 }

@@ -8,6 +8,7 @@
 //! of pods. Pages of Pods are not parsed but scanned ([`crate::scan`]): only the values an owned
 //! pod is reduced to are decoded, and only for the first pod of its group.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
@@ -15,6 +16,7 @@ use std::ops::Range;
 use meshready_core::istio;
 use meshready_core::source::{LoadOptions, Object, node, object_from_json};
 use meshready_core::suppress::{IGNORE_ANNOTATION, ISTIO_ANNOTATION};
+use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
@@ -353,7 +355,7 @@ pub enum Grouping {
 
 impl Grouping {
     /// Whether one of a pod's controllers (of `owners`, in `namespace`) is one of these.
-    fn own(&self, namespace: Option<&str>, owners: &[OwnerLite]) -> bool {
+    fn own(&self, namespace: Option<&str>, owners: &[OwnerLite<'_>]) -> bool {
         controlling(owners)
             .any(|(kind, name)| self.includes(kind, namespace.unwrap_or_default(), name))
     }
@@ -362,7 +364,13 @@ impl Grouping {
     #[must_use]
     pub fn own_json(&self, value: &Value) -> bool {
         let namespace = value["metadata"]["namespace"].as_str().unwrap_or("");
-        controllers(value).any(|(kind, name)| self.includes(kind, namespace, name))
+        self.own_parts(namespace, &value["metadata"]["ownerReferences"])
+    }
+
+    /// Whether one of the controllers among `refs` (owner references, JSON) of an object in
+    /// `namespace` is one of these.
+    fn own_parts(&self, namespace: &str, refs: &Value) -> bool {
+        controllers_in(refs).any(|(kind, name)| self.includes(kind, namespace, name))
     }
 
     fn includes(&self, kind: &str, namespace: &str, name: &str) -> bool {
@@ -410,29 +418,34 @@ fn parse<'a, T: serde::Deserialize<'a>>(
     }
 }
 
-/// The string at `range`, if there is one and it is not `null`.
-fn string(doc: &Doc<'_>, range: Option<Range<usize>>) -> Result<Option<String>, PageError> {
+/// The string at `range`, if there is one and it is not `null` (borrowed when it has no
+/// escapes).
+fn string<'a>(
+    doc: &Doc<'a>,
+    range: Option<Range<usize>>,
+) -> Result<Option<Cow<'a, str>>, PageError> {
     match range {
-        Some(range) => Ok(doc.string(range)?),
+        Some(range) => Ok(doc.str(range)?),
         None => Ok(None),
     }
 }
 
-/// The [`PICKED_KEYS`] of a string map at `range`: each key and its value's range (the last
-/// of duplicate keys), values not decoded.
+/// The [`PICKED_KEYS`] of a string map at `range` into `out` (emptied first): each key and its
+/// value's range (the last of duplicate keys), values not decoded.
 fn picked_raw(
     doc: &Doc<'_>,
     range: Option<Range<usize>>,
-) -> Result<Vec<(&'static str, Range<usize>)>, PageError> {
+    out: &mut Vec<(&'static str, Range<usize>)>,
+) -> Result<(), PageError> {
+    out.clear();
     let Some(range) = range else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let Some(members) = doc.iter_members(range.clone()) else {
         // `null`, or a wrong type serde reports.
         serde_json::from_slice::<Option<HashMap<String, IgnoredAny>>>(&doc.bytes()[range])?;
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let mut out: Vec<(&'static str, Range<usize>)> = Vec::new();
     for member in members {
         let (key, value) = member?;
         if let Some(k) = scan::find_key(key, &PICKED_KEYS) {
@@ -441,26 +454,30 @@ fn picked_raw(
             out.push((key, value));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// The name and image ranges of each container of a list at `range` (`null`: none).
+/// The name and image ranges of each container of a list at `range` (`null`: none) into
+/// `out` (emptied first); `elements` is scratch memory.
 fn containers_raw(
     doc: &Doc<'_>,
     range: Option<Range<usize>>,
-) -> Result<Vec<[Option<Range<usize>>; 2]>, PageError> {
+    out: &mut Vec<[Option<Range<usize>>; 2]>,
+    elements: &mut Vec<Range<usize>>,
+) -> Result<(), PageError> {
+    out.clear();
     let Some(range) = range else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let Some(items) = doc.elements(range.clone())? else {
+    if !doc.elements_into(range.clone(), elements)? {
         // `null`, or a wrong type serde reports.
         serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&doc.bytes()[range])?;
-        return Ok(Vec::new());
-    };
-    items
-        .into_iter()
-        .map(|item| pick_members(doc, item, ["name", "image"], "a container"))
-        .collect()
+        return Ok(());
+    }
+    for item in elements.drain(..) {
+        out.push(pick_members(doc, item, ["name", "image"], "a container")?);
+    }
+    Ok(())
 }
 
 /// Appends a length-prefixed part to a grouping key (so that no two sequences of parts give
@@ -477,22 +494,27 @@ fn key_part(key: &mut Vec<u8>, part: Option<&[u8]>) {
 }
 
 /// What [`owned_pod`] reads of a pod, as ranges of its page: decoded only for the first pod of
-/// each group, compared raw for the others.
+/// each group, compared raw for the others. Its memory is reused from pod to pod.
+#[derive(Default)]
 struct OwnedRaw {
     labels: Vec<(&'static str, Range<usize>)>,
     annotations: Vec<(&'static str, Range<usize>)>,
     host_network: Option<Range<usize>>,
     containers: Vec<[Option<Range<usize>>; 2]>,
     init_containers: Vec<[Option<Range<usize>>; 2]>,
+    /// Scratch memory for array elements.
+    elements: Vec<Range<usize>>,
 }
 
 impl OwnedRaw {
+    /// Reads a pod's (`doc`) labels, annotations and `spec`, at these ranges, into `self`.
     fn read(
+        &mut self,
         doc: &Doc<'_>,
         labels: Option<Range<usize>>,
         annotations: Option<Range<usize>>,
         spec: Option<Range<usize>>,
-    ) -> Result<Self, PageError> {
+    ) -> Result<(), PageError> {
         let [host_network, containers, init_containers] = match spec {
             Some(range) => pick_members(
                 doc,
@@ -502,13 +524,17 @@ impl OwnedRaw {
             )?,
             None => [None, None, None],
         };
-        Ok(Self {
-            labels: picked_raw(doc, labels)?,
-            annotations: picked_raw(doc, annotations)?,
-            host_network,
-            containers: containers_raw(doc, containers)?,
-            init_containers: containers_raw(doc, init_containers)?,
-        })
+        picked_raw(doc, labels, &mut self.labels)?;
+        picked_raw(doc, annotations, &mut self.annotations)?;
+        self.host_network = host_network;
+        containers_raw(doc, containers, &mut self.containers, &mut self.elements)?;
+        containers_raw(
+            doc,
+            init_containers,
+            &mut self.init_containers,
+            &mut self.elements,
+        )?;
+        Ok(())
     }
 
     /// Everything [`owned_pod`] reads but the name and the images, raw: equal keys, equal
@@ -517,46 +543,47 @@ impl OwnedRaw {
         &self,
         doc: &Doc<'_>,
         namespace: Option<&str>,
-        owners: &[OwnerLite],
+        owners: &[OwnerLite<'_>],
         finished: bool,
-    ) -> Vec<u8> {
+        key: &mut Vec<u8>,
+    ) {
         let bytes = doc.bytes();
         let raw = |r: &Option<Range<usize>>| r.clone().map(|r| &bytes[r]);
-        let mut key = Vec::with_capacity(256);
-        key_part(&mut key, namespace.map(str::as_bytes));
+        key.clear();
+        let key = &mut *key;
+        key_part(key, namespace.map(str::as_bytes));
         for owner in owners {
-            key_part(&mut key, owner.kind.as_deref().map(str::as_bytes));
-            key_part(&mut key, owner.name.as_deref().map(str::as_bytes));
+            key_part(key, owner.kind.as_deref().map(str::as_bytes));
+            key_part(key, owner.name.as_deref().map(str::as_bytes));
             key_part(
-                &mut key,
+                key,
                 owner.controller.map(|c| if c { &b"t"[..] } else { b"f" }),
             );
         }
         for (tag, pairs) in [(b"L", &self.labels), (b"A", &self.annotations)] {
-            key_part(&mut key, Some(tag));
+            key_part(key, Some(tag));
             for (k, r) in pairs {
-                key_part(&mut key, Some(k.as_bytes()));
-                key_part(&mut key, Some(&bytes[r.clone()]));
+                key_part(key, Some(k.as_bytes()));
+                key_part(key, Some(&bytes[r.clone()]));
             }
         }
-        key_part(&mut key, raw(&self.host_network));
+        key_part(key, raw(&self.host_network));
         for (tag, list) in [(b"C", &self.containers), (b"I", &self.init_containers)] {
-            key_part(&mut key, Some(tag));
+            key_part(key, Some(tag));
             for [name, _] in list {
-                key_part(&mut key, raw(name));
+                key_part(key, raw(name));
             }
         }
-        key_part(&mut key, Some(if finished { b"done" } else { b"running" }));
-        key
+        key_part(key, Some(if finished { b"done" } else { b"running" }));
     }
 
     /// The reduced pod ([`owned_pod`]), decoded.
     fn decode(
         &self,
         doc: &Doc<'_>,
-        name: Option<String>,
+        name: Option<&str>,
         namespace: Option<&str>,
-        owners: &[OwnerLite],
+        owners: &[OwnerLite<'_>],
         phase: Option<&str>,
     ) -> Result<Value, PageError> {
         let bytes = doc.bytes();
@@ -593,40 +620,43 @@ impl OwnedRaw {
     }
 }
 
-/// A pod's `ownerReferences` at `range`: kind, name and whether each is the controller.
-fn owner_references(
-    doc: &Doc<'_>,
+/// A pod's `ownerReferences` at `range` into `out` (emptied first): kind, name and whether each
+/// is the controller; `elements` is scratch memory.
+fn owner_references<'a>(
+    doc: &Doc<'a>,
     range: Option<Range<usize>>,
-) -> Result<Vec<OwnerLite>, PageError> {
+    out: &mut Vec<OwnerLite<'a>>,
+    elements: &mut Vec<Range<usize>>,
+) -> Result<(), PageError> {
+    out.clear();
     let Some(range) = range else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let Some(items) = doc.elements(range.clone())? else {
-        return Ok(
-            serde_json::from_slice::<Option<Vec<OwnerLite>>>(&doc.bytes()[range])?
+    if !doc.elements_into(range.clone(), elements)? {
+        out.extend(
+            serde_json::from_slice::<Option<Vec<OwnerLite<'a>>>>(&doc.bytes()[range])?
                 .unwrap_or_default(),
         );
-    };
-    items
-        .into_iter()
-        .map(|item| {
-            let [kind, name, controller] = pick_members(
-                doc,
-                item,
-                ["kind", "name", "controller"],
-                "an owner reference",
-            )?;
-            Ok(OwnerLite {
-                kind: string(doc, kind)?,
-                name: string(doc, name)?,
-                controller: parse(doc, controller)?,
-            })
-        })
-        .collect()
+        return Ok(());
+    }
+    for item in elements.drain(..) {
+        let [kind, name, controller] = pick_members(
+            doc,
+            item,
+            ["kind", "name", "controller"],
+            "an owner reference",
+        )?;
+        out.push(OwnerLite {
+            kind: string(doc, kind)?,
+            name: string(doc, name)?,
+            controller: parse(doc, controller)?,
+        });
+    }
+    Ok(())
 }
 
 /// A pod's `status.phase` (a `null` status has none).
-fn phase(doc: &Doc<'_>, range: Range<usize>) -> Result<Option<String>, PageError> {
+fn phase<'a>(doc: &Doc<'a>, range: Range<usize>) -> Result<Option<Cow<'a, str>>, PageError> {
     match doc.pick(range.clone(), ["phase"])? {
         Some([phase]) => string(doc, phase),
         None => serde_json::from_slice::<Option<IgnoredAny>>(&doc.bytes()[range])?
@@ -643,13 +673,22 @@ fn filtered(page: &[u8], range: Range<usize>, shape: Shape) -> Result<Value, Pag
 }
 
 #[derive(serde::Deserialize)]
-struct OwnerLite {
-    #[serde(default)]
-    kind: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
+struct OwnerLite<'a> {
+    #[serde(default, borrow)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    name: Option<Cow<'a, str>>,
     #[serde(default)]
     controller: Option<bool>,
+}
+
+/// Memory [`pod_item`] reuses from pod to pod.
+#[derive(Default)]
+struct Scratch<'a> {
+    raw: OwnedRaw,
+    owners: Vec<OwnerLite<'a>>,
+    elements: Vec<Range<usize>>,
+    key: Vec<u8>,
 }
 
 /// The pods of a list page: those `grouping` groups go to `groups`, reduced to
@@ -665,10 +704,31 @@ pub fn pod_items(
     grouping: &Grouping,
     groups: &mut PodGroups,
 ) -> Result<Vec<Value>, PageError> {
-    let mut out = Vec::new();
-    let mut owned = PodGroups::default();
+    let mut state = (Vec::new(), PodGroups::default(), Scratch::default());
+    walk_items(
+        page,
+        &mut state,
+        |(out, owned, scratch), doc| pod_item(doc, grouping, owned, out, scratch),
+        |(out, owned, _)| {
+            out.clear();
+            *owned = PodGroups::default();
+        },
+    )?;
+    let (out, owned, _) = state;
+    groups.append(owned);
+    Ok(out)
+}
+
+/// Calls `item` on each item of a list page, scanned one at a time ([`Doc::rescan_prefix`]),
+/// each walked while it is still in the processor's cache; `reset` forgets what was read into
+/// `state` when the page has `items` again (the last counts, as for any JSON parser).
+fn walk_items<'p, S>(
+    page: &'p [u8],
+    state: &mut S,
+    mut item: impl FnMut(&mut S, &Doc<'p>) -> Result<(), PageError>,
+    mut reset: impl FnMut(&mut S),
+) -> Result<(), PageError> {
     let mut doc = Doc::new(b"null")?;
-    // The list is walked here, its items scanned one at a time ([`Doc::rescan_prefix`]).
     let mut i = scan::skip_ws(page, 0);
     if page.get(i) != Some(&b'{') {
         return Err(PageError::NotAnObject("the list"));
@@ -678,6 +738,7 @@ pub fn pod_items(
     if !more {
         i += 1;
     }
+    let mut seen = false;
     while more {
         if page.get(i) != Some(&b'"') {
             return Err(scan::ScanError::at(i, "expected a key").into());
@@ -691,21 +752,19 @@ pub fn pod_items(
         }
         i = scan::skip_ws(page, i + 1);
         let is_items = scan::find_key(key, &["items"]).is_some();
-        if is_items {
-            // The last `items` counts, as for any JSON parser.
-            out.clear();
-            owned = PodGroups::default();
+        if is_items && std::mem::replace(&mut seen, true) {
+            reset(state);
         }
         if is_items && page.get(i) == Some(&b'[') {
             i = scan::skip_ws(page, i + 1);
-            let mut item = page.get(i) != Some(&b']');
-            while item {
+            let mut more_items = page.get(i) != Some(&b']');
+            while more_items {
                 doc.rescan_prefix(&page[i..])?;
-                pod_item(&doc, grouping, &mut owned, &mut out)?;
+                item(state, &doc)?;
                 i = scan::skip_ws(page, i + doc.root().end);
                 match page.get(i) {
                     Some(b',') => i = scan::skip_ws(page, i + 1),
-                    Some(b']') => item = false,
+                    Some(b']') => more_items = false,
                     _ => return Err(scan::ScanError::at(i, "expected `,` or `]`").into()),
                 }
             }
@@ -732,17 +791,150 @@ pub fn pod_items(
     if scan::skip_ws(page, i) != page.len() {
         return Err(scan::ScanError::at(i, "trailing characters").into());
     }
-    groups.append(owned);
+    Ok(())
+}
+
+/// The ReplicaSets of a list page, in order: those a Deployment of `deployments` controls
+/// reduced to [`owned_replicaset`] (`true`) from the few members it reads, without parsing
+/// the rest; the others (`false`) parsed as [`items`] would. Items lack `apiVersion` and
+/// `kind` either way (list items do); the reduced ones read them from `api_version` and `kind`.
+///
+/// # Errors
+/// When the page is not a JSON list of objects.
+pub fn replica_set_items(
+    page: &[u8],
+    deployments: &Grouping,
+    api_version: &str,
+    kind: &str,
+) -> Result<Vec<(bool, Value)>, PageError> {
+    let mut out = Vec::new();
+    walk_items(
+        page,
+        &mut out,
+        |out, doc| {
+            out.push(replica_set_item(doc, deployments, api_version, kind)?);
+            Ok(())
+        },
+        Vec::clear,
+    )?;
     Ok(out)
 }
 
+/// One ReplicaSet of a list page ([`replica_set_items`]).
+fn replica_set_item(
+    doc: &Doc<'_>,
+    deployments: &Grouping,
+    api_version: &str,
+    kind: &str,
+) -> Result<(bool, Value), PageError> {
+    let bytes = doc.bytes();
+    let item = doc.root();
+    let Some([metadata, spec]) = doc.pick(item.clone(), ["metadata", "spec"])? else {
+        // Not an object: what `items` makes of it.
+        return Ok((false, filtered(bytes, item, Shape::Root(Status::Skip))?));
+    };
+    // What `owned_replicaset` and ownership read, each value parsed as `items` would have:
+    // its namespace and owners first, the rest only for the owned ones.
+    let [name, namespace, refs, labels, annotations] = match metadata {
+        Some(range) => doc
+            .pick(
+                range,
+                [
+                    "name",
+                    "namespace",
+                    "ownerReferences",
+                    "labels",
+                    "annotations",
+                ],
+            )?
+            .unwrap_or_default(),
+        None => Default::default(),
+    };
+    let parse = |range: Option<Range<usize>>| -> Result<Option<Value>, PageError> {
+        range
+            .map(|r| filtered(bytes, r, Shape::Any))
+            .transpose()
+    };
+    let namespace = parse(namespace)?;
+    let refs = parse(refs)?.unwrap_or(Value::Null);
+    let in_namespace = namespace.as_ref().and_then(Value::as_str).unwrap_or("");
+    if !deployments.own_parts(in_namespace, &refs) {
+        return Ok((false, filtered(bytes, item, Shape::Root(Status::Skip))?));
+    }
+    let suppressions = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
+    let mut meta = Map::new();
+    if let Some(name) = parse(name)? {
+        meta.insert("name".into(), name);
+    }
+    if let Some(namespace) = namespace {
+        meta.insert("namespace".into(), namespace);
+    }
+    meta.insert("ownerReferences".into(), controller_refs_in(&refs));
+    if let Some(labels) = picked_map(doc, labels, &OWNED_POD_LABELS)? {
+        meta.insert("labels".into(), labels);
+    }
+    if let Some(annotations) = picked_map(doc, annotations, &suppressions)? {
+        meta.insert("annotations".into(), annotations);
+    }
+    let mut template = Map::new();
+    if let Some(spec) = spec
+        && let Some([Some(range)]) = doc.pick(spec, ["template"])?
+        && let Some([Some(range)]) = doc.pick(range, ["metadata"])?
+        && let Some([annotations]) = doc.pick(range, ["annotations"])?
+        && let Some(annotations) = picked_map(doc, annotations, &suppressions)?
+    {
+        template.insert("metadata".into(), json_object([("annotations", annotations)]));
+    }
+    template.insert("spec".into(), Value::Object(Map::new()));
+    // As `owned_replicaset` builds it.
+    Ok((
+        true,
+        json_object([
+            ("apiVersion", Value::String(api_version.into())),
+            ("kind", Value::String(kind.into())),
+            ("metadata", Value::Object(meta)),
+            ("spec", json_object([("template", Value::Object(template))])),
+        ]),
+    ))
+}
+
+/// The members of the object at `range` named `keys` (the last of duplicates), each parsed as
+/// `items` would have: [`pick`] on that object, without parsing the rest of it.
+fn picked_map(
+    doc: &Doc<'_>,
+    range: Option<Range<usize>>,
+    keys: &[&str],
+) -> Result<Option<Value>, PageError> {
+    let Some(members) = range.and_then(|range| doc.iter_members(range)) else {
+        return Ok(None);
+    };
+    let mut picked: Vec<(usize, Range<usize>)> = Vec::new();
+    for member in members {
+        let (key, value) = member?;
+        if let Some(k) = scan::find_key(key, keys) {
+            picked.retain(|(seen, _)| *seen != k);
+            picked.push((k, value));
+        }
+    }
+    if picked.is_empty() {
+        return Ok(None);
+    }
+    let mut map = Map::new();
+    for (k, range) in picked {
+        map.insert(keys[k].to_string(), filtered(doc.bytes(), range, Shape::Any)?);
+    }
+    Ok(Some(Value::Object(map)))
+}
+
+
 /// One pod of a list page ([`pod_items`]), scanned in `doc`: grouped in `groups` or added
 /// whole to `out`.
-fn pod_item(
-    doc: &Doc<'_>,
+fn pod_item<'a>(
+    doc: &Doc<'a>,
     grouping: &Grouping,
     groups: &mut PodGroups,
     out: &mut Vec<Value>,
+    scratch: &mut Scratch<'a>,
 ) -> Result<(), PageError> {
     let item = doc.root();
     let [metadata, spec, status] =
@@ -766,12 +958,16 @@ fn pod_item(
         )?),
         None => None,
     };
-    let (namespace, owners) = match &fields {
-        Some([_, namespace, owners, _, _]) => (
-            string(doc, namespace.clone())?,
-            owner_references(doc, owners.clone())?,
-        ),
-        None => (None, Vec::new()),
+    let owners = &mut scratch.owners;
+    let namespace = match &fields {
+        Some([_, namespace, refs, _, _]) => {
+            owner_references(doc, refs.clone(), owners, &mut scratch.elements)?;
+            string(doc, namespace.clone())?
+        }
+        None => {
+            owners.clear();
+            None
+        }
     };
     if let Grouping::Only(only) = grouping {
         let name = match &fields {
@@ -779,27 +975,37 @@ fn pod_item(
             None => None,
         };
         let pod = (
-            namespace.clone().unwrap_or_default(),
-            name.unwrap_or_default(),
+            namespace.as_deref().unwrap_or_default().to_string(),
+            name.as_deref().unwrap_or_default().to_string(),
         );
         if !only.contains(&pod) {
             return Ok(());
         }
     }
     if let Some([name, _, _, labels, annotations]) = fields
-        && grouping.own(namespace.as_deref(), &owners)
+        && grouping.own(namespace.as_deref(), owners)
     {
-        let raw = OwnedRaw::read(doc, labels, annotations, spec)?;
+        let raw = &mut scratch.raw;
+        raw.read(doc, labels, annotations, spec)?;
         let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
-        let key = raw.key(doc, namespace.as_deref(), &owners, finished);
+        raw.key(
+            doc,
+            namespace.as_deref(),
+            owners,
+            finished,
+            &mut scratch.key,
+        );
         let name = string(doc, name)?;
         let label: Box<str> = name.as_deref().unwrap_or("").into();
-        groups.add_keyed(key, label, || {
-            let refs = controlling(&owners)
+        let raw = &scratch.raw;
+        let owners = &scratch.owners;
+        groups.add_keyed(&scratch.key, label, || {
+            let refs = controlling(owners)
                 .map(|(kind, name)| (kind.to_string(), name.to_string()))
                 .collect();
-            let group = Group::new(namespace.clone().unwrap_or_default(), refs);
-            let pod = raw.decode(doc, name, namespace.as_deref(), &owners, phase.as_deref())?;
+            let namespace = namespace.as_deref();
+            let group = Group::new(namespace.unwrap_or_default().to_string(), refs);
+            let pod = raw.decode(doc, name.as_deref(), namespace, owners, phase.as_deref())?;
             Ok::<_, PageError>((pod, group))
         })?;
     } else {
@@ -839,8 +1045,12 @@ pub type Ref = (String, String, String);
 
 /// The controlling owners `(kind, name)` of an object (JSON).
 fn controllers(value: &Value) -> impl Iterator<Item = (&str, &str)> {
-    value["metadata"]["ownerReferences"]
-        .as_array()
+    controllers_in(&value["metadata"]["ownerReferences"])
+}
+
+/// The controllers `(kind, name)` of a list of owner references.
+fn controllers_in(refs: &Value) -> impl Iterator<Item = (&str, &str)> {
+    refs.as_array()
         .into_iter()
         .flatten()
         .filter(|r| r["controller"] == Value::Bool(true))
@@ -853,7 +1063,7 @@ fn is_present(present: &HashSet<Ref>, kind: &str, namespace: &str, name: &str) -
 }
 
 /// The controlling owners `(kind, name)` of a pod's `ownerReferences`.
-fn controlling(owners: &[OwnerLite]) -> impl Iterator<Item = (&str, &str)> {
+fn controlling<'o>(owners: &'o [OwnerLite<'_>]) -> impl Iterator<Item = (&'o str, &'o str)> {
     owners
         .iter()
         .filter(|r| r.controller == Some(true))
@@ -862,8 +1072,13 @@ fn controlling(owners: &[OwnerLite]) -> impl Iterator<Item = (&str, &str)> {
 
 /// The controller references, reduced to what ownership is decided by.
 fn controller_refs(value: &Value) -> Value {
+    controller_refs_in(&value["metadata"]["ownerReferences"])
+}
+
+/// [`controller_refs`] of a list of owner references.
+fn controller_refs_in(refs: &Value) -> Value {
     Value::Array(
-        controllers(value)
+        controllers_in(refs)
             .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
             .collect(),
     )
@@ -969,21 +1184,32 @@ pub fn owned_replicaset(rs: &Value) -> Value {
         &rs["spec"]["template"]["metadata"]["annotations"],
         &suppressions,
     ) {
-        template.insert("metadata".into(), json!({ "annotations": annotations }));
+        template.insert("metadata".into(), json_object([("annotations", annotations)]));
     }
-    template.insert("spec".into(), json!({}));
-    json!({
-        "apiVersion": rs["apiVersion"],
-        "kind": rs["kind"],
-        "metadata": metadata,
-        "spec": {"template": template},
-    })
+    template.insert("spec".into(), Value::Object(Map::new()));
+    json_object([
+        ("apiVersion", rs["apiVersion"].clone()),
+        ("kind", rs["kind"].clone()),
+        ("metadata", Value::Object(metadata)),
+        ("spec", json_object([("template", Value::Object(template))])),
+    ])
+}
+
+/// A JSON object of these members, moved in (`json!` would copy each value).
+fn json_object<const N: usize>(members: [(&str, Value); N]) -> Value {
+    Value::Object(
+        members
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 /// Owned pods, identical but for their names, kept once per kind of pod with every name.
 #[derive(Debug, Default)]
 pub struct PodGroups {
-    index: HashMap<Vec<u8>, usize>,
+    /// Keys are hashed with FxHash: they are ours, not an attacker's, and long.
+    index: FxHashMap<Vec<u8>, usize>,
     /// The group of the last pod added (the pods of a controller come one after another in a
     /// list: most pods are found here without hashing their key).
     last: Option<usize>,
@@ -1056,7 +1282,7 @@ impl PodGroups {
         }
         let key = key_pod.to_string().into_bytes();
         let added: Result<(), std::convert::Infallible> =
-            self.add_keyed(key, name, || Ok((pod, group)));
+            self.add_keyed(&key, name, || Ok((pod, group)));
         let Ok(()) = added;
     }
 
@@ -1068,13 +1294,13 @@ impl PodGroups {
     /// What `make` fails with (the pod is then not added).
     pub fn add_keyed<E>(
         &mut self,
-        key: Vec<u8>,
+        key: &[u8],
         name: Box<str>,
         make: impl FnOnce() -> Result<(Value, Group), E>,
     ) -> Result<(), E> {
         let found = match self.last {
             Some(i) if self.groups.get(i).is_some_and(|g| g.key == key) => Some(i),
-            _ => self.index.get(&key).copied(),
+            _ => self.index.get(key).copied(),
         };
         match found {
             Some(i) => {
@@ -1084,10 +1310,10 @@ impl PodGroups {
             None => {
                 let (pod, group) = make()?;
                 let pod = template(&pod);
-                self.index.insert(key.clone(), self.groups.len());
+                self.index.insert(key.to_vec(), self.groups.len());
                 self.last = Some(self.groups.len());
                 self.groups.push(Entry {
-                    key,
+                    key: key.to_vec(),
                     pod,
                     names: vec![name],
                     group,

@@ -7,6 +7,7 @@
 //! brackets that match), not for content: the values that are used are then parsed by
 //! `serde_json`, which checks them fully.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Range;
 
@@ -166,6 +167,8 @@ pub struct Doc<'a> {
     containers: Vec<Container>,
     /// Bit `i % 64` of word `i / 64` is set where byte `i` opens or closes a string.
     quotes: Vec<u64>,
+    /// The stack of containers still open while scanning (kept for its memory).
+    open: Vec<(bool, usize)>,
     /// The range of the whole value.
     root: Range<usize>,
 }
@@ -181,6 +184,7 @@ impl<'a> Doc<'a> {
             bytes,
             containers: Vec::new(),
             quotes: Vec::new(),
+            open: Vec::new(),
             root: 0..0,
         };
         doc.scan(bytes, false)?;
@@ -244,18 +248,27 @@ impl<'a> Doc<'a> {
     /// strings are closed and brackets matched. With `stop`, it stops at the end of the first
     /// value (a string or container) and returns that end.
     fn index(&mut self, stop: bool) -> Result<Option<usize>> {
+        // The memory of the last scan's stack, reused.
+        let mut open = std::mem::take(&mut self.open);
+        open.clear();
+        let result = self.index_with(&mut open, stop);
+        self.open = open;
+        result
+    }
+
+    /// [`Doc::index`], with `open` the stack of containers still open: (whether it is an
+    /// object, slot in `containers`).
+    fn index_with(&mut self, open: &mut Vec<(bool, usize)>, stop: bool) -> Result<Option<usize>> {
         let bytes = self.bytes;
         let string_root = stop && bytes.get(skip_ws(bytes, 0)) == Some(&b'"');
-        // (expected closing bracket, slot in `containers`) of the containers still open.
-        let mut open: Vec<(u8, usize)> = Vec::with_capacity(32);
         let mut in_string = false;
         let mut escape_carry = false;
         let mut string_start = 0;
         let (blocks, rest) = bytes.as_chunks::<64>();
         let mut last = [b' '; 64];
         last[..rest.len()].copy_from_slice(rest);
-        for n in 0..bytes.len().div_ceil(64) {
-            let block = blocks.get(n).unwrap_or(&last);
+        let padded = (!rest.is_empty()).then_some(&last);
+        for (n, block) in blocks.iter().chain(padded).enumerate() {
             let base = n * 64;
             let Classes {
                 quotes,
@@ -278,30 +291,38 @@ impl<'a> Doc<'a> {
                 done = Some(base + (quotes & !inside).trailing_zeros() as usize + 1);
             }
             let mut brackets = brackets & !inside;
-            while brackets != 0 && done.is_none() {
-                let j = base + brackets.trailing_zeros() as usize;
+            if done.is_some() {
+                brackets = 0;
+            }
+            while brackets != 0 {
+                let k = brackets.trailing_zeros() as usize & 63;
                 brackets &= brackets - 1;
-                match bytes[j] {
-                    b @ (b'{' | b'[') => {
-                        open.push((if b == b'{' { b'}' } else { b']' }, self.containers.len()));
-                        self.containers.push(Container {
-                            open: j,
-                            end: 0,
-                            after: 0,
-                        });
-                    }
-                    b => match open.pop() {
-                        Some((close, slot)) if close == b => {
-                            let after = self.containers.len();
-                            let container = &mut self.containers[slot];
-                            container.end = j + 1;
-                            container.after = after;
-                            if stop && open.is_empty() {
-                                done = Some(j + 1);
-                            }
+                let j = base + k;
+                // Bit 5 tells `{}` (0x7B, 0x7D) from `[]` (0x5B, 0x5D), bit 1 opening from
+                // closing.
+                let b = block[k];
+                let object = b & 0x20 != 0;
+                if b & 0x02 != 0 {
+                    open.push((object, self.containers.len()));
+                    self.containers.push(Container {
+                        open: j,
+                        end: 0,
+                        after: 0,
+                    });
+                    continue;
+                }
+                match open.pop() {
+                    Some((was_object, slot)) if was_object == object => {
+                        let after = self.containers.len();
+                        let container = &mut self.containers[slot];
+                        container.end = j + 1;
+                        container.after = after;
+                        if stop && open.is_empty() {
+                            done = Some(j + 1);
+                            break;
                         }
-                        _ => return error(j, "unbalanced brackets"),
-                    },
+                    }
+                    _ => return error(j, "unbalanced brackets"),
                 }
             }
             // Only the bytes before the end count.
@@ -462,16 +483,25 @@ impl<'a> Doc<'a> {
     /// # Errors
     /// When the array is malformed.
     pub fn elements(&self, range: Range<usize>) -> Result<Option<Vec<Range<usize>>>> {
+        let mut out = Vec::new();
+        Ok(self.elements_into(range, &mut out)?.then_some(out))
+    }
+
+    /// [`Doc::elements`] into `out` (emptied first); `false` when the value is not an array.
+    ///
+    /// # Errors
+    /// When the array is malformed.
+    pub fn elements_into(&self, range: Range<usize>, out: &mut Vec<Range<usize>>) -> Result<bool> {
         let bytes = self.bytes;
+        out.clear();
         let mut i = range.start;
         if bytes.get(i) != Some(&b'[') {
-            return Ok(None);
+            return Ok(false);
         }
         let mut next = self.container(i)? + 1;
-        let mut out = Vec::new();
         i = skip_ws(bytes, i + 1);
         if bytes.get(i) == Some(&b']') {
-            return Ok(Some(out));
+            return Ok(true);
         }
         loop {
             let end = self.value_end(i, &mut next)?;
@@ -479,7 +509,7 @@ impl<'a> Doc<'a> {
             i = skip_ws(bytes, end);
             match bytes.get(i) {
                 Some(b',') => i = skip_ws(bytes, i + 1),
-                Some(b']') if i < range.end => return Ok(Some(out)),
+                Some(b']') if i < range.end => return Ok(true),
                 _ => return error(i, "expected `,` or `]`"),
             }
         }
@@ -539,7 +569,7 @@ impl<'a> Members<'_, 'a> {
     }
 }
 
-impl Doc<'_> {
+impl<'a> Doc<'a> {
     /// The string at `range` (a JSON string, quotes included), decoded; `None` for `null`.
     ///
     /// # Errors
@@ -548,28 +578,40 @@ impl Doc<'_> {
         &self,
         range: Range<usize>,
     ) -> std::result::Result<Option<String>, serde_json::Error> {
+        Ok(self.str(range)?.map(Cow::into_owned))
+    }
+
+    /// [`Doc::string`], borrowed from the text when it has no escapes.
+    ///
+    /// # Errors
+    /// When the value is neither a string nor `null`, or not valid JSON.
+    pub fn str(
+        &self,
+        range: Range<usize>,
+    ) -> std::result::Result<Option<Cow<'a, str>>, serde_json::Error> {
         let raw = &self.bytes[range];
         if let [b'"', inner @ .., b'"'] = raw
-            && !inner.contains(&b'\\')
+            && !has_backslash(inner)
             && let Ok(text) = std::str::from_utf8(inner)
-            && !text.chars().any(char::is_control)
+            && !text.bytes().any(|b| b < 0x20)
         {
-            return Ok(Some(text.to_string()));
+            return Ok(Some(Cow::Borrowed(text)));
         }
-        serde_json::from_slice(raw)
+        Ok(serde_json::from_slice::<Option<String>>(raw)?.map(Cow::Owned))
     }
 }
 
 /// Which of `keys` a raw key (escapes not decoded) is, if any.
 #[must_use]
 pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
-    if let Some(k) = keys.iter().position(|k| k.as_bytes() == raw) {
+    if let Some(k) = keys
+        .iter()
+        .position(|k| k.len() == raw.len() && same(k.as_bytes(), raw))
+    {
         return Some(k);
     }
-    // A key spelt with escapes (`na\u006de`) is the same key. (Keys are short: a loop is
-    // faster than `contains`, which calls `memchr`.)
-    #[allow(clippy::manual_contains)]
-    if raw.iter().any(|&b| b == b'\\') {
+    // A key spelt with escapes (`na\u006de`) is the same key.
+    if has_backslash(raw) {
         let mut quoted = Vec::with_capacity(raw.len() + 2);
         quoted.push(b'"');
         quoted.extend_from_slice(raw);
@@ -579,6 +621,37 @@ pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
     } else {
         None
     }
+}
+
+/// The 8 bytes of `s` at `i` as a word.
+fn word(s: &[u8], i: usize) -> u64 {
+    let mut w = [0; 8];
+    w.copy_from_slice(&s[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Whether two slices of the same length are equal: keys are short, and comparing them a
+/// word at a time beats calling `memcmp`.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let half = |s: &[u8], i: usize| u32::from_le_bytes([s[i], s[i + 1], s[i + 2], s[i + 3]]);
+    match n {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
+/// Whether `raw` holds a backslash, a word at a time (keys are short).
+fn has_backslash(raw: &[u8]) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let (words, rest) = raw.as_chunks::<8>();
+    words.iter().any(|w| {
+        let x = u64::from_le_bytes(*w) ^ (ONES * u64::from(b'\\'));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    }) || rest.contains(&b'\\')
 }
 
 #[cfg(test)]

@@ -1,10 +1,13 @@
 //! The pod-page scanner on any input: it never panics, it accepts every JSON text `serde_json`
 //! accepts and finds the same members and elements, and a cut or corrupted page of Pods is an
-//! error, never a wrong reduction.
+//! error, never a wrong reduction. Pages of ReplicaSets reduced from the scan read as they read
+//! when parsed whole.
 
 use std::collections::HashSet;
 
-use meshready_cluster::reduce::{Grouping, PodGroups, Ref, pod_items};
+use meshready_cluster::reduce::{
+    Grouping, PodGroups, Ref, Status, items, owned_replicaset, pod_items, replica_set_items,
+};
 use meshready_cluster::scan::Doc;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -48,6 +51,53 @@ fn page() -> String {
     json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"continue": "x"},
            "items": [pod("web-1-a", true), pod("web-1-b", true), pod("debug", false)]})
     .to_string()
+}
+
+/// A ReplicaSet (or, for `shape` 5, any value) whose owner, namespace, labels and annotations
+/// are each one of the cases that decide its reduction, with `extra` members at every level.
+fn replica_set() -> impl Strategy<Value = Value> {
+    let annotations = prop_oneof![
+        Just(json!({})),
+        Just(
+            json!({"meshready.io/ignore": "MR0001", "kubectl.kubernetes.io/last-applied-configuration": "{}"})
+        ),
+        Just(
+            json!({"galley.istio.io/analyze-suppress": "IST0101", "sidecar.istio.io/inject": "false"})
+        ),
+        json_value(),
+    ];
+    let labels = prop_oneof![
+        Just(json!({"app": "web", "istio.io/rev": "canary", "release": "r1"})),
+        Just(Value::Null),
+        json_value(),
+    ];
+    (
+        0u8..6,
+        prop_oneof![Just(json!("shop")), Just(json!("other")), Just(Value::Null)],
+        labels,
+        annotations.clone(),
+        annotations,
+        json_value(),
+        json_value(),
+    )
+        .prop_map(|(shape, namespace, labels, annotations, template, extra, any)| {
+            let owners = match shape {
+                0 => json!([{"kind": "Deployment", "name": "web", "controller": true}]),
+                1 => json!([{"kind": "Deployment", "name": "web"}]),
+                2 => json!([{"kind": "Deployment", "name": "gone", "controller": true}]),
+                3 => Value::Null,
+                4 => extra.clone(),
+                _ => return any,
+            };
+            json!({"metadata": {"name": "web-1", "namespace": namespace, "labels": labels,
+                                "annotations": annotations, "ownerReferences": owners,
+                                "managedFields": [{"manager": "kube-controller-manager"}],
+                                "extra": extra},
+                   "spec": {"replicas": 1, "template": {"metadata": {"annotations": template,
+                                                                      "extra": extra},
+                                                         "spec": {"containers": [{"name": "web"}]}}},
+                   "status": {"replicas": 1}, "extra": extra})
+        })
 }
 
 fn present() -> Grouping {
@@ -101,6 +151,42 @@ proptest! {
             }
             _ => prop_assert_eq!(doc.members(doc.root()).unwrap(), None),
         }
+    }
+
+    #[test]
+    fn replica_sets_are_reduced_as_when_parsed_whole(
+        sets in prop::collection::vec(replica_set(), 0..5),
+        pretty in any::<bool>(),
+    ) {
+        let list = json!({"kind": "ReplicaSetList", "metadata": {"continue": ""}, "items": sets});
+        let page = if pretty {
+            serde_json::to_string_pretty(&list).unwrap()
+        } else {
+            list.to_string()
+        };
+        let deployments = Grouping::Present(HashSet::<Ref>::from([(
+            "Deployment".into(),
+            "shop".into(),
+            "web".into(),
+        )]));
+        let want: Vec<(bool, Value)> = items(page.as_bytes(), Status::Skip)
+            .unwrap()
+            .into_iter()
+            .map(|item| {
+                let mut typed = item.clone();
+                if let Value::Object(map) = &mut typed {
+                    map.insert("apiVersion".into(), json!("apps/v1"));
+                    map.insert("kind".into(), json!("ReplicaSet"));
+                }
+                if deployments.own_json(&typed) {
+                    (true, owned_replicaset(&typed))
+                } else {
+                    (false, item)
+                }
+            })
+            .collect();
+        let got = replica_set_items(page.as_bytes(), &deployments, "apps/v1", "ReplicaSet").unwrap();
+        prop_assert_eq!(got, want);
     }
 
     #[test]

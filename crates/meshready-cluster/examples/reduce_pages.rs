@@ -1,0 +1,67 @@
+//! Reduces saved list pages (as `meshready cluster` reads them) many times and prints the time
+//! per page: a harness for profiling the reductions, under `perf` or callgrind.
+//!
+//! ```console
+//! $ curl -s -H 'Authorization: Bearer fake-token' "$SERVER/api/v1/pods?limit=500" > pods.json
+//! $ cargo run --release -p meshready-cluster --example reduce_pages -- Pod pods.json 100
+//! ```
+//!
+//! The kind is `Pod` (grouped by ReplicaSet, as `cluster` reads them with the workloads),
+//! `ReplicaSet` (those whose controller the page names are owned: reduced) or any other
+//! (parsed as `items`, then converted to the core's objects).
+
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use meshready_cluster::reduce::{
+    Grouping, PodGroups, Status, items, pod_items, replica_set_items,
+};
+use meshready_core::source::{LoadOptions, object_from_json};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: reduce_pages KIND PAGE.json [TIMES]";
+    let kind = args.next().ok_or(usage)?;
+    let page = std::fs::read(args.next().ok_or(usage)?)?;
+    let times: u32 = args.next().map_or(Ok(20), |t| t.parse())?;
+    let options = LoadOptions::default();
+    // Every controller the page's items name, as if the snapshot held them all.
+    let mut controllers = HashSet::new();
+    for item in items(&page, Status::Skip)? {
+        let namespace = item["metadata"]["namespace"].as_str().unwrap_or_default();
+        for owner in item["metadata"]["ownerReferences"].as_array().into_iter().flatten() {
+            if let (Some(kind), Some(name)) = (owner["kind"].as_str(), owner["name"].as_str()) {
+                controllers.insert((kind.to_string(), namespace.to_string(), name.to_string()));
+            }
+        }
+    }
+    let owners = Grouping::Present(controllers);
+    let start = Instant::now();
+    let mut read = 0;
+    for _ in 0..times {
+        read += match kind.as_str() {
+            "Pod" => {
+                let grouping = Grouping::Kinds(HashSet::from(["ReplicaSet".to_string()]));
+                let mut groups = PodGroups::default();
+                let whole = pod_items(&page, &grouping, &mut groups)?;
+                whole.len() + groups.pods()
+            }
+            "ReplicaSet" => replica_set_items(&page, &owners, "apps/v1", &kind)?.len(),
+            _ => {
+                let values = items(&page, Status::of(&kind))?;
+                for value in &values {
+                    std::hint::black_box(object_from_json(value, &options)).ok();
+                }
+                values.len()
+            }
+        };
+    }
+    println!(
+        "{kind}: {} items per page, {:?} per page",
+        read / times as usize,
+        start.elapsed() / times
+    );
+    Ok(())
+}
