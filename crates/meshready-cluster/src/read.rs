@@ -175,7 +175,22 @@ pub async fn client(options: &Options) -> Result<Client> {
         (None, None) => Config::infer().await.map_err(Error::Infer)?,
     };
     config.default_retry = false;
+    skip_system_roots_for_plain_http(&mut config);
     Client::try_from(config).map_err(Error::Client)
+}
+
+/// A server reached over plain HTTP (`kubectl proxy`, a loopback stand-in) never checks a
+/// certificate, yet kube-rs builds its TLS settings anyway, with the system's trust store
+/// when the kubeconfig names no CA: ~60 ms of reading certificates before the first request.
+/// An empty trust store is the same for such a server. HTTPS servers and proxies keep theirs.
+fn skip_system_roots_for_plain_http(config: &mut Config) {
+    if config.cluster_url.scheme() == Some(&::http::uri::Scheme::HTTP)
+        && config.proxy_url.is_none()
+        && config.root_cert.is_none()
+        && config.root_cert_file.is_none()
+    {
+        config.root_cert = Some(Vec::new());
+    }
 }
 
 /// Reads the cluster under `options.timeout`.
@@ -937,5 +952,24 @@ mod tests {
             "get configmaps istio-system/istio-sidecar-injector"
         );
         assert_eq!(encode("a+b/c=="), "a%2Bb%2Fc%3D%3D");
+    }
+
+    #[test]
+    fn only_plain_http_servers_skip_the_system_trust_store() {
+        let config = |url: &str| Config::new(url.parse().unwrap());
+        let mut plain = config("http://127.0.0.1:8001");
+        skip_system_roots_for_plain_http(&mut plain);
+        assert_eq!(plain.root_cert, Some(Vec::new()));
+        let mut tls = config("https://10.0.0.1:6443");
+        skip_system_roots_for_plain_http(&mut tls);
+        assert_eq!(tls.root_cert, None);
+        let mut proxied = config("http://127.0.0.1:8001");
+        proxied.proxy_url = Some("https://proxy:3128".parse().unwrap());
+        skip_system_roots_for_plain_http(&mut proxied);
+        assert_eq!(proxied.root_cert, None);
+        let mut with_ca = config("http://127.0.0.1:8001");
+        with_ca.root_cert = Some(vec![b"der".to_vec()]);
+        skip_system_roots_for_plain_http(&mut with_ca);
+        assert_eq!(with_ca.root_cert, Some(vec![b"der".to_vec()]));
     }
 }
