@@ -15,9 +15,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use meshready_cluster::reduce::{
-    Grouping, PodGroups, Status, items, pod_items, replica_set_items,
-};
+use meshready_cluster::reduce::{Grouping, PodGroups, Status, items, pod_items, replica_set_items};
 use meshready_core::source::{LoadOptions, object_from_json};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,7 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut controllers = HashSet::new();
     for item in items(&page, Status::Skip)? {
         let namespace = item["metadata"]["namespace"].as_str().unwrap_or_default();
-        for owner in item["metadata"]["ownerReferences"].as_array().into_iter().flatten() {
+        for owner in item["metadata"]["ownerReferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if let (Some(kind), Some(name)) = (owner["kind"].as_str(), owner["name"].as_str()) {
                 controllers.insert((kind.to_string(), namespace.to_string(), name.to_string()));
             }

@@ -851,9 +851,7 @@ fn replica_set_item(
         None => Default::default(),
     };
     let parse = |range: Option<Range<usize>>| -> Result<Option<Value>, PageError> {
-        range
-            .map(|r| filtered(bytes, r, Shape::Any))
-            .transpose()
+        range.map(|r| filtered(bytes, r, Shape::Any)).transpose()
     };
     let namespace = parse(namespace)?;
     let refs = parse(refs)?.unwrap_or(Value::Null);
@@ -883,7 +881,10 @@ fn replica_set_item(
         && let Some([annotations]) = doc.pick(range, ["annotations"])?
         && let Some(annotations) = picked_map(doc, annotations, &suppressions)?
     {
-        template.insert("metadata".into(), json_object([("annotations", annotations)]));
+        template.insert(
+            "metadata".into(),
+            json_object([("annotations", annotations)]),
+        );
     }
     template.insert("spec".into(), Value::Object(Map::new()));
     // As `owned_replicaset` builds it.
@@ -921,11 +922,13 @@ fn picked_map(
     }
     let mut map = Map::new();
     for (k, range) in picked {
-        map.insert(keys[k].to_string(), filtered(doc.bytes(), range, Shape::Any)?);
+        map.insert(
+            keys[k].to_string(),
+            filtered(doc.bytes(), range, Shape::Any)?,
+        );
     }
     Ok(Some(Value::Object(map)))
 }
-
 
 /// One pod of a list page ([`pod_items`]), scanned in `doc`: grouped in `groups` or added
 /// whole to `out`.
@@ -1184,7 +1187,10 @@ pub fn owned_replicaset(rs: &Value) -> Value {
         &rs["spec"]["template"]["metadata"]["annotations"],
         &suppressions,
     ) {
-        template.insert("metadata".into(), json_object([("annotations", annotations)]));
+        template.insert(
+            "metadata".into(),
+            json_object([("annotations", annotations)]),
+        );
     }
     template.insert("spec".into(), Value::Object(Map::new()));
     json_object([

@@ -67,7 +67,7 @@ impl Rule for ConflictingDefinitions {
             rustc_hash::FxHashMap::default();
         for (i, o) in objects.iter().enumerate() {
             // Objects read from the API, and objects named by `generateName`, are distinct.
-            if o.origin.file == usize::MAX || o.root.at(&["metadata", "name"]).is_none() {
+            if o.decoded_by_api_server() || o.root.at(&["metadata", "name"]).is_none() {
                 continue;
             }
             groups

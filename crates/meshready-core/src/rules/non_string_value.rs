@@ -11,7 +11,8 @@ declare_rule! {
     /// Names, namespaces, label values, annotation values and Service selector values (on the
     /// object and on its pod template) that are not strings as Kubernetes reads YAML: unquoted
     /// `yes`, `no`, `on`, `off`, `y`, `n` (YAML 1.1 booleans), `true`/`false`, numbers such as
-    /// `1.10`, and null.
+    /// `1.10`, and null. Objects read from the API server (`meshready cluster`, the webhook's
+    /// reviews) are not checked: the API server stored them with string values.
     ///
     /// ## Why it matters in the mesh
     /// kubectl and the API server read YAML with YAML 1.1 rules, so `sidecar.istio.io/inject: yes`
@@ -51,7 +52,8 @@ impl Rule for NonStringValue {
         // Each file's lines, indexed when a value of it is first quoted.
         let mut lines: Vec<Option<LineIndex<'_>>> = vec![None; cx.files.len()];
         for object in cx.model.objects {
-            if !is_known_object(object) {
+            // The API server decoded it into the API's types: nothing to find.
+            if !is_known_object(object) || object.decoded_by_api_server() {
                 continue;
             }
             let mut places: Vec<(String, &Node, String)> = Vec::new();

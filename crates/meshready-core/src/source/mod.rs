@@ -135,6 +135,13 @@ pub struct Object {
 }
 
 impl Object {
+    /// Whether it was decoded by an API server (a list or an admission review: no file): its
+    /// fields have the types the API defines, which the API server checked when it stored it.
+    #[must_use]
+    pub fn decoded_by_api_server(&self) -> bool {
+        self.origin.file == API_SERVER
+    }
+
     /// How many objects this one stands for: itself and its [`Object::copies`].
     #[must_use]
     pub fn count(&self) -> usize {
@@ -679,6 +686,9 @@ fn load_document(
     }
 }
 
+/// The [`Origin::file`] of objects decoded by an API server ([`object_from_json`]).
+const API_SERVER: usize = usize::MAX;
+
 /// Builds an object from JSON that did not come from a file (an API server list, an admission
 /// review). Positions are unknown (line 0), so findings on it have no location, only a path.
 ///
@@ -690,7 +700,7 @@ pub fn object_from_json(
 ) -> Result<Object, String> {
     let root = Node::from_json(value, Pos::default());
     let origin = Origin {
-        file: usize::MAX,
+        file: API_SERVER,
         document: 0,
         item: None,
         helm_source: None,
