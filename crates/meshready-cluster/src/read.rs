@@ -392,6 +392,21 @@ fn reduce_page(
     Ok(listed)
 }
 
+/// Lowers the priority of a thread that reduces pages below that of the thread that receives
+/// them (nice +9, once per thread; best effort; Linux, where the nice value is per thread). The pages of one list come one after another,
+/// each asked for when the previous one has arrived: when the cores are busy, receiving goes
+/// first and the API server stays busy, and the pages waiting to be reduced catch up while
+/// the next one downloads, instead of both slowing down.
+fn yield_to_receiving() {
+    #[cfg(target_os = "linux")]
+    {
+        thread_local!(static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if !LOWERED.with(|lowered| lowered.replace(true)) {
+            let _ = rustix::process::nice(9);
+        }
+    }
+}
+
 /// Parses and reduces a page of Pods, grouped as `grouping` says.
 fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
@@ -714,6 +729,7 @@ impl Reader<'_> {
                 let kind = job.kind;
                 let reduction = reduction.clone();
                 pending.push_back(tokio::task::spawn_blocking(move || {
+                    yield_to_receiving();
                     (reduce_page(&body, kind, &reduction, false), body)
                 }));
                 match next {
@@ -741,6 +757,7 @@ impl Reader<'_> {
         let kind = job.kind;
         let reduction = reduction.clone();
         let task = tokio::task::spawn_blocking(move || {
+            yield_to_receiving();
             (reduce_page(&body, kind, &reduction, single), body)
         });
         self.join(job, task).await
@@ -971,5 +988,31 @@ mod tests {
         with_ca.root_cert = Some(vec![b"der".to_vec()]);
         skip_system_roots_for_plain_http(&mut with_ca);
         assert_eq!(with_ca.root_cert, Some(vec![b"der".to_vec()]));
+    }
+
+    /// The nice value of the calling thread (field 19 of `/proc/thread-self/stat`).
+    #[cfg(target_os = "linux")]
+    fn nice() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        after_name.split(' ').nth(16).unwrap().parse().unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reducing_threads_yield_to_the_receiving_one() {
+        let (before, after, again) = std::thread::spawn(|| {
+            let before = nice();
+            yield_to_receiving();
+            let after = nice();
+            yield_to_receiving();
+            (before, after, nice())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(after, (before + 9).min(19), "lowered by 9, once");
+        assert_eq!(again, after, "not lowered twice");
+        // Other threads keep their priority.
+        assert_eq!(nice(), before);
     }
 }
