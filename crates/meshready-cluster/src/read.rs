@@ -356,47 +356,44 @@ fn reduce_page(
     single: bool,
 ) -> std::result::Result<Listed, String> {
     let status = reduce::Status::of(kind.kind);
-    match (reduction, single) {
+    let api_version = kind.api_version();
+    let values: Vec<(bool, Value)> = match (reduction, single) {
+        // GETs (the injector ConfigMap, pods whose controller is missing) are kept whole.
+        (_, true) => vec![(
+            false,
+            reduce::object(body, status).map_err(|e| e.to_string())?,
+        )],
         (Reduction::Pods(grouping), false) => return reduce_pods(body, grouping),
         (Reduction::ReplicaSets(deployments), false) => {
-            return reduce_replica_sets(body, kind, deployments);
+            reduce::replica_set_items(body, deployments, &api_version, kind.kind)
+                .map_err(|e| e.to_string())?
         }
-        _ => {}
-    }
-    let values = if single {
-        vec![reduce::object(body, status).map_err(|e| e.to_string())?]
-    } else {
-        reduce::items(body, status).map_err(|e| e.to_string())?
+        (Reduction::None, false) => reduce::items(body, status)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|value| (false, value))
+            .collect(),
     };
     let options = LoadOptions::default();
     let mut listed = Listed::default();
-    for mut value in values {
-        if let Value::Object(map) = &mut value {
+    for (reduced, mut value) in values {
+        if let (false, Value::Object(map)) = (reduced, &mut value) {
             // List responses (and metadata-only answers) leave out or change each item's
             // apiVersion and kind.
-            map.insert("apiVersion".into(), Value::String(kind.api_version()));
+            map.insert("apiVersion".into(), Value::String(api_version.clone()));
             map.insert("kind".into(), Value::String(kind.kind.into()));
         }
-        let value = match reduction {
-            Reduction::Pods(grouping) if grouping.own_json(&value) => {
-                listed.pods.add(reduce::owned_pod(&value));
-                continue;
-            }
-            Reduction::ReplicaSets(deployments) if deployments.own_json(&value) => {
-                reduce::owned_replicaset(&value)
-            }
-            _ => value,
-        };
         listed.push(&value, &options);
     }
     Ok(listed)
 }
 
 /// Lowers the priority of a thread that reduces pages below that of the thread that receives
-/// them (nice +9, once per thread; best effort; Linux, where the nice value is per thread). The pages of one list come one after another,
-/// each asked for when the previous one has arrived: when the cores are busy, receiving goes
-/// first and the API server stays busy, and the pages waiting to be reduced catch up while
-/// the next one downloads, instead of both slowing down.
+/// them (nice +9, once per thread; best effort; Linux, where the nice value is per thread).
+/// The pages of one list come one after another, each asked for when the previous one has
+/// arrived: when the cores are busy, receiving goes first and the API server stays busy, and
+/// the pages waiting to be reduced catch up while the next one downloads, instead of both
+/// slowing down.
 fn yield_to_receiving() {
     #[cfg(target_os = "linux")]
     {
@@ -407,6 +404,20 @@ fn yield_to_receiving() {
     }
 }
 
+/// Reduces an answer on a blocking thread ([`reduce_page`]), handing its body back for reuse.
+fn spawn_reduction(
+    body: Vec<u8>,
+    kind: &'static Kind,
+    reduction: &Reduction,
+    single: bool,
+) -> tokio::task::JoinHandle<Reduced> {
+    let reduction = reduction.clone();
+    tokio::task::spawn_blocking(move || {
+        yield_to_receiving();
+        (reduce_page(&body, kind, &reduction, single), body)
+    })
+}
+
 /// Parses and reduces a page of Pods, grouped as `grouping` says.
 fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
@@ -414,27 +425,6 @@ fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, 
     let whole = reduce::pod_items(body, grouping, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
         listed.push(&pod, &options);
-    }
-    Ok(listed)
-}
-
-/// Parses and reduces a page of ReplicaSets, those of `deployments` reduced.
-fn reduce_replica_sets(
-    body: &[u8],
-    kind: &'static Kind,
-    deployments: &Grouping,
-) -> std::result::Result<Listed, String> {
-    let options = LoadOptions::default();
-    let mut listed = Listed::default();
-    let api_version = kind.api_version();
-    let items = reduce::replica_set_items(body, deployments, &api_version, kind.kind)
-        .map_err(|e| e.to_string())?;
-    for (owned, mut value) in items {
-        if let (false, Value::Object(map)) = (owned, &mut value) {
-            map.insert("apiVersion".into(), Value::String(api_version.clone()));
-            map.insert("kind".into(), Value::String(kind.kind.into()));
-        }
-        listed.push(&value, &options);
     }
     Ok(listed)
 }
@@ -726,12 +716,7 @@ impl Reader<'_> {
                     self.objects.fetch_add(page.len(), Ordering::Relaxed);
                     listed.append(page);
                 }
-                let kind = job.kind;
-                let reduction = reduction.clone();
-                pending.push_back(tokio::task::spawn_blocking(move || {
-                    yield_to_receiving();
-                    (reduce_page(&body, kind, &reduction, false), body)
-                }));
+                pending.push_back(spawn_reduction(body, job.kind, reduction, false));
                 match next {
                     Some(next) => token = Some(next),
                     None => break,
@@ -754,12 +739,7 @@ impl Reader<'_> {
         reduction: &Reduction,
         single: bool,
     ) -> Result<Listed> {
-        let kind = job.kind;
-        let reduction = reduction.clone();
-        let task = tokio::task::spawn_blocking(move || {
-            yield_to_receiving();
-            (reduce_page(&body, kind, &reduction, single), body)
-        });
+        let task = spawn_reduction(body, job.kind, reduction, single);
         self.join(job, task).await
     }
 

@@ -338,6 +338,9 @@ const PICKED_KEYS: [&str; 9] = [
     ISTIO_ANNOTATION,
 ];
 
+/// The annotations that suppress findings, which owned objects keep.
+const SUPPRESSIONS: [&str; 2] = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
+
 /// Which pods of a page [`pod_items`] puts in groups (by their controller) and which it keeps
 /// whole.
 #[derive(Debug, Clone)]
@@ -446,10 +449,20 @@ fn picked_raw(
         serde_json::from_slice::<Option<HashMap<String, IgnoredAny>>>(&doc.bytes()[range])?;
         return Ok(());
     };
+    named_members(members, &PICKED_KEYS, out)
+}
+
+/// The members named one of `keys` into `out`: each key and its value's range, the last of
+/// duplicate keys (as JSON parsers keep), values not decoded.
+fn named_members<'k>(
+    members: scan::Members<'_, '_>,
+    keys: &[&'k str],
+    out: &mut Vec<(&'k str, Range<usize>)>,
+) -> Result<(), PageError> {
     for member in members {
         let (key, value) = member?;
-        if let Some(k) = scan::find_key(key, &PICKED_KEYS) {
-            let key = PICKED_KEYS[k];
+        if let Some(k) = scan::find_key(key, keys) {
+            let key = keys[k];
             out.retain(|(k, _)| *k != key);
             out.push((key, value));
         }
@@ -502,18 +515,18 @@ struct OwnedRaw {
     host_network: Option<Range<usize>>,
     containers: Vec<[Option<Range<usize>>; 2]>,
     init_containers: Vec<[Option<Range<usize>>; 2]>,
-    /// Scratch memory for array elements.
-    elements: Vec<Range<usize>>,
 }
 
 impl OwnedRaw {
-    /// Reads a pod's (`doc`) labels, annotations and `spec`, at these ranges, into `self`.
+    /// Reads a pod's (`doc`) labels, annotations and `spec`, at these ranges, into `self`;
+    /// `elements` is scratch memory.
     fn read(
         &mut self,
         doc: &Doc<'_>,
         labels: Option<Range<usize>>,
         annotations: Option<Range<usize>>,
         spec: Option<Range<usize>>,
+        elements: &mut Vec<Range<usize>>,
     ) -> Result<(), PageError> {
         let [host_network, containers, init_containers] = match spec {
             Some(range) => pick_members(
@@ -527,13 +540,8 @@ impl OwnedRaw {
         picked_raw(doc, labels, &mut self.labels)?;
         picked_raw(doc, annotations, &mut self.annotations)?;
         self.host_network = host_network;
-        containers_raw(doc, containers, &mut self.containers, &mut self.elements)?;
-        containers_raw(
-            doc,
-            init_containers,
-            &mut self.init_containers,
-            &mut self.elements,
-        )?;
+        containers_raw(doc, containers, &mut self.containers, elements)?;
+        containers_raw(doc, init_containers, &mut self.init_containers, elements)?;
         Ok(())
     }
 
@@ -859,7 +867,7 @@ fn replica_set_item(
     if !deployments.own_parts(in_namespace, &refs) {
         return Ok((false, filtered(bytes, item, Shape::Root(Status::Skip))?));
     }
-    let suppressions = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
+    // Of the rest, only what `owned_replicaset` reads: it reduces this as the whole object.
     let mut meta = Map::new();
     if let Some(name) = parse(name)? {
         meta.insert("name".into(), name);
@@ -867,36 +875,30 @@ fn replica_set_item(
     if let Some(namespace) = namespace {
         meta.insert("namespace".into(), namespace);
     }
-    meta.insert("ownerReferences".into(), controller_refs_in(&refs));
+    meta.insert("ownerReferences".into(), refs);
     if let Some(labels) = picked_map(doc, labels, &OWNED_POD_LABELS)? {
         meta.insert("labels".into(), labels);
     }
-    if let Some(annotations) = picked_map(doc, annotations, &suppressions)? {
+    if let Some(annotations) = picked_map(doc, annotations, &SUPPRESSIONS)? {
         meta.insert("annotations".into(), annotations);
     }
-    let mut template = Map::new();
+    let mut partial = json_object([
+        ("apiVersion", Value::String(api_version.into())),
+        ("kind", Value::String(kind.into())),
+        ("metadata", Value::Object(meta)),
+    ]);
     if let Some(spec) = spec
         && let Some([Some(range)]) = doc.pick(spec, ["template"])?
         && let Some([Some(range)]) = doc.pick(range, ["metadata"])?
         && let Some([annotations]) = doc.pick(range, ["annotations"])?
-        && let Some(annotations) = picked_map(doc, annotations, &suppressions)?
+        && let Some(annotations) = picked_map(doc, annotations, &SUPPRESSIONS)?
     {
-        template.insert(
-            "metadata".into(),
-            json_object([("annotations", annotations)]),
-        );
+        partial["spec"] = json_object([(
+            "template",
+            json_object([("metadata", json_object([("annotations", annotations)]))]),
+        )]);
     }
-    template.insert("spec".into(), Value::Object(Map::new()));
-    // As `owned_replicaset` builds it.
-    Ok((
-        true,
-        json_object([
-            ("apiVersion", Value::String(api_version.into())),
-            ("kind", Value::String(kind.into())),
-            ("metadata", Value::Object(meta)),
-            ("spec", json_object([("template", Value::Object(template))])),
-        ]),
-    ))
+    Ok((true, owned_replicaset(&partial)))
 }
 
 /// The members of the object at `range` named `keys` (the last of duplicates), each parsed as
@@ -909,23 +911,14 @@ fn picked_map(
     let Some(members) = range.and_then(|range| doc.iter_members(range)) else {
         return Ok(None);
     };
-    let mut picked: Vec<(usize, Range<usize>)> = Vec::new();
-    for member in members {
-        let (key, value) = member?;
-        if let Some(k) = scan::find_key(key, keys) {
-            picked.retain(|(seen, _)| *seen != k);
-            picked.push((k, value));
-        }
-    }
+    let mut picked = Vec::new();
+    named_members(members, keys, &mut picked)?;
     if picked.is_empty() {
         return Ok(None);
     }
     let mut map = Map::new();
-    for (k, range) in picked {
-        map.insert(
-            keys[k].to_string(),
-            filtered(doc.bytes(), range, Shape::Any)?,
-        );
+    for (key, range) in picked {
+        map.insert(key.to_string(), filtered(doc.bytes(), range, Shape::Any)?);
     }
     Ok(Some(Value::Object(map)))
 }
@@ -989,7 +982,7 @@ fn pod_item<'a>(
         && grouping.own(namespace.as_deref(), owners)
     {
         let raw = &mut scratch.raw;
-        raw.read(doc, labels, annotations, spec)?;
+        raw.read(doc, labels, annotations, spec, &mut scratch.elements)?;
         let finished = matches!(phase.as_deref(), Some("Succeeded" | "Failed"));
         raw.key(
             doc,
@@ -1075,13 +1068,8 @@ fn controlling<'o>(owners: &'o [OwnerLite<'_>]) -> impl Iterator<Item = (&'o str
 
 /// The controller references, reduced to what ownership is decided by.
 fn controller_refs(value: &Value) -> Value {
-    controller_refs_in(&value["metadata"]["ownerReferences"])
-}
-
-/// [`controller_refs`] of a list of owner references.
-fn controller_refs_in(refs: &Value) -> Value {
     Value::Array(
-        controllers_in(refs)
+        controllers(value)
             .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
             .collect(),
     )
@@ -1177,15 +1165,14 @@ pub fn owned_pod(pod: &Value) -> Value {
 #[must_use]
 pub fn owned_replicaset(rs: &Value) -> Value {
     let meta = &rs["metadata"];
-    let suppressions = [IGNORE_ANNOTATION, ISTIO_ANNOTATION];
     let mut metadata = owned_metadata(rs);
-    if let Some(annotations) = pick(&meta["annotations"], &suppressions) {
+    if let Some(annotations) = pick(&meta["annotations"], &SUPPRESSIONS) {
         metadata.insert("annotations".into(), annotations);
     }
     let mut template = Map::new();
     if let Some(annotations) = pick(
         &rs["spec"]["template"]["metadata"]["annotations"],
-        &suppressions,
+        &SUPPRESSIONS,
     ) {
         template.insert(
             "metadata".into(),
@@ -1270,28 +1257,6 @@ impl Group {
 }
 
 impl PodGroups {
-    /// Adds a reduced owned pod ([`owned_pod`]).
-    pub fn add(&mut self, pod: Value) {
-        let name: Box<str> = pod["metadata"]["name"].as_str().unwrap_or("").into();
-        let group = Group::new(
-            pod["metadata"]["namespace"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-            controllers(&pod)
-                .map(|(k, n)| (k.to_string(), n.to_string()))
-                .collect(),
-        );
-        let mut key_pod = pod.clone();
-        if let Some(meta) = key_pod["metadata"].as_object_mut() {
-            meta.remove("name");
-        }
-        let key = key_pod.to_string().into_bytes();
-        let added: Result<(), std::convert::Infallible> =
-            self.add_keyed(&key, name, || Ok((pod, group)));
-        let Ok(()) = added;
-    }
-
     /// Adds an owned pod named `name` under `key`, which must identify everything of the
     /// reduced pod but its name; `make` builds that pod and its [`Group`], only for the first
     /// pod of the group.
@@ -1563,6 +1528,28 @@ mod tests {
         }
     }
 
+    /// Adds a reduced owned pod ([`owned_pod`]) to `groups`, keyed by its JSON text.
+    fn add(groups: &mut PodGroups, pod: Value) {
+        let name: Box<str> = pod["metadata"]["name"].as_str().unwrap_or("").into();
+        let group = Group::new(
+            pod["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+            controllers(&pod)
+                .map(|(k, n)| (k.to_string(), n.to_string()))
+                .collect(),
+        );
+        let mut key_pod = pod.clone();
+        if let Some(meta) = key_pod["metadata"].as_object_mut() {
+            meta.remove("name");
+        }
+        let key = key_pod.to_string().into_bytes();
+        let added: Result<(), std::convert::Infallible> =
+            groups.add_keyed(&key, name, || Ok((pod, group)));
+        let Ok(()) = added;
+    }
+
     #[test]
     fn owned_pods_keep_their_facts_and_group() {
         let mut pod: Value = serde_json::from_str(POD).unwrap();
@@ -1586,13 +1573,13 @@ mod tests {
         assert!(present.own_json(&pod));
         assert!(!Grouping::Present(HashSet::new()).own_json(&pod));
         let mut groups = PodGroups::default();
-        groups.add(owned.clone());
+        add(&mut groups, owned.clone());
         let mut other = owned.clone();
         other["metadata"]["name"] = json!("web-1-b");
-        groups.add(other);
+        add(&mut groups, other);
         let mut finished = owned;
         finished["status"] = json!({"phase": "Succeeded"});
-        groups.add(finished);
+        add(&mut groups, finished);
         assert_eq!((groups.pods(), groups.groups()), (3, 2));
         let mut objects = Vec::new();
         let mut invalid = Vec::new();

@@ -570,18 +570,8 @@ impl<'a> Members<'_, 'a> {
 }
 
 impl<'a> Doc<'a> {
-    /// The string at `range` (a JSON string, quotes included), decoded; `None` for `null`.
-    ///
-    /// # Errors
-    /// When the value is neither a string nor `null`, or not valid JSON.
-    pub fn string(
-        &self,
-        range: Range<usize>,
-    ) -> std::result::Result<Option<String>, serde_json::Error> {
-        Ok(self.str(range)?.map(Cow::into_owned))
-    }
-
-    /// [`Doc::string`], borrowed from the text when it has no escapes.
+    /// The string at `range` (a JSON string, quotes included), decoded, borrowed from the text
+    /// when it has no escapes; `None` for `null`.
     ///
     /// # Errors
     /// When the value is neither a string nor `null`, or not valid JSON.
