@@ -6,12 +6,13 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
-use http_body::Body as _;
+use bytes::Bytes;
 use http_body_util::BodyExt as _;
 use kube::Client;
 use kube::client::Body;
 
 use crate::limit::Limiter;
+use crate::pieces::joined;
 
 /// The longest `Retry-After` honoured (a larger one is shortened to this).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -187,7 +188,8 @@ fn transport(error: &(dyn std::error::Error + 'static)) -> Failure {
 
 /// GETs `path` (with `accept` as the Accept header), retrying as [`Retry`] says. Every attempt
 /// waits for the client-side rate limit, when there is one, and counts in `requests`. The body
-/// is read into `buffer` (emptied first: the memory of an earlier body, reused).
+/// comes as the pieces the client received it in, not copied into one buffer
+/// ([`crate::pieces`]).
 ///
 /// # Errors
 /// The last failure, once it is not retryable or the attempts are spent.
@@ -198,8 +200,7 @@ pub async fn get(
     retry: &Retry,
     limiter: Option<&Limiter>,
     requests: &std::sync::atomic::AtomicUsize,
-    mut buffer: Vec<u8>,
-) -> Result<Vec<u8>, Failure> {
+) -> Result<Vec<Bytes>, Failure> {
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
     loop {
@@ -207,23 +208,19 @@ pub async fn get(
             limiter.acquire().await;
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result = match tokio::time::timeout(
-            retry.request_timeout,
-            once(client, path, accept, &mut buffer),
-        )
-        .await
-        {
-            Ok(result) => result,
-            Err(_) => Err((
-                Failure::Transport(format!(
-                    "the request did not complete within {:?}",
-                    retry.request_timeout
+        let result =
+            match tokio::time::timeout(retry.request_timeout, once(client, path, accept)).await {
+                Ok(result) => result,
+                Err(_) => Err((
+                    Failure::Transport(format!(
+                        "the request did not complete within {:?}",
+                        retry.request_timeout
+                    )),
+                    None,
                 )),
-                None,
-            )),
-        };
+            };
         match result {
-            Ok(()) => return Ok(buffer),
+            Ok(body) => return Ok(body),
             Err((failure, retry_after)) if failure.is_retryable() && attempt < attempts => {
                 let delay =
                     retry_after.map_or_else(|| retry.delay(attempt), |d| d.min(MAX_RETRY_AFTER));
@@ -236,14 +233,13 @@ pub async fn get(
     }
 }
 
-/// One attempt: the body of a successful answer in `body`, or the failure and the
+/// One attempt: the body of a successful answer, in pieces, or the failure and the
 /// `Retry-After` delay.
 async fn once(
     client: &Client,
     path: &str,
     accept: &str,
-    body: &mut Vec<u8>,
-) -> Result<(), (Failure, Option<Duration>)> {
+) -> Result<Vec<Bytes>, (Failure, Option<Duration>)> {
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, accept)
         .body(Body::empty())
@@ -260,20 +256,20 @@ async fn once(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
     let mut stream = response.into_body();
-    body.clear();
-    if let Some(size) = stream.size_hint().exact() {
-        body.reserve(usize::try_from(size).unwrap_or(0));
-    }
+    let mut body = Vec::new();
     while let Some(frame) = stream.frame().await {
         let frame = frame.map_err(|e| (transport(&e), None))?;
         if let Ok(data) = frame.into_data() {
-            body.extend_from_slice(&data);
+            body.push(data);
         }
     }
     if status.is_success() {
-        Ok(())
+        Ok(body)
     } else {
-        Err((Failure::from_response(status.as_u16(), body), retry_after))
+        Err((
+            Failure::from_response(status.as_u16(), &joined(&body)),
+            retry_after,
+        ))
     }
 }
 

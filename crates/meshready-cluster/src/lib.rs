@@ -13,6 +13,7 @@ pub mod http;
 pub mod kinds;
 pub mod limit;
 pub mod manifests;
+pub mod pieces;
 pub mod read;
 pub mod reduce;
 pub mod scan;

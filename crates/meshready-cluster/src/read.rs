@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -28,6 +29,7 @@ use crate::kinds::{
     self, CONFIGMAP, DEFAULT_ISTIO_NAMESPACE, INJECTOR_CONFIGMAP, KINDS, Kind, Need,
 };
 use crate::limit::{Limiter, Rate};
+use crate::pieces::joined;
 use crate::reduce::{self, Grouping, PodGroups, Ref};
 
 /// Pages of one list reduced at once (on blocking threads) while the next page downloads: two
@@ -213,7 +215,6 @@ pub async fn read(
         requests: AtomicUsize::new(0),
         objects: AtomicUsize::new(0),
         forbidden: Mutex::new(BTreeMap::new()),
-        buffers: Mutex::new(Vec::new()),
     };
     tokio::time::timeout(options.timeout, reader.run(options))
         .await
@@ -232,17 +233,10 @@ struct Reader<'p> {
     objects: AtomicUsize,
     /// Forbidden kinds, one entry each.
     forbidden: Mutex<BTreeMap<&'static str, Forbidden>>,
-    /// The memory of bodies already reduced, for the next ones (a page of pods is megabytes:
-    /// reused, it is neither allocated nor faulted in again).
-    buffers: Mutex<Vec<Vec<u8>>>,
 }
 
-/// A reduced answer, and its body's memory to reuse.
-type Reduced = (std::result::Result<Listed, String>, Vec<u8>);
-
-/// How many bodies' memory is kept for reuse, and the largest kept.
-const BUFFERS: usize = 4;
-const BUFFER_BYTES: usize = 64 << 20;
+/// A reduced answer.
+type Reduced = std::result::Result<Listed, String>;
 
 /// One read: a list (in a namespace or everywhere) or a GET by name.
 #[derive(Debug, Clone)]
@@ -348,9 +342,11 @@ fn encode(text: &str) -> String {
     out
 }
 
-/// Parses and reduces one answer (a list page, or one object when `single`).
+/// Parses and reduces one answer (a list page, or one object when `single`), given as the
+/// pieces it arrived in: pages of Pods and ReplicaSets are reduced from them, the others are
+/// joined first.
 fn reduce_page(
-    body: &[u8],
+    body: &[Bytes],
     kind: &'static Kind,
     reduction: &Reduction,
     single: bool,
@@ -361,14 +357,14 @@ fn reduce_page(
         // GETs (the injector ConfigMap, pods whose controller is missing) are kept whole.
         (_, true) => vec![(
             false,
-            reduce::object(body, status).map_err(|e| e.to_string())?,
+            reduce::object(&joined(body), status).map_err(|e| e.to_string())?,
         )],
         (Reduction::Pods(grouping), false) => return reduce_pods(body, grouping),
         (Reduction::ReplicaSets(deployments), false) => {
             reduce::replica_set_items(body, deployments, &api_version, kind.kind)
                 .map_err(|e| e.to_string())?
         }
-        (Reduction::None, false) => reduce::items(body, status)
+        (Reduction::None, false) => reduce::items(&joined(body), status)
             .map_err(|e| e.to_string())?
             .into_iter()
             .map(|value| (false, value))
@@ -404,9 +400,9 @@ fn yield_to_receiving() {
     }
 }
 
-/// Reduces an answer on a blocking thread ([`reduce_page`]), handing its body back for reuse.
+/// Reduces an answer on a blocking thread ([`reduce_page`]).
 fn spawn_reduction(
-    body: Vec<u8>,
+    body: Vec<Bytes>,
     kind: &'static Kind,
     reduction: &Reduction,
     single: bool,
@@ -414,12 +410,12 @@ fn spawn_reduction(
     let reduction = reduction.clone();
     tokio::task::spawn_blocking(move || {
         yield_to_receiving();
-        (reduce_page(&body, kind, &reduction, single), body)
+        reduce_page(&body, kind, &reduction, single)
     })
 }
 
 /// Parses and reduces a page of Pods, grouped as `grouping` says.
-fn reduce_pods(body: &[u8], grouping: &Grouping) -> std::result::Result<Listed, String> {
+fn reduce_pods(body: &[Bytes], grouping: &Grouping) -> std::result::Result<Listed, String> {
     let options = LoadOptions::default();
     let mut listed = Listed::default();
     let whole = reduce::pod_items(body, grouping, &mut listed.pods).map_err(|e| e.to_string())?;
@@ -633,13 +629,7 @@ impl Reader<'_> {
         });
     }
 
-    async fn get(&self, path: &str, accept: &str) -> std::result::Result<Vec<u8>, Failure> {
-        let buffer = self
-            .buffers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
+    async fn get(&self, path: &str, accept: &str) -> std::result::Result<Vec<Bytes>, Failure> {
         http::get(
             &self.client,
             path,
@@ -647,7 +637,6 @@ impl Reader<'_> {
             &self.retry,
             self.limiter.as_ref(),
             &self.requests,
-            buffer,
         )
         .await
     }
@@ -735,7 +724,7 @@ impl Reader<'_> {
     async fn reduce(
         &self,
         job: &Job,
-        body: Vec<u8>,
+        body: Vec<Bytes>,
         reduction: &Reduction,
         single: bool,
     ) -> Result<Listed> {
@@ -745,18 +734,7 @@ impl Reader<'_> {
 
     async fn join(&self, job: &Job, task: tokio::task::JoinHandle<Reduced>) -> Result<Listed> {
         match task.await {
-            Ok((result, body)) => {
-                if body.capacity() <= BUFFER_BYTES {
-                    let mut buffers = self
-                        .buffers
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
-                    if buffers.len() < BUFFERS {
-                        buffers.push(body);
-                    }
-                }
-                result.map_err(|message| self.unreadable(job, &message))
-            }
+            Ok(result) => result.map_err(|message| self.unreadable(job, &message)),
             Err(e) => Err(self.unreadable(job, &e)),
         }
     }
@@ -818,7 +796,7 @@ impl Reader<'_> {
             .chain([&CONFIGMAP])
             .map(|k| (k.group, k.version))
             .collect();
-        let answers: Vec<(String, std::result::Result<Vec<u8>, Failure>)> =
+        let answers: Vec<(String, std::result::Result<Vec<Bytes>, Failure>)> =
             futures::stream::iter(versions)
                 .map(|(group, version)| async move {
                     let (api_version, path) = if group.is_empty() {
@@ -840,7 +818,7 @@ impl Reader<'_> {
             match answer {
                 Ok(body) => {
                     let list: ResourceList =
-                        serde_json::from_slice(&body).map_err(|e| Error::Discover {
+                        serde_json::from_slice(&joined(&body)).map_err(|e| Error::Discover {
                             api_version: api_version.clone(),
                             failure: format!("the answer is not an APIResourceList: {e}"),
                         })?;

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
 
+use bumpalo::Bump;
 use meshready_core::istio;
 use meshready_core::source::{LoadOptions, Object, node, object_from_json};
 use meshready_core::suppress::{IGNORE_ANNOTATION, ISTIO_ANNOTATION};
@@ -20,6 +21,7 @@ use rustc_hash::FxHashMap;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 
+use crate::pieces::{Cursor, joined};
 use crate::scan::{self, Doc};
 
 /// Container fields no rule reads: the rules' own prune policy (the loader drops them too;
@@ -239,11 +241,23 @@ impl<'de> Visitor<'de> for Head<'_> {
     }
 }
 
-/// The continue token of a list page, read without parsing its items.
+/// The continue token of a list page (given as the pieces it arrived in), read without parsing
+/// its items: from the first piece alone when the metadata is there (the API server writes it
+/// before the items), else from the whole page.
 ///
 /// # Errors
 /// When the page is not JSON.
-pub fn continue_token(page: &[u8]) -> serde_json::Result<Option<String>> {
+pub fn continue_token<C: AsRef<[u8]>>(page: &[C]) -> serde_json::Result<Option<String>> {
+    if let [first, _, ..] = page
+        && let Ok(token) = token_in(first.as_ref())
+    {
+        return Ok(token);
+    }
+    token_in(&joined(page))
+}
+
+/// [`continue_token`] in one slice.
+fn token_in(page: &[u8]) -> serde_json::Result<Option<String>> {
     let mut token = None;
     let mut de = serde_json::Deserializer::from_slice(page);
     match de.deserialize_map(Head { token: &mut token }) {
@@ -707,14 +721,16 @@ struct Scratch<'a> {
 ///
 /// # Errors
 /// When the page is not a JSON list of objects.
-pub fn pod_items(
-    page: &[u8],
+pub fn pod_items<C: AsRef<[u8]>>(
+    page: &[C],
     grouping: &Grouping,
     groups: &mut PodGroups,
 ) -> Result<Vec<Value>, PageError> {
+    let arena = Bump::new();
     let mut state = (Vec::new(), PodGroups::default(), Scratch::default());
     walk_items(
         page,
+        &arena,
         &mut state,
         |(out, owned, scratch), doc| pod_item(doc, grouping, owned, out, scratch),
         |(out, owned, _)| {
@@ -729,66 +745,68 @@ pub fn pod_items(
 
 /// Calls `item` on each item of a list page, scanned one at a time ([`Doc::rescan_prefix`]),
 /// each walked while it is still in the processor's cache; `reset` forgets what was read into
-/// `state` when the page has `items` again (the last counts, as for any JSON parser).
-fn walk_items<'p, S>(
-    page: &'p [u8],
+/// `state` when the page has `items` again (the last counts, as for any JSON parser). The page
+/// is read from the pieces it arrived in ([`Cursor`]): the values that span two pieces are
+/// joined in `arena`.
+fn walk_items<'p, C: AsRef<[u8]>, S>(
+    pieces: &'p [C],
+    arena: &'p Bump,
     state: &mut S,
     mut item: impl FnMut(&mut S, &Doc<'p>) -> Result<(), PageError>,
     mut reset: impl FnMut(&mut S),
 ) -> Result<(), PageError> {
+    let mut page = Cursor::new(pieces, arena);
     let mut doc = Doc::new(b"null")?;
-    let mut i = scan::skip_ws(page, 0);
-    if page.get(i) != Some(&b'{') {
+    let mut i = page.skip_ws(0);
+    if page.byte(i) != Some(b'{') {
         return Err(PageError::NotAnObject("the list"));
     }
-    i = scan::skip_ws(page, i + 1);
-    let mut more = page.get(i) != Some(&b'}');
+    i = page.skip_ws(i + 1);
+    let mut more = page.byte(i) != Some(b'}');
     if !more {
         i += 1;
     }
     let mut seen = false;
     while more {
-        if page.get(i) != Some(&b'"') {
+        if page.byte(i) != Some(b'"') {
             return Err(scan::ScanError::at(i, "expected a key").into());
         }
-        doc.rescan_prefix(&page[i..])?;
+        let end = page.scan(&mut doc, i)?;
         // Between the quotes (a string's scanned range includes them).
-        let key = &page[i + 1..i + doc.root().end - 1];
-        i = scan::skip_ws(page, i + doc.root().end);
-        if page.get(i) != Some(&b':') {
+        let is_items = scan::find_key(&doc.bytes()[1..end - i - 1], &["items"]).is_some();
+        i = page.skip_ws(end);
+        if page.byte(i) != Some(b':') {
             return Err(scan::ScanError::at(i, "expected `:`").into());
         }
-        i = scan::skip_ws(page, i + 1);
-        let is_items = scan::find_key(key, &["items"]).is_some();
+        i = page.skip_ws(i + 1);
         if is_items && std::mem::replace(&mut seen, true) {
             reset(state);
         }
-        if is_items && page.get(i) == Some(&b'[') {
-            i = scan::skip_ws(page, i + 1);
-            let mut more_items = page.get(i) != Some(&b']');
+        if is_items && page.byte(i) == Some(b'[') {
+            i = page.skip_ws(i + 1);
+            let mut more_items = page.byte(i) != Some(b']');
             while more_items {
-                doc.rescan_prefix(&page[i..])?;
+                let end = page.scan(&mut doc, i)?;
                 item(state, &doc)?;
-                i = scan::skip_ws(page, i + doc.root().end);
-                match page.get(i) {
-                    Some(b',') => i = scan::skip_ws(page, i + 1),
+                i = page.skip_ws(end);
+                match page.byte(i) {
+                    Some(b',') => i = page.skip_ws(i + 1),
                     Some(b']') => more_items = false,
                     _ => return Err(scan::ScanError::at(i, "expected `,` or `]`").into()),
                 }
             }
             i += 1;
         } else {
-            doc.rescan_prefix(&page[i..])?;
-            let value = i..i + doc.root().end;
+            let end = page.scan(&mut doc, i)?;
             if is_items {
                 // `null`, or a wrong type serde reports.
-                serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&page[value.clone()])?;
+                serde_json::from_slice::<Option<Vec<IgnoredAny>>>(&doc.bytes()[..end - i])?;
             }
-            i = value.end;
+            i = end;
         }
-        i = scan::skip_ws(page, i);
-        match page.get(i) {
-            Some(b',') => i = scan::skip_ws(page, i + 1),
+        i = page.skip_ws(i);
+        match page.byte(i) {
+            Some(b',') => i = page.skip_ws(i + 1),
             Some(b'}') => {
                 i += 1;
                 more = false;
@@ -796,7 +814,7 @@ fn walk_items<'p, S>(
             _ => return Err(scan::ScanError::at(i, "expected `,` or `}`").into()),
         }
     }
-    if scan::skip_ws(page, i) != page.len() {
+    if page.skip_ws(i) != page.len() {
         return Err(scan::ScanError::at(i, "trailing characters").into());
     }
     Ok(())
@@ -809,15 +827,17 @@ fn walk_items<'p, S>(
 ///
 /// # Errors
 /// When the page is not a JSON list of objects.
-pub fn replica_set_items(
-    page: &[u8],
+pub fn replica_set_items<C: AsRef<[u8]>>(
+    page: &[C],
     deployments: &Grouping,
     api_version: &str,
     kind: &str,
 ) -> Result<Vec<(bool, Value)>, PageError> {
+    let arena = Bump::new();
     let mut out = Vec::new();
     walk_items(
         page,
+        &arena,
         &mut out,
         |out, doc| {
             out.push(replica_set_item(doc, deployments, api_version, kind)?);
@@ -1396,19 +1416,27 @@ mod tests {
             r#"{{"kind": "PodList", "metadata": {{"continue": "next"}}, "items": [{POD}]}}"#
         );
         assert_eq!(
-            continue_token(page.as_bytes()).unwrap().as_deref(),
+            continue_token(&[page.as_bytes()]).unwrap().as_deref(),
             Some("next")
         );
         let last = r#"{"kind": "PodList", "items": [], "metadata": {"continue": "after"}}"#;
         assert_eq!(
-            continue_token(last.as_bytes()).unwrap().as_deref(),
+            continue_token(&[last.as_bytes()]).unwrap().as_deref(),
             Some("after")
         );
         assert_eq!(
-            continue_token(br#"{"metadata": {}, "items": []}"#).unwrap(),
+            continue_token(&[br#"{"metadata": {}, "items": []}"#]).unwrap(),
             None
         );
-        assert!(continue_token(b"<html>").is_err());
+        assert!(continue_token(&[b"<html>"]).is_err());
+        // In pieces: read from the first alone when it holds the metadata, else from all.
+        for cut in [0, 10, 40, page.len() - 1] {
+            let (a, b) = page.as_bytes().split_at(cut);
+            assert_eq!(continue_token(&[a, b]).unwrap().as_deref(), Some("next"));
+            let (a, b) = last.as_bytes().split_at(cut.min(last.len()));
+            assert_eq!(continue_token(&[a, b]).unwrap().as_deref(), Some("after"));
+        }
+        assert!(continue_token(&[&b"<ht"[..], b"ml>"]).is_err());
         let items = items(page.as_bytes(), Status::Phase).unwrap();
         let pod = &items[0];
         assert!(pod["metadata"].get("managedFields").is_none());
@@ -1453,7 +1481,7 @@ mod tests {
         let page = format!(r#"{{"items": [{POD}, {spec_first}, {orphan}], "metadata": {{}}}}"#);
         let mut groups = PodGroups::default();
         let whole = pod_items(
-            page.as_bytes(),
+            &[page.as_bytes()],
             &Grouping::Present(present.clone()),
             &mut groups,
         )
@@ -1471,7 +1499,7 @@ mod tests {
         // grouped; the orphan is then taken out, to be read whole.
         let mut speculative = PodGroups::default();
         let kinds = Grouping::Kinds(HashSet::from(["ReplicaSet".to_string()]));
-        let whole = pod_items(page.as_bytes(), &kinds, &mut speculative).unwrap();
+        let whole = pod_items(&[page.as_bytes()], &kinds, &mut speculative).unwrap();
         assert_eq!(
             (speculative.pods(), speculative.groups(), whole.len()),
             (3, 2, 0)
@@ -1495,7 +1523,7 @@ mod tests {
         )]));
         let read = |page: &str| {
             let mut groups = PodGroups::default();
-            let whole = pod_items(page.as_bytes(), &present, &mut groups).map(|w| w.len());
+            let whole = pod_items(&[page.as_bytes()], &present, &mut groups).map(|w| w.len());
             whole.map(|whole| (groups.pods(), whole))
         };
         let bare = POD.replace(r#""kind": "ReplicaSet""#, r#""kind": "Node""#);

@@ -1,7 +1,8 @@
 //! The pod-page scanner on any input: it never panics, it accepts every JSON text `serde_json`
 //! accepts and finds the same members and elements, and a cut or corrupted page of Pods is an
 //! error, never a wrong reduction. Pages of ReplicaSets reduced from the scan read as they read
-//! when parsed whole.
+//! when parsed whole. A page read from the pieces it arrived in reads as the whole page, where
+//! ever it was cut.
 
 use std::collections::HashSet;
 
@@ -100,6 +101,31 @@ fn replica_set() -> impl Strategy<Value = Value> {
         })
 }
 
+/// `text` cut at `cuts` (in any order; a cut repeated gives an empty piece).
+fn cut<'t>(text: &'t [u8], cuts: &[prop::sample::Index]) -> Vec<&'t [u8]> {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c.index(text.len() + 1)).collect();
+    at.sort_unstable();
+    let mut pieces = Vec::new();
+    let mut from = 0;
+    for at in at {
+        pieces.push(&text[from..at]);
+        from = at;
+    }
+    pieces.push(&text[from..]);
+    pieces
+}
+
+/// What [`pod_items`] reads of a page given in `pieces`: the pods kept whole, and the groups
+/// (as the objects they become), or the error.
+fn pods_read(pieces: &[&[u8]]) -> Result<(Vec<Value>, usize, String), String> {
+    let mut groups = PodGroups::default();
+    let whole = pod_items(pieces, &present(), &mut groups).map_err(|e| e.to_string())?;
+    let pods = groups.pods();
+    let (mut objects, mut invalid) = (Vec::new(), Vec::new());
+    groups.into_objects(&mut objects, &mut invalid);
+    Ok((whole, pods, format!("{objects:?} {invalid:?}")))
+}
+
 fn present() -> Grouping {
     Grouping::Present(HashSet::<Ref>::from([(
         "ReplicaSet".into(),
@@ -117,7 +143,7 @@ proptest! {
             let _ = doc.members(doc.root());
             let _ = doc.elements(doc.root());
         }
-        let _ = pod_items(&bytes, &present(), &mut PodGroups::default());
+        let _ = pod_items(&[&bytes], &present(), &mut PodGroups::default());
     }
 
     #[test]
@@ -185,15 +211,53 @@ proptest! {
                 }
             })
             .collect();
-        let got = replica_set_items(page.as_bytes(), &deployments, "apps/v1", "ReplicaSet").unwrap();
+        let got = replica_set_items(&[page.as_bytes()], &deployments, "apps/v1", "ReplicaSet").unwrap();
         prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_page_of_pods_in_pieces_reads_as_the_whole_page(
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        pretty in any::<bool>(),
+        corrupt in prop::option::of((any::<prop::sample::Index>(), any::<u8>())),
+    ) {
+        let mut page = if pretty {
+            let value: Value = serde_json::from_str(&page()).unwrap();
+            serde_json::to_string_pretty(&value).unwrap().into_bytes()
+        } else {
+            page().into_bytes()
+        };
+        if let Some((at, byte)) = corrupt {
+            let at = at.index(page.len());
+            page[at] = byte;
+        }
+        let whole = pods_read(&[&page]);
+        prop_assert_eq!(pods_read(&cut(&page, &cuts)), whole);
+    }
+
+    #[test]
+    fn a_page_of_replica_sets_in_pieces_reads_as_the_whole_page(
+        sets in prop::collection::vec(replica_set(), 0..4),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+    ) {
+        let list = json!({"kind": "ReplicaSetList", "metadata": {"continue": ""}, "items": sets});
+        let page = serde_json::to_string_pretty(&list).unwrap();
+        let deployments = Grouping::Present(HashSet::<Ref>::from([(
+            "Deployment".into(),
+            "shop".into(),
+            "web".into(),
+        )]));
+        let read = |pieces: &[&[u8]]| {
+            replica_set_items(pieces, &deployments, "apps/v1", "ReplicaSet").map_err(|e| e.to_string())
+        };
+        prop_assert_eq!(read(&cut(page.as_bytes(), &cuts)), read(&[page.as_bytes()]));
     }
 
     #[test]
     fn a_cut_page_is_an_error(end in 0usize..1000) {
         let page = page();
         let end = end.min(page.len() - 1);
-        let result = pod_items(&page.as_bytes()[..end], &present(), &mut PodGroups::default());
+        let result = pod_items(&[&page.as_bytes()[..end]], &present(), &mut PodGroups::default());
         prop_assert!(result.is_err());
     }
 
@@ -202,14 +266,14 @@ proptest! {
         let mut page = page().into_bytes();
         let at = at % page.len();
         page[at] = byte;
-        let _ = pod_items(&page, &present(), &mut PodGroups::default());
+        let _ = pod_items(&[&page], &present(), &mut PodGroups::default());
     }
 }
 
 #[test]
 fn the_page_groups_its_owned_pods_and_keeps_the_bare_one() {
     let mut groups = PodGroups::default();
-    let whole = pod_items(page().as_bytes(), &present(), &mut groups).unwrap();
+    let whole = pod_items(&[page().as_bytes()], &present(), &mut groups).unwrap();
     assert_eq!((groups.pods(), groups.groups()), (2, 1));
     assert_eq!(whole.len(), 1);
     assert_eq!(whole[0]["metadata"]["name"], "debug");
