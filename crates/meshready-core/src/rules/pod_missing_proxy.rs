@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use crate::finding::Finding;
 use crate::model::owners::{Owners, is_finished};
 use crate::model::{Membership, Workload, mesh};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
+use crate::source::Object;
 
 declare_rule! {
     /// ## What it checks
@@ -51,35 +54,22 @@ impl Rule for PodMissingProxy {
             return;
         }
         let objects = cx.model.objects;
+        // The pods without the proxy, found in parallel (deciding injection for each of many
+        // pods is most of this rule's work).
+        let bare: Vec<usize> = objects
+            .par_iter()
+            .enumerate()
+            .filter(|&(i, pod)| missing_proxy(cx, i, pod))
+            .map(|(i, _)| i)
+            .collect();
+        if bare.is_empty() {
+            return;
+        }
         let owners = Owners::new(objects);
         // Top owner (object index) → pods without the proxy.
         let mut missing: BTreeMap<usize, usize> = BTreeMap::new();
-        for (i, pod) in objects.iter().enumerate() {
-            if pod.kind != "Pod" || is_finished(pod) {
-                continue;
-            }
-            // Only where the Namespace object is known: its labels decide injection.
-            let Some(namespace) = cx.model.namespaces.get(pod.namespace.as_str()) else {
-                continue;
-            };
-            let Some(w) = Workload::new(i, pod) else {
-                continue;
-            };
-            let decision = mesh::membership(
-                &w,
-                Some(namespace),
-                cx.model.settings.mesh,
-                cx.model.injector,
-            );
-            // A running pod's `istio-proxy` container is the proxy (an API object always has an
-            // image; the `image: auto` customisation exists only in templates).
-            let has_proxy = w.containers().any(|c| {
-                c.name == crate::istio::ISTIO_PROXY
-                    && c.list != crate::model::ContainerList::Ephemeral
-            });
-            if matches!(decision, Membership::Injected(_)) && !has_proxy {
-                *missing.entry(owners.top(i)).or_default() += pod.count();
-            }
+        for i in bare {
+            *missing.entry(owners.top(i)).or_default() += objects[i].count();
         }
         for (top, count) in missing {
             let object = &objects[top];
@@ -133,4 +123,30 @@ impl Rule for PodMissingProxy {
             out.push(finding);
         }
     }
+}
+
+/// Whether object `i` is a running Pod that the injector should have given the proxy (its
+/// Namespace known: its labels decide injection) and that has none.
+fn missing_proxy(cx: &Ctx<'_, '_>, i: usize, pod: &Object) -> bool {
+    if pod.kind != "Pod" || is_finished(pod) {
+        return false;
+    }
+    let Some(namespace) = cx.model.namespaces.get(pod.namespace.as_str()) else {
+        return false;
+    };
+    let Some(w) = Workload::new(i, pod) else {
+        return false;
+    };
+    let decision = mesh::membership(
+        &w,
+        Some(namespace),
+        cx.model.settings.mesh,
+        cx.model.injector,
+    );
+    // A running pod's `istio-proxy` container is the proxy (an API object always has an image;
+    // the `image: auto` customisation exists only in templates).
+    let has_proxy = w.containers().any(|c| {
+        c.name == crate::istio::ISTIO_PROXY && c.list != crate::model::ContainerList::Ephemeral
+    });
+    matches!(decision, Membership::Injected(_)) && !has_proxy
 }
