@@ -189,7 +189,9 @@ fn transport(error: &(dyn std::error::Error + 'static)) -> Failure {
 /// GETs `path` (with `accept` as the Accept header), retrying as [`Retry`] says. Every attempt
 /// waits for the client-side rate limit, when there is one, and counts in `requests`. The body
 /// comes as the pieces the client received it in, not copied into one buffer
-/// ([`crate::pieces`]).
+/// ([`crate::pieces`]); `on_piece` sees the pieces of a successful answer received so far each
+/// time one more arrives (on every attempt), so that a list's next page can be asked for before
+/// this one has fully arrived.
 ///
 /// # Errors
 /// The last failure, once it is not retryable or the attempts are spent.
@@ -200,6 +202,7 @@ pub async fn get(
     retry: &Retry,
     limiter: Option<&Limiter>,
     requests: &std::sync::atomic::AtomicUsize,
+    on_piece: &mut (dyn FnMut(&[Bytes]) + Send),
 ) -> Result<Vec<Bytes>, Failure> {
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
@@ -209,7 +212,9 @@ pub async fn get(
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let result =
-            match tokio::time::timeout(retry.request_timeout, once(client, path, accept)).await {
+            match tokio::time::timeout(retry.request_timeout, once(client, path, accept, on_piece))
+                .await
+            {
                 Ok(result) => result,
                 Err(_) => Err((
                     Failure::Transport(format!(
@@ -233,12 +238,13 @@ pub async fn get(
     }
 }
 
-/// One attempt: the body of a successful answer, in pieces, or the failure and the
-/// `Retry-After` delay.
+/// One attempt: the body of a successful answer, in pieces (each shown to `on_piece` as it
+/// arrives), or the failure and the `Retry-After` delay.
 async fn once(
     client: &Client,
     path: &str,
     accept: &str,
+    on_piece: &mut (dyn FnMut(&[Bytes]) + Send),
 ) -> Result<Vec<Bytes>, (Failure, Option<Duration>)> {
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, accept)
@@ -261,6 +267,9 @@ async fn once(
         let frame = frame.map_err(|e| (transport(&e), None))?;
         if let Ok(data) = frame.into_data() {
             body.push(data);
+            if status.is_success() {
+                on_piece(&body);
+            }
         }
     }
     if status.is_success() {

@@ -16,12 +16,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::stream::FuturesOrdered;
 use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use meshready_core::source::kinds as templates;
 use meshready_core::source::{LoadOptions, Node, Object, object_from_json};
 use serde_json::Value;
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 use crate::http::{self, Failure, Retry};
@@ -240,6 +242,15 @@ struct Reader<'p> {
 
 /// A reduced answer.
 type Reduced = std::result::Result<Listed, String>;
+
+/// A page of a list on its way: the token it was asked with, and the answer.
+type PageAnswer<'s> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = (Option<String>, std::result::Result<Vec<Bytes>, Failure>)>
+            + Send
+            + 's,
+    >,
+>;
 
 /// One read: a list (in a namespace or everywhere) or a GET by name.
 #[derive(Debug, Clone)]
@@ -640,6 +651,7 @@ impl Reader<'_> {
             &self.retry,
             self.limiter.as_ref(),
             &self.requests,
+            &mut |_| {},
         )
         .await
     }
@@ -667,24 +679,59 @@ impl Reader<'_> {
             "application/json"
         };
         let base = job.path();
+        let page_path = |token: Option<&str>| {
+            let mut path = format!("{base}?limit={}", self.page_size);
+            if let Some(token) = token {
+                path.push_str("&continue=");
+                path.push_str(&encode(token));
+            }
+            path
+        };
         let mut restarts = 0;
         'list: loop {
             let mut listed = Listed::default();
-            let mut token: Option<String> = None;
-            // Pages being reduced (in order) while the next one downloads.
+            // Pages being reduced (in order) while the next ones download.
             let mut pending: VecDeque<tokio::task::JoinHandle<Reduced>> = VecDeque::new();
+            // Pages downloading (at most two), in order. The next page is asked for as soon as
+            // the first piece of the newest one tells its continue token (`early`): the API
+            // server prepares it while the rest of this one arrives.
+            let mut fetches = FuturesOrdered::new();
+            let (answer, receiver) = self.fetch(None, page_path(None), accept);
+            fetches.push_back(answer);
+            let mut early = Some(receiver);
+            // The token the newest page was asked with.
+            let mut newest: Option<String> = None;
             loop {
                 self.report(&job);
-                let mut path = format!("{base}?limit={}", self.page_size);
-                if let Some(token) = &token {
-                    path.push_str("&continue=");
-                    path.push_str(&encode(token));
-                }
-                let body = match self.get(&path, accept).await {
+                let (asked_with, answer) = tokio::select! {
+                    biased;
+                    token = async {
+                        match early.as_mut() {
+                            Some(receiver) => receiver.await,
+                            None => std::future::pending().await,
+                        }
+                    }, if early.is_some() && fetches.len() < 2 =>
+                    {
+                        early = None;
+                        if let Ok(Some(token)) = token {
+                            let (answer, receiver) =
+                                self.fetch(Some(token.clone()), page_path(Some(&token)), accept);
+                            fetches.push_back(answer);
+                            early = Some(receiver);
+                            newest = Some(token);
+                        }
+                        continue;
+                    }
+                    Some(done) = fetches.next() => done,
+                    // Nothing downloads: the list has ended (not reached: the loop ends with
+                    // the last page).
+                    else => break,
+                };
+                let body = match answer {
                     Ok(body) => body,
                     Err(failure)
                         if failure.code() == Some(410)
-                            && token.is_some()
+                            && asked_with.is_some()
                             && restarts < MAX_RESTARTS =>
                     {
                         // client-go's pager: the continue token expired, list again from the
@@ -701,6 +748,20 @@ impl Reader<'_> {
                     }
                 };
                 let next = reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
+                // The page after this one: asked for already (with the token its first piece
+                // told, which is the whole page's), or now.
+                let mut ahead = !fetches.is_empty();
+                if ahead && next != newest {
+                    fetches = FuturesOrdered::new();
+                    ahead = false;
+                }
+                if !ahead && let Some(token) = &next {
+                    let (answer, receiver) =
+                        self.fetch(Some(token.clone()), page_path(Some(token)), accept);
+                    fetches.push_back(answer);
+                    early = Some(receiver);
+                    newest = Some(token.clone());
+                }
                 if pending.len() >= PARSING
                     && let Some(p) = pending.pop_front()
                 {
@@ -709,9 +770,8 @@ impl Reader<'_> {
                     listed.append(page);
                 }
                 pending.push_back(spawn_reduction(body, job.kind, reduction, false));
-                match next {
-                    Some(next) => token = Some(next),
-                    None => break,
+                if next.is_none() {
+                    break;
                 }
             }
             while let Some(p) = pending.pop_front() {
@@ -721,6 +781,42 @@ impl Reader<'_> {
             }
             return Ok(listed);
         }
+    }
+
+    /// Asks for one page of a list (`path`, asked with `token`): the answer, with the token;
+    /// and the page's own continue token as soon as its first piece tells it (dropped
+    /// unsent when it does not).
+    fn fetch<'s>(
+        &'s self,
+        token: Option<String>,
+        path: String,
+        accept: &'s str,
+    ) -> (PageAnswer<'s>, oneshot::Receiver<Option<String>>) {
+        let (sender, receiver) = oneshot::channel();
+        let answer = async move {
+            let mut sender = Some(sender);
+            let mut on_piece = |pieces: &[Bytes]| {
+                // The first piece alone tells it or not; later ones change nothing.
+                if let [first] = pieces
+                    && let Some(token) = reduce::early_continue_token(&[first])
+                    && let Some(sender) = sender.take()
+                {
+                    let _ = sender.send(token);
+                }
+            };
+            let answer = http::get(
+                &self.client,
+                &path,
+                accept,
+                &self.retry,
+                self.limiter.as_ref(),
+                &self.requests,
+                &mut on_piece,
+            )
+            .await;
+            (token, answer)
+        };
+        (Box::pin(answer), receiver)
     }
 
     /// Reduces one answer off the async threads.

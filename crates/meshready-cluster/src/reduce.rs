@@ -256,6 +256,14 @@ pub fn continue_token<C: AsRef<[u8]>>(page: &[C]) -> serde_json::Result<Option<S
     token_in(&joined(page))
 }
 
+/// The continue token of a list page of which only the first pieces have arrived, when the
+/// first holds the list's metadata: then it is what [`continue_token`] reads of the whole page,
+/// and the next page can be asked for at once. `None` when the first piece does not tell.
+#[must_use]
+pub fn early_continue_token<C: AsRef<[u8]>>(pieces: &[C]) -> Option<Option<String>> {
+    token_in(pieces.first()?.as_ref()).ok()
+}
+
 /// [`continue_token`] in one slice.
 fn token_in(page: &[u8]) -> serde_json::Result<Option<String>> {
     let mut token = None;

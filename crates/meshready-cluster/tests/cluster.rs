@@ -2,7 +2,8 @@
 //! same objects, pagination, forbidden and unserved kinds, what is never read, and the
 //! `--as-manifests` round trip, owned pods reduced, and faults (500, 429 with `Retry-After`,
 //! `410 Expired` mid-list, a dropped connection, a slow page) that change nothing in the
-//! findings, and the client-side rate limit. One `#[ignore]` test reads a real cluster.
+//! findings, the next page asked for before this one has arrived, and the client-side rate
+//! limit. One `#[ignore]` test reads a real cluster.
 
 mod support;
 
@@ -568,6 +569,33 @@ async fn an_expired_continue_token_restarts_the_list() {
             "/api/v1/pods?limit=2&continue=page-4",
         ]
     );
+}
+
+#[tokio::test]
+async fn the_next_page_is_asked_for_before_this_one_has_arrived() {
+    let delay = Duration::from_millis(600);
+    let cluster = start(Setup {
+        faults: vec![FaultRule::once(
+            "/api/v1/pods?limit=2",
+            Fault::Trickle(delay),
+        )],
+        ..setup()
+    });
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    assert_eq!(cluster_findings(&snapshot), check_findings(readable));
+    assert_eq!(pod_count(&snapshot), 6, "no pod twice, none missing");
+    let requests = cluster.api.timed_requests();
+    let at = |target: &str| {
+        requests
+            .iter()
+            .find(|(_, r)| r == target)
+            .map(|(at, _)| *at)
+            .expect(target)
+    };
+    // The first page's items came `delay` after its metadata, which names the second page:
+    // that page was asked for in between.
+    let second = at("/api/v1/pods?limit=2&continue=page-2") - at("/api/v1/pods?limit=2");
+    assert!(second < delay / 2, "asked for after {second:?}");
 }
 
 #[tokio::test]

@@ -43,6 +43,9 @@ pub enum Fault {
     Drop,
     /// Wait this long, then answer normally.
     Slow(Duration),
+    /// Answer normally, with the list's metadata first (as the API server writes it), and send
+    /// the rest of the body (the items) this long after the metadata.
+    Trickle(Duration),
 }
 
 /// Injects `fault` into the first `times` requests whose target contains `matches`.
@@ -179,9 +182,28 @@ fn serve(
             .push((Instant::now(), target.clone()));
         let mut headers = String::new();
         let injected = fault(setup, remaining, &target);
+        if let Some(Fault::Trickle(delay)) = injected {
+            let (code, body) = respond(setup, &target);
+            let text = metadata_first(&body);
+            let response = api::answer(code, &headers, text.as_bytes());
+            // The head and the metadata now, the items later.
+            let items = text.find(",\"items\"").map_or(text.len(), |i| i + 1);
+            let cut = response.len() - (text.len() - items);
+            let sent = stream
+                .write_all(&response[..cut])
+                .and_then(|()| stream.flush());
+            std::thread::sleep(delay);
+            if sent
+                .and_then(|()| stream.write_all(&response[cut..]))
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let (code, body) = if let Some(fault) = injected {
             match fault {
-                Fault::Drop => return,
+                Fault::Drop | Fault::Trickle(_) => return,
                 Fault::Slow(delay) => {
                     std::thread::sleep(delay);
                     respond(setup, &target)
@@ -216,6 +238,17 @@ fn serve(
         if stream.write_all(&response).is_err() {
             return;
         }
+    }
+}
+
+/// An answer's JSON with its `metadata` member first.
+fn metadata_first(body: &Value) -> String {
+    let mut rest = body.as_object().cloned().unwrap_or_default();
+    let metadata = rest.remove("metadata").unwrap_or(Value::Null);
+    let rest = Value::Object(rest).to_string();
+    match rest.strip_prefix("{}") {
+        Some("") => format!(r#"{{"metadata":{metadata}}}"#),
+        _ => format!(r#"{{"metadata":{metadata},{}"#, &rest[1..]),
     }
 }
 

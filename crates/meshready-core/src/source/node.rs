@@ -309,8 +309,7 @@ fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
 /// The tokens of a JSON pointer (escaped), the text before its first `/` left out (none in a
 /// pointer; all of `""`, which is the whole document).
 fn tokens(pointer: &str) -> impl Iterator<Item = &str> {
-    // Split a byte at a time: pointers are short, and `/` is ASCII (never inside a character).
-    pointer.split(|c: char| c == '/').skip(1)
+    pointer.split('/').skip(1)
 }
 
 /// Whether a mapping's key is `key`. Keys of one mapping rarely share their first byte and
