@@ -723,9 +723,12 @@ impl Reader<'_> {
                         continue;
                     }
                     Some(done) = fetches.next() => done,
-                    // Nothing downloads: the list has ended (not reached: the loop ends with
-                    // the last page).
-                    else => break,
+                    // Nothing downloads, yet the last page has not come (not reached: a page
+                    // with a continue token always leaves the next one asked for). Never a
+                    // partial list read as whole.
+                    else => {
+                        return Err(self.unreadable(&job, &"the list ended before its last page"));
+                    }
                 };
                 let body = match answer {
                     Ok(body) => body,
@@ -752,7 +755,9 @@ impl Reader<'_> {
                 // told, which is the whole page's), or now.
                 let mut ahead = !fetches.is_empty();
                 if ahead && next != newest {
+                    // Not seen: one answer has one token. If it were, the whole page counts.
                     fetches = FuturesOrdered::new();
+                    early = None;
                     ahead = false;
                 }
                 if !ahead && let Some(token) = &next {
