@@ -38,7 +38,7 @@ use crate::reduce::{self, Grouping, PodGroups, Ref};
 /// next page downloads. Reducing a page of Pods costs more CPU than receiving it, so with two
 /// the download of a large list kept stopping to wait for a reduction (~0.2 s at 150,000 pods);
 /// with four it rarely does. Each page in flight holds its body (500 pods: ~4 MB, in the
-/// pieces it arrived in, whose buffers are larger).
+/// pieces it arrived in).
 const PARSING: usize = 4;
 
 /// How often one list may restart after `410 Expired` before the read gives up.
