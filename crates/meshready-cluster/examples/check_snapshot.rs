@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let usage = "usage: check_snapshot KUBECONFIG [TIMES]";
     let kubeconfig = args.next().ok_or(usage)?;
-    let times: u32 = args.next().map_or(Ok(10), |t| t.parse())?;
+    let times: u32 = args.next().map_or(Ok(10), |t| t.parse())?.max(1);
     let options = Options {
         kubeconfig: Some(kubeconfig.into()),
         all_namespaces: true,

@@ -189,9 +189,9 @@ fn transport(error: &(dyn std::error::Error + 'static)) -> Failure {
 /// GETs `path` (with `accept` as the Accept header), retrying as [`Retry`] says. Every attempt
 /// waits for the client-side rate limit, when there is one, and counts in `requests`. The body
 /// comes as the pieces the client received it in, not copied into one buffer
-/// ([`crate::pieces`]); `on_piece` sees the pieces of a successful answer received so far each
-/// time one more arrives (on every attempt), so that a list's next page can be asked for before
-/// this one has fully arrived.
+/// ([`crate::pieces`]); `on_first_piece` sees the first piece of a successful answer as soon as
+/// it arrives (on every attempt), so that a list's next page can be asked for before this one
+/// has fully arrived.
 ///
 /// # Errors
 /// The last failure, once it is not retryable or the attempts are spent.
@@ -202,7 +202,7 @@ pub async fn get(
     retry: &Retry,
     limiter: Option<&Limiter>,
     requests: &std::sync::atomic::AtomicUsize,
-    on_piece: &mut (dyn FnMut(&[Bytes]) + Send),
+    on_first_piece: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<Vec<Bytes>, Failure> {
     let attempts = retry.attempts.max(1);
     let mut attempt = 1;
@@ -211,19 +211,21 @@ pub async fn get(
             limiter.acquire().await;
         }
         requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let result =
-            match tokio::time::timeout(retry.request_timeout, once(client, path, accept, on_piece))
-                .await
-            {
-                Ok(result) => result,
-                Err(_) => Err((
-                    Failure::Transport(format!(
-                        "the request did not complete within {:?}",
-                        retry.request_timeout
-                    )),
-                    None,
+        let result = match tokio::time::timeout(
+            retry.request_timeout,
+            once(client, path, accept, on_first_piece),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err((
+                Failure::Transport(format!(
+                    "the request did not complete within {:?}",
+                    retry.request_timeout
                 )),
-            };
+                None,
+            )),
+        };
         match result {
             Ok(body) => return Ok(body),
             Err((failure, retry_after)) if failure.is_retryable() && attempt < attempts => {
@@ -238,13 +240,13 @@ pub async fn get(
     }
 }
 
-/// One attempt: the body of a successful answer, in pieces (each shown to `on_piece` as it
-/// arrives), or the failure and the `Retry-After` delay.
+/// One attempt: the body of a successful answer, in pieces (the first shown to
+/// `on_first_piece` as it arrives), or the failure and the `Retry-After` delay.
 async fn once(
     client: &Client,
     path: &str,
     accept: &str,
-    on_piece: &mut (dyn FnMut(&[Bytes]) + Send),
+    on_first_piece: &mut (dyn FnMut(&[u8]) + Send),
 ) -> Result<Vec<Bytes>, (Failure, Option<Duration>)> {
     let request = http::Request::get(path)
         .header(http::header::ACCEPT, accept)
@@ -266,10 +268,10 @@ async fn once(
     while let Some(frame) = stream.frame().await {
         let frame = frame.map_err(|e| (transport(&e), None))?;
         if let Ok(data) = frame.into_data() {
-            body.push(data);
-            if status.is_success() {
-                on_piece(&body);
+            if body.is_empty() && status.is_success() {
+                on_first_piece(&data);
             }
+            body.push(data);
         }
     }
     if status.is_success() {

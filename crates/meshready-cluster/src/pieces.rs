@@ -124,9 +124,7 @@ impl<'p, C: AsRef<[u8]>> Cursor<'p, C> {
                 // Cut by the end of the bytes scanned: join more.
                 _ => {}
             }
-            let want = (bytes.len() + 1024)
-                .max(self.hint + self.hint / 4 + 64)
-                .max(bytes.len() * 2);
+            let want = (bytes.len() * 2).max(self.hint + self.hint / 4).max(1024);
             bytes = self.join(at, want);
         }
     }

@@ -679,14 +679,6 @@ impl Reader<'_> {
             "application/json"
         };
         let base = job.path();
-        let page_path = |token: Option<&str>| {
-            let mut path = format!("{base}?limit={}", self.page_size);
-            if let Some(token) = token {
-                path.push_str("&continue=");
-                path.push_str(&encode(token));
-            }
-            path
-        };
         let mut restarts = 0;
         'list: loop {
             let mut listed = Listed::default();
@@ -696,10 +688,10 @@ impl Reader<'_> {
             // the first piece of the newest one tells its continue token (`early`): the API
             // server prepares it while the rest of this one arrives.
             let mut fetches = FuturesOrdered::new();
-            let (answer, receiver) = self.fetch(None, page_path(None), accept);
+            let (answer, receiver) = self.fetch(&base, None, accept);
             fetches.push_back(answer);
             let mut early = Some(receiver);
-            // The token the newest page was asked with.
+            // The token of the page asked for early, until the page before it has arrived.
             let mut newest: Option<String> = None;
             loop {
                 self.report(&job);
@@ -714,8 +706,7 @@ impl Reader<'_> {
                     {
                         early = None;
                         if let Ok(Some(token)) = token {
-                            let (answer, receiver) =
-                                self.fetch(Some(token.clone()), page_path(Some(&token)), accept);
+                            let (answer, receiver) = self.fetch(&base, Some(token.clone()), accept);
                             fetches.push_back(answer);
                             early = Some(receiver);
                             newest = Some(token);
@@ -750,23 +741,21 @@ impl Reader<'_> {
                         return Ok(listed);
                     }
                 };
-                let next = reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
-                // The page after this one: asked for already (with the token its first piece
-                // told, which is the whole page's), or now.
-                let mut ahead = !fetches.is_empty();
-                if ahead && next != newest {
-                    // Not seen: one answer has one token. If it were, the whole page counts.
-                    fetches = FuturesOrdered::new();
-                    early = None;
-                    ahead = false;
-                }
-                if !ahead && let Some(token) = &next {
-                    let (answer, receiver) =
-                        self.fetch(Some(token.clone()), page_path(Some(token)), accept);
-                    fetches.push_back(answer);
-                    early = Some(receiver);
-                    newest = Some(token.clone());
-                }
+                // The page after this one: asked for already, with the token this page's first
+                // piece told (`early_continue_token`: what `continue_token` reads of the whole
+                // page), or now.
+                let next = if fetches.is_empty() {
+                    let next =
+                        reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
+                    if let Some(token) = &next {
+                        let (answer, receiver) = self.fetch(&base, Some(token.clone()), accept);
+                        fetches.push_back(answer);
+                        early = Some(receiver);
+                    }
+                    next
+                } else {
+                    newest.take()
+                };
                 if pending.len() >= PARSING
                     && let Some(p) = pending.pop_front()
                 {
@@ -788,22 +777,25 @@ impl Reader<'_> {
         }
     }
 
-    /// Asks for one page of a list (`path`, asked with `token`): the answer, with the token;
-    /// and the page's own continue token as soon as its first piece tells it (dropped
-    /// unsent when it does not).
+    /// Asks for one page of the list at `base` (the first, or the one `token` names): the
+    /// answer, with the token; and the page's own continue token as soon as its first piece
+    /// tells it (dropped unsent when it does not).
     fn fetch<'s>(
         &'s self,
+        base: &str,
         token: Option<String>,
-        path: String,
         accept: &'s str,
     ) -> (PageAnswer<'s>, oneshot::Receiver<Option<String>>) {
+        let mut path = format!("{base}?limit={}", self.page_size);
+        if let Some(token) = &token {
+            path.push_str("&continue=");
+            path.push_str(&encode(token));
+        }
         let (sender, receiver) = oneshot::channel();
         let answer = async move {
             let mut sender = Some(sender);
-            let mut on_piece = |pieces: &[Bytes]| {
-                // The first piece alone tells it or not; later ones change nothing.
-                if let [first] = pieces
-                    && let Some(token) = reduce::early_continue_token(&[first])
+            let mut on_first_piece = |first: &[u8]| {
+                if let Some(token) = reduce::early_continue_token(first)
                     && let Some(sender) = sender.take()
                 {
                     let _ = sender.send(token);
@@ -816,7 +808,7 @@ impl Reader<'_> {
                 &self.retry,
                 self.limiter.as_ref(),
                 &self.requests,
-                &mut on_piece,
+                &mut on_first_piece,
             )
             .await;
             (token, answer)

@@ -256,12 +256,12 @@ pub fn continue_token<C: AsRef<[u8]>>(page: &[C]) -> serde_json::Result<Option<S
     token_in(&joined(page))
 }
 
-/// The continue token of a list page of which only the first pieces have arrived, when the
-/// first holds the list's metadata: then it is what [`continue_token`] reads of the whole page,
+/// The continue token of a list page of which only the first piece has arrived, when that
+/// piece holds the list's metadata: then it is what [`continue_token`] reads of the whole page,
 /// and the next page can be asked for at once. `None` when the first piece does not tell.
 #[must_use]
-pub fn early_continue_token<C: AsRef<[u8]>>(pieces: &[C]) -> Option<Option<String>> {
-    token_in(pieces.first()?.as_ref()).ok()
+pub fn early_continue_token(first: &[u8]) -> Option<Option<String>> {
+    token_in(first).ok()
 }
 
 /// [`continue_token`] in one slice.

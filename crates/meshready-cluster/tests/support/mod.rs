@@ -182,60 +182,59 @@ fn serve(
             .push((Instant::now(), target.clone()));
         let mut headers = String::new();
         let injected = fault(setup, remaining, &target);
-        if let Some(Fault::Trickle(delay)) = injected {
-            let (code, body) = respond(setup, &target);
-            let text = metadata_first(&body);
-            let response = api::answer(code, &headers, text.as_bytes());
-            // The head and the metadata now, the items later.
-            let items = text.find(",\"items\"").map_or(text.len(), |i| i + 1);
-            let cut = response.len() - (text.len() - items);
-            let sent = stream
-                .write_all(&response[..cut])
-                .and_then(|()| stream.flush());
-            std::thread::sleep(delay);
-            if sent
-                .and_then(|()| stream.write_all(&response[cut..]))
-                .is_err()
-            {
+        let (code, body) = match injected {
+            Some(Fault::Drop) => return,
+            Some(Fault::Slow(delay)) => {
+                std::thread::sleep(delay);
+                respond(setup, &target)
+            }
+            Some(Fault::TooManyRequests(seconds)) => {
+                headers = format!("Retry-After: {seconds}\r\n");
+                api::status(
+                    429,
+                    "TooManyRequests",
+                    "the server has received too many requests and has asked us to try again later",
+                )
+            }
+            Some(Fault::Status(410)) => api::status(
+                410,
+                "Expired",
+                "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+            ),
+            Some(Fault::Status(code)) => api::status(
+                code,
+                "InternalError",
+                "Internal error occurred: etcdserver: request timed out",
+            ),
+            // A trickled answer is the normal one, sent in two parts (below).
+            Some(Fault::Trickle(_)) | None if !authorized => {
+                api::status(401, "Unauthorized", "no bearer token")
+            }
+            Some(Fault::Trickle(_)) | None if method != "GET" => {
+                api::status(405, "MethodNotAllowed", "the mock is read-only")
+            }
+            Some(Fault::Trickle(_)) | None => respond(setup, &target),
+        };
+        let Some(Fault::Trickle(delay)) = injected else {
+            let response = api::answer(code, &headers, body.to_string().as_bytes());
+            if stream.write_all(&response).is_err() {
                 return;
             }
             continue;
-        }
-        let (code, body) = if let Some(fault) = injected {
-            match fault {
-                Fault::Drop | Fault::Trickle(_) => return,
-                Fault::Slow(delay) => {
-                    std::thread::sleep(delay);
-                    respond(setup, &target)
-                }
-                Fault::TooManyRequests(seconds) => {
-                    headers = format!("Retry-After: {seconds}\r\n");
-                    api::status(
-                        429,
-                        "TooManyRequests",
-                        "the server has received too many requests and has asked us to try again later",
-                    )
-                }
-                Fault::Status(410) => api::status(
-                    410,
-                    "Expired",
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
-                ),
-                Fault::Status(code) => api::status(
-                    code,
-                    "InternalError",
-                    "Internal error occurred: etcdserver: request timed out",
-                ),
-            }
-        } else if !authorized {
-            api::status(401, "Unauthorized", "no bearer token")
-        } else if method != "GET" {
-            api::status(405, "MethodNotAllowed", "the mock is read-only")
-        } else {
-            respond(setup, &target)
         };
-        let response = api::answer(code, &headers, body.to_string().as_bytes());
-        if stream.write_all(&response).is_err() {
+        let text = metadata_first(&body);
+        let response = api::answer(code, &headers, text.as_bytes());
+        // The head and the metadata now, the items later.
+        let items = text.find(",\"items\"").map_or(text.len(), |i| i + 1);
+        let cut = response.len() - (text.len() - items);
+        let sent = stream
+            .write_all(&response[..cut])
+            .and_then(|()| stream.flush());
+        std::thread::sleep(delay);
+        if sent
+            .and_then(|()| stream.write_all(&response[cut..]))
+            .is_err()
+        {
             return;
         }
     }

@@ -88,7 +88,7 @@ impl Node {
     #[must_use]
     pub fn entry(&self, key: &str) -> Option<&Entry> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|e| same_key(&e.key, key)),
+            Value::Map(entries) => entries.iter().find(|e| &*e.key == key),
             _ => None,
         }
     }
@@ -103,13 +103,10 @@ impl Node {
     /// indices on lists. `""` is this node.
     #[must_use]
     pub fn pointer(&self, pointer: &str) -> Option<&Node> {
-        tokens(pointer).try_fold(self, |node, token| {
+        pointer.split('/').skip(1).try_fold(self, |node, token| {
             let token = unescape(token);
             match &node.value {
-                Value::Map(entries) => entries
-                    .iter()
-                    .find(|e| same_key(&e.key, &token))
-                    .map(|e| &e.value),
+                Value::Map(entries) => entries.iter().find(|e| *e.key == *token).map(|e| &e.value),
                 Value::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
             }
@@ -118,12 +115,12 @@ impl Node {
 
     /// [`Node::pointer`], mutably.
     pub fn pointer_mut(&mut self, pointer: &str) -> Option<&mut Node> {
-        tokens(pointer).try_fold(self, |node, token| {
+        pointer.split('/').skip(1).try_fold(self, |node, token| {
             let token = unescape(token);
             match &mut node.value {
                 Value::Map(entries) => entries
                     .iter_mut()
-                    .find(|e| same_key(&e.key, &token))
+                    .find(|e| *e.key == *token)
                     .map(|e| &mut e.value),
                 Value::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
                 _ => None,
@@ -298,24 +295,11 @@ impl Node {
 
 /// Undoes JSON-pointer escaping (`~1` is `/`, `~0` is `~`).
 fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
-    // Tokens are short: a plain loop beats a search set up for long texts.
-    if token.bytes().any(|b| b == b'~') {
+    if token.contains('~') {
         token.replace("~1", "/").replace("~0", "~").into()
     } else {
         token.into()
     }
-}
-
-/// The tokens of a JSON pointer (escaped), the text before its first `/` left out (none in a
-/// pointer; all of `""`, which is the whole document).
-fn tokens(pointer: &str) -> impl Iterator<Item = &str> {
-    pointer.split('/').skip(1)
-}
-
-/// Whether a mapping's key is `key`. Keys of one mapping rarely share their first byte and
-/// length, so most that differ are told apart without comparing the rest.
-fn same_key(entry: &str, key: &str) -> bool {
-    entry.len() == key.len() && entry.as_bytes().first() == key.as_bytes().first() && entry == key
 }
 
 /// Escapes a key for use in a JSON pointer.
