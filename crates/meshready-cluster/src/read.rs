@@ -41,6 +41,22 @@ use crate::reduce::{self, Grouping, PodGroups, Ref};
 /// pieces it arrived in).
 const PARSING: usize = 4;
 
+/// Pages of one list downloading at once: the next page is asked for as soon as the first piece
+/// of the newest one tells its continue token, so that the API server prepares it while the
+/// pages before it arrive.
+const DOWNLOADING: usize = 3;
+
+/// What the first piece of a page that is downloading told of the page after it.
+#[derive(Debug, Clone, Copy)]
+enum Successor {
+    /// Nothing yet: the whole page will tell.
+    Unknown,
+    /// There is none: this is the last page.
+    None,
+    /// It has been asked for, with the token the first piece told.
+    Asked,
+}
+
 /// How often one list may restart after `410 Expired` before the read gives up.
 const MAX_RESTARTS: u32 = 3;
 
@@ -684,15 +700,17 @@ impl Reader<'_> {
             let mut listed = Listed::default();
             // Pages being reduced (in order) while the next ones download.
             let mut pending: VecDeque<tokio::task::JoinHandle<Reduced>> = VecDeque::new();
-            // Pages downloading (at most two), in order. The next page is asked for as soon as
-            // the first piece of the newest one tells its continue token (`early`): the API
-            // server prepares it while the rest of this one arrives.
+            // Pages downloading (at most `DOWNLOADING`), in order, and what each one's first
+            // piece told of the page after it. The next page is asked for as soon as the first
+            // piece of the newest one tells its continue token (`early`): the API server
+            // prepares it while the rest of this one arrives.
             let mut fetches = FuturesOrdered::new();
+            let mut successors: VecDeque<Successor> = VecDeque::new();
             let (answer, receiver) = self.fetch(&base, None, accept);
             fetches.push_back(answer);
+            successors.push_back(Successor::Unknown);
+            // The newest page's continue token, when its first piece tells it.
             let mut early = Some(receiver);
-            // The token of the page asked for early, until the page before it has arrived.
-            let mut newest: Option<String> = None;
             loop {
                 self.report(&job);
                 let (asked_with, answer) = tokio::select! {
@@ -702,14 +720,27 @@ impl Reader<'_> {
                             Some(receiver) => receiver.await,
                             None => std::future::pending().await,
                         }
-                    }, if early.is_some() && fetches.len() < 2 =>
+                    }, if early.is_some() && fetches.len() < DOWNLOADING =>
                     {
                         early = None;
-                        if let Ok(Some(token)) = token {
-                            let (answer, receiver) = self.fetch(&base, Some(token.clone()), accept);
-                            fetches.push_back(answer);
-                            early = Some(receiver);
-                            newest = Some(token);
+                        // The receiver belongs to the newest page, the last of `successors`.
+                        match token {
+                            Ok(Some(token)) => {
+                                let (answer, receiver) = self.fetch(&base, Some(token), accept);
+                                fetches.push_back(answer);
+                                early = Some(receiver);
+                                if let Some(newest) = successors.back_mut() {
+                                    *newest = Successor::Asked;
+                                }
+                                successors.push_back(Successor::Unknown);
+                            }
+                            Ok(None) => {
+                                if let Some(newest) = successors.back_mut() {
+                                    *newest = Successor::None;
+                                }
+                            }
+                            // The first piece did not tell: the whole page will.
+                            Err(_) => {}
                         }
                         continue;
                     }
@@ -721,6 +752,7 @@ impl Reader<'_> {
                         return Err(self.unreadable(&job, &"the list ended before its last page"));
                     }
                 };
+                let successor = successors.pop_front().unwrap_or(Successor::Unknown);
                 let body = match answer {
                     Ok(body) => body,
                     Err(failure)
@@ -741,20 +773,28 @@ impl Reader<'_> {
                         return Ok(listed);
                     }
                 };
-                // The page after this one: asked for already, with the token this page's first
-                // piece told (`early_continue_token`: what `continue_token` reads of the whole
-                // page), or now.
-                let next = if fetches.is_empty() {
-                    let next =
-                        reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
-                    if let Some(token) = &next {
-                        let (answer, receiver) = self.fetch(&base, Some(token.clone()), accept);
-                        fetches.push_back(answer);
-                        early = Some(receiver);
+                // Whether a page follows this one: asked for already, with the token this
+                // page's first piece told (`early_continue_token`: what `continue_token` reads
+                // of the whole page); known to be none; or read from the whole page now (this
+                // is then the newest page: a later one is asked for only once this one's token
+                // is known), and asked for.
+                let more = match successor {
+                    Successor::Asked => true,
+                    Successor::None => false,
+                    Successor::Unknown => {
+                        early = None;
+                        let next =
+                            reduce::continue_token(&body).map_err(|e| self.unreadable(&job, &e))?;
+                        if let Some(token) = next {
+                            let (answer, receiver) = self.fetch(&base, Some(token), accept);
+                            fetches.push_back(answer);
+                            successors.push_back(Successor::Unknown);
+                            early = Some(receiver);
+                            true
+                        } else {
+                            false
+                        }
                     }
-                    next
-                } else {
-                    newest.take()
                 };
                 if pending.len() >= PARSING
                     && let Some(p) = pending.pop_front()
@@ -764,7 +804,7 @@ impl Reader<'_> {
                     listed.append(page);
                 }
                 pending.push_back(spawn_reduction(body, job.kind, reduction, false));
-                if next.is_none() {
+                if !more {
                     break;
                 }
             }

@@ -481,9 +481,10 @@ fn named_members<'k>(
     keys: &[&'k str],
     out: &mut Vec<(&'k str, Range<usize>)>,
 ) -> Result<(), PageError> {
+    let set = scan::Keys::new(keys);
     for member in members {
         let (key, value) = member?;
-        if let Some(k) = scan::find_key(key, keys) {
+        if let Some(k) = set.find(key) {
             let key = keys[k];
             out.retain(|(k, _)| *k != key);
             out.push((key, value));

@@ -357,6 +357,7 @@ impl<'a> Doc<'a> {
     }
 
     /// The index just after the string that opens at `i` (a `"` outside strings).
+    #[inline]
     fn string_end(&self, i: usize) -> Result<usize> {
         let mut word = (i + 1) / 64;
         // The quotes after `i` in its word.
@@ -408,6 +409,7 @@ impl<'a> Doc<'a> {
     /// The index just after the value that starts at `i` (no whitespace before it), given
     /// `next`, the index in `containers` of the first container at or after `i`; `next` moves past
     /// the value.
+    #[inline]
     fn value_end(&self, i: usize, next: &mut usize) -> Result<usize> {
         match self.bytes.get(i) {
             Some(b'{' | b'[') => {
@@ -419,6 +421,7 @@ impl<'a> Doc<'a> {
                 *next = container.after;
                 Ok(container.end)
             }
+            Some(b'"') => self.string_end(i),
             _ => self.scalar_or_string_end(i),
         }
     }
@@ -451,9 +454,10 @@ impl<'a> Doc<'a> {
             return Ok(None);
         };
         let mut out: [Option<Range<usize>>; N] = std::array::from_fn(|_| None);
+        let keys = Keys::new(&keys);
         for member in members {
             let (key, value) = member?;
-            if let Some(k) = find_key(key, &keys) {
+            if let Some(k) = keys.find(key) {
                 out[k] = Some(value);
             }
         }
@@ -533,6 +537,7 @@ pub struct Members<'d, 'a> {
 impl<'a> Iterator for Members<'_, 'a> {
     type Item = Result<(&'a [u8], Range<usize>)>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
             return None;
@@ -545,6 +550,7 @@ impl<'a> Iterator for Members<'_, 'a> {
 }
 
 impl<'a> Members<'_, 'a> {
+    #[inline]
     fn step(&mut self) -> Result<(&'a [u8], Range<usize>)> {
         let bytes = self.doc.bytes;
         let mut i = self.i;
@@ -594,23 +600,67 @@ impl<'a> Doc<'a> {
 /// Which of `keys` a raw key (escapes not decoded) is, if any.
 #[must_use]
 pub fn find_key(raw: &[u8], keys: &[&str]) -> Option<usize> {
-    if let Some(k) = keys
-        .iter()
-        .position(|k| k.len() == raw.len() && same(k.as_bytes(), raw))
-    {
-        return Some(k);
+    Keys::new(keys).find(raw)
+}
+
+/// A set of keys to look for among an object's members, with the lengths they have: most keys
+/// of an object are told apart from all of them by their length alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'k> {
+    keys: &'k [&'k str],
+    /// Bit `n` set when a key is `n` bytes long (bit 63: 63 or more).
+    lengths: u64,
+    /// The length of the shortest key.
+    shortest: usize,
+}
+
+impl<'k> Keys<'k> {
+    /// The set of `keys`.
+    #[must_use]
+    pub fn new(keys: &'k [&'k str]) -> Self {
+        Self {
+            keys,
+            lengths: keys.iter().fold(0, |bits, k| bits | length_bit(k.len())),
+            shortest: keys.iter().map(|k| k.len()).min().unwrap_or(0),
+        }
     }
-    // A key spelt with escapes (`na\u006de`) is the same key.
-    if has_backslash(raw) {
+
+    /// Which of the keys a raw key (escapes not decoded) is, if any.
+    #[must_use]
+    #[inline]
+    pub fn find(&self, raw: &[u8]) -> Option<usize> {
+        if self.lengths & length_bit(raw.len()) != 0
+            && let Some(k) = self
+                .keys
+                .iter()
+                .position(|k| k.len() == raw.len() && same(k.as_bytes(), raw))
+        {
+            return Some(k);
+        }
+        // A key spelt with escapes (`na\u006de`) is the same key; an escape is longer than
+        // the character it spells.
+        if raw.len() <= self.shortest || !has_backslash(raw) {
+            return None;
+        }
+        self.find_escaped(raw)
+    }
+
+    /// [`Keys::find`] for a raw key with escapes (rare).
+    #[cold]
+    #[inline(never)]
+    fn find_escaped(&self, raw: &[u8]) -> Option<usize> {
         let mut quoted = Vec::with_capacity(raw.len() + 2);
         quoted.push(b'"');
         quoted.extend_from_slice(raw);
         quoted.push(b'"');
         let decoded = serde_json::from_slice::<String>(&quoted).ok()?;
-        keys.iter().position(|k| *k == decoded)
-    } else {
-        None
+        self.keys.iter().position(|k| *k == decoded)
     }
+}
+
+/// The bit of [`Keys::lengths`] for a key `n` bytes long.
+fn length_bit(n: usize) -> u64 {
+    1 << n.min(63)
 }
 
 /// The 8 bytes of `s` at `i` as a word.
@@ -715,6 +765,27 @@ mod tests {
         for bad in [&br#"{"a": \"b"}"#[..], br#"{"a": "b\"}"#, br#"["\\\"]"#] {
             assert!(Doc::new(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn keys_are_told_apart_by_length_first_and_escaped_spellings_still_match() {
+        let long = "x".repeat(70);
+        let longer = "x".repeat(71);
+        let keys = ["name", "namespace", long.as_str()];
+        let set = Keys::new(&keys);
+        assert_eq!(set.find(b"name"), Some(0));
+        assert_eq!(set.find(b"namespace"), Some(1));
+        assert_eq!(set.find(long.as_bytes()), Some(2));
+        // Lengths of 63 bytes and more share a bit: compared, not matched.
+        assert_eq!(set.find(longer.as_bytes()), None);
+        assert_eq!(set.find(b"nam"), None);
+        assert_eq!(set.find(b"names"), None);
+        assert_eq!(set.find(br"na\u006de"), Some(0));
+        assert_eq!(set.find(br"\u006eamespace"), Some(1));
+        // Escaped, but shorter than any key once decoded.
+        assert_eq!(set.find(br"\u006e"), None);
+        assert_eq!(Keys::new(&[]).find(b""), None);
+        assert_eq!(find_key(b"items", &["items"]), Some(0));
     }
 
     #[test]

@@ -599,6 +599,38 @@ async fn the_next_page_is_asked_for_before_this_one_has_arrived() {
 }
 
 #[tokio::test]
+async fn a_page_whose_first_part_does_not_tell_its_token_is_read_whole_first() {
+    let delay = Duration::from_millis(400);
+    let cluster = start(Setup {
+        faults: vec![FaultRule::once(
+            "/api/v1/pods?limit=2",
+            Fault::TrickleMetadataLast(delay),
+        )],
+        ..setup()
+    });
+    let snapshot = read(&options(&cluster.kubeconfig)).await;
+    assert_eq!(cluster_findings(&snapshot), check_findings(readable));
+    assert_eq!(pod_count(&snapshot), 6, "no pod twice, none missing");
+    let requests = cluster.api.timed_requests();
+    let at = |target: &str| {
+        requests
+            .iter()
+            .find(|(_, r)| r == target)
+            .map(|(at, _)| *at)
+            .expect(target)
+    };
+    // The continue token came last, `delay` after the items: the second page could only be
+    // asked for once the whole first page had arrived.
+    let second = at("/api/v1/pods?limit=2&continue=page-2") - at("/api/v1/pods?limit=2");
+    assert!(second >= delay, "asked for after {second:?}");
+    let pages = requests
+        .iter()
+        .filter(|(_, r)| r.starts_with("/api/v1/pods?"))
+        .count();
+    assert_eq!(pages, 3, "{requests:#?}");
+}
+
+#[tokio::test]
 async fn a_dropped_connection_is_retried() {
     let requests = same_findings_despite(
         vec![FaultRule::once(

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use meshready_cluster::reduce::{
     Grouping, PodGroups, Ref, Status, items, owned_replicaset, pod_items, replica_set_items,
 };
-use meshready_cluster::scan::Doc;
+use meshready_cluster::scan::{Doc, Keys};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -144,6 +144,23 @@ proptest! {
             let _ = doc.elements(doc.root());
         }
         let _ = pod_items(&[&bytes], &present(), &mut PodGroups::default());
+    }
+
+    #[test]
+    fn a_key_is_found_as_its_decoded_text_compares(
+        key in "[a-z./]{0,6}",
+        escape in prop::collection::vec(any::<bool>(), 6),
+        keys in prop::collection::vec("[a-z./]{0,6}", 0..5),
+    ) {
+        // The raw key, some of its characters spelt as `\u00XX` escapes (as a JSON text may).
+        let raw: String = key
+            .chars()
+            .zip(escape.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &e)| if e { format!("\\u{:04x}", u32::from(c)) } else { c.to_string() })
+            .collect();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let want = keys.iter().position(|k| *k == key);
+        prop_assert_eq!(Keys::new(&keys).find(raw.as_bytes()), want);
     }
 
     #[test]

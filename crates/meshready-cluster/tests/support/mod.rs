@@ -46,6 +46,9 @@ pub enum Fault {
     /// Answer normally, with the list's metadata first (as the API server writes it), and send
     /// the rest of the body (the items) this long after the metadata.
     Trickle(Duration),
+    /// Answer normally, with the list's metadata last, and send it this long after the items:
+    /// the page's first part does not tell its continue token.
+    TrickleMetadataLast(Duration),
 }
 
 /// Injects `fault` into the first `times` requests whose target contains `matches`.
@@ -207,26 +210,39 @@ fn serve(
                 "Internal error occurred: etcdserver: request timed out",
             ),
             // A trickled answer is the normal one, sent in two parts (below).
-            Some(Fault::Trickle(_)) | None if !authorized => {
+            Some(Fault::Trickle(_) | Fault::TrickleMetadataLast(_)) | None if !authorized => {
                 api::status(401, "Unauthorized", "no bearer token")
             }
-            Some(Fault::Trickle(_)) | None if method != "GET" => {
+            Some(Fault::Trickle(_) | Fault::TrickleMetadataLast(_)) | None if method != "GET" => {
                 api::status(405, "MethodNotAllowed", "the mock is read-only")
             }
-            Some(Fault::Trickle(_)) | None => respond(setup, &target),
-        };
-        let Some(Fault::Trickle(delay)) = injected else {
-            let response = api::answer(code, &headers, body.to_string().as_bytes());
-            if stream.write_all(&response).is_err() {
-                return;
+            Some(Fault::Trickle(_) | Fault::TrickleMetadataLast(_)) | None => {
+                respond(setup, &target)
             }
-            continue;
         };
-        let text = metadata_first(&body);
+        let (text, delay, first) = match injected {
+            // The head and the metadata now, the items later.
+            Some(Fault::Trickle(delay)) => {
+                let text = metadata_first(&body);
+                let items = text.find(",\"items\"").map_or(text.len(), |i| i + 1);
+                (text, delay, items)
+            }
+            // The head and the items now, the metadata later.
+            Some(Fault::TrickleMetadataLast(delay)) => {
+                let text = metadata_last(&body);
+                let metadata = text.find(",\"metadata\"").map_or(text.len(), |i| i + 1);
+                (text, delay, metadata)
+            }
+            _ => {
+                let response = api::answer(code, &headers, body.to_string().as_bytes());
+                if stream.write_all(&response).is_err() {
+                    return;
+                }
+                continue;
+            }
+        };
         let response = api::answer(code, &headers, text.as_bytes());
-        // The head and the metadata now, the items later.
-        let items = text.find(",\"items\"").map_or(text.len(), |i| i + 1);
-        let cut = response.len() - (text.len() - items);
+        let cut = response.len() - (text.len() - first);
         let sent = stream
             .write_all(&response[..cut])
             .and_then(|()| stream.flush());
@@ -248,6 +264,18 @@ fn metadata_first(body: &Value) -> String {
     match rest.strip_prefix("{}") {
         Some("") => format!(r#"{{"metadata":{metadata}}}"#),
         _ => format!(r#"{{"metadata":{metadata},{}"#, &rest[1..]),
+    }
+}
+
+/// An answer's JSON with its `metadata` member last.
+fn metadata_last(body: &Value) -> String {
+    let mut rest = body.as_object().cloned().unwrap_or_default();
+    let metadata = rest.remove("metadata").unwrap_or(Value::Null);
+    let rest = Value::Object(rest).to_string();
+    if rest == "{}" {
+        format!(r#"{{"metadata":{metadata}}}"#)
+    } else {
+        format!(r#"{},"metadata":{metadata}}}"#, &rest[..rest.len() - 1])
     }
 }
 
