@@ -571,8 +571,17 @@ impl Reader<'_> {
             Ok(read)
         };
         let (mut read, mut pods) = futures::try_join!(others, self.jobs(pods, &pod_reduction))?;
-        let workloads = refs(&read.objects, |o| o.templates.is_some());
-        let orphans = pods.pods.take_orphans(&workloads);
+        // The workloads read, borrowed: asked once per group of pods.
+        let workloads: HashSet<(&str, &str, &str)> = read
+            .objects
+            .iter()
+            .filter(|o| o.templates.is_some())
+            .map(|o| (o.kind.as_str(), o.namespace.as_str(), o.name.as_str()))
+            .collect();
+        let orphans = pods
+            .pods
+            .take_orphans(|kind, namespace, name| workloads.contains(&(kind, namespace, name)));
+        drop(workloads);
         read.append(pods);
         read.append(self.orphans(orphans, pod_jobs).await?);
         let Listed {
@@ -581,7 +590,7 @@ impl Reader<'_> {
             mut invalid,
         } = read;
         // Owned pods after the others (the order of objects does not change findings).
-        objects.reserve_exact(pods.pods());
+        objects.reserve_exact(pods.groups());
         pods.into_objects(&mut objects, &mut invalid);
         let forbidden = self
             .forbidden

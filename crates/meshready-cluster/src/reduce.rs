@@ -1324,16 +1324,19 @@ impl PodGroups {
         Ok(())
     }
 
-    /// Removes the pods none of whose controllers is in `present` (read as grouped with
+    /// Removes the pods none of whose controllers `present` says exists (read as grouped with
     /// [`Grouping::Kinds`], their controller turned out not to exist): their namespaces and
-    /// names, to be read whole.
-    pub fn take_orphans(&mut self, present: &HashSet<Ref>) -> Vec<(String, String)> {
+    /// names, to be read whole. `present` is asked `(kind, namespace, name)`.
+    pub fn take_orphans(
+        &mut self,
+        present: impl Fn(&str, &str, &str) -> bool,
+    ) -> Vec<(String, String)> {
         let mut orphans = Vec::new();
         self.groups.retain(|Entry { names, group, .. }| {
             let owned = group
                 .controllers
                 .iter()
-                .any(|(kind, name)| is_present(present, kind, &group.namespace, name));
+                .any(|(kind, name)| present(kind, &group.namespace, name));
             if !owned {
                 orphans.extend(
                     names
@@ -1343,6 +1346,10 @@ impl PodGroups {
             }
             owned
         });
+        if orphans.is_empty() {
+            // Nothing moved: the index still holds.
+            return orphans;
+        }
         self.pods -= orphans.len();
         self.last = None;
         self.index = self
@@ -1368,6 +1375,11 @@ impl PodGroups {
 
     /// Moves every pod of `other` here.
     pub fn append(&mut self, other: Self) {
+        if self.groups.is_empty() {
+            // Nothing to merge with (the list of Pods joins the other kinds' empty groups).
+            *self = other;
+            return;
+        }
         for entry in other.groups {
             self.pods += entry.names.len();
             match self.index.get(&entry.key) {
@@ -1513,7 +1525,9 @@ mod tests {
             (speculative.pods(), speculative.groups(), whole.len()),
             (3, 2, 0)
         );
-        let orphans = speculative.take_orphans(&present);
+        let orphans = speculative.take_orphans(|kind, namespace, name| {
+            present.contains(&(kind.to_string(), namespace.to_string(), name.to_string()))
+        });
         assert_eq!(orphans, [("shop".to_string(), "web-1-a".to_string())]);
         assert_eq!((speculative.pods(), speculative.groups()), (2, 1));
         // The remaining group is the one read with the ReplicaSets known.
@@ -1585,6 +1599,43 @@ mod tests {
         let added: Result<(), std::convert::Infallible> =
             groups.add_keyed(&key, name, || Ok((pod, group)));
         let Ok(()) = added;
+    }
+
+    #[test]
+    fn groups_stay_found_after_no_orphan_is_taken_and_after_a_merge_into_nothing() {
+        let mut pod: Value = serde_json::from_str(POD).unwrap();
+        pod["apiVersion"] = json!("v1");
+        pod["kind"] = json!("Pod");
+        let owned = owned_pod(&pod);
+        let named = |name: &str| {
+            let mut pod = owned.clone();
+            pod["metadata"]["name"] = json!(name);
+            pod
+        };
+        // Merged into empty groups: moved as they are.
+        let mut first = PodGroups::default();
+        add(&mut first, named("web-1-a"));
+        let mut groups = PodGroups::default();
+        groups.append(first);
+        assert_eq!((groups.pods(), groups.groups()), (1, 1));
+        // Its controller exists: nothing is taken, and the group is still found by its key.
+        let orphans = groups.take_orphans(|kind, namespace, name| {
+            (kind, namespace, name) == ("ReplicaSet", "shop", "web-1")
+        });
+        assert!(orphans.is_empty());
+        // A finished pod is another group; the next running one is found by the index.
+        let mut finished = named("web-1-x");
+        finished["status"] = json!({"phase": "Succeeded"});
+        add(&mut groups, finished);
+        add(&mut groups, named("web-1-b"));
+        let mut later = PodGroups::default();
+        add(&mut later, named("web-1-c"));
+        groups.append(later);
+        assert_eq!((groups.pods(), groups.groups()), (4, 2));
+        // Their controller is gone: every pod is an orphan.
+        let orphans = groups.take_orphans(|_, _, _| false);
+        assert_eq!(orphans.len(), 4);
+        assert_eq!((groups.pods(), groups.groups()), (0, 0));
     }
 
     #[test]
