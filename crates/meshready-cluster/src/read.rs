@@ -21,7 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use meshready_core::source::kinds as templates;
-use meshready_core::source::{LoadOptions, Node, Object, object_from_json};
+use meshready_core::source::{LoadOptions, Node, Object, object_from_json, object_from_node};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -394,11 +394,21 @@ fn reduce_page(
             reduce::replica_set_items(body, deployments, &api_version, kind.kind)
                 .map_err(|e| e.to_string())?
         }
-        (Reduction::None, false) => reduce::items(&joined(body), status)
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .map(|value| (false, value))
-            .collect(),
+        // The other kinds: parsed straight into the core's nodes.
+        (Reduction::None, false) => {
+            let nodes = reduce::item_nodes(&joined(body), status).map_err(|e| e.to_string())?;
+            let options = LoadOptions::default();
+            let mut listed = Listed::default();
+            for mut node in nodes {
+                reduce::set_type(&mut node, &api_version, kind.kind);
+                let what = describe_node(&node);
+                match object_from_node(node, &options) {
+                    Ok(object) => listed.objects.push(object),
+                    Err(message) => listed.invalid.push(format!("{what}: {message}")),
+                }
+            }
+            return Ok(listed);
+        }
     };
     let options = LoadOptions::default();
     let mut listed = Listed::default();
@@ -460,6 +470,17 @@ fn describe(value: &Value) -> String {
     let kind = value["kind"].as_str().unwrap_or("object");
     let name = value["metadata"]["name"].as_str().unwrap_or("<unnamed>");
     match value["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+/// [`describe`] for an object parsed into nodes.
+fn describe_node(node: &Node) -> String {
+    let text = |keys: &[&str]| node.at(keys).and_then(Node::as_str);
+    let kind = text(&["kind"]).unwrap_or("object");
+    let name = text(&["metadata", "name"]).unwrap_or("<unnamed>");
+    match text(&["metadata", "namespace"]) {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
     }

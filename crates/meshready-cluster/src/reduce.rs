@@ -127,80 +127,185 @@ impl Shape {
     }
 }
 
-/// Parses one JSON value, skipping what [`Shape`] says no rule reads.
-#[derive(Debug, Clone, Copy)]
-struct Filter(Shape);
+/// What [`Filter`] builds from the values it keeps: JSON values, or the core's nodes (the
+/// objects of most kinds go straight to nodes, without a `serde_json::Value` in between).
+trait Built: Sized {
+    fn null() -> Self;
+    fn bool(v: bool) -> Self;
+    fn int(v: i64) -> Self;
+    fn uint(v: u64) -> Self;
+    fn float(v: f64) -> Self;
+    fn string(v: String) -> Self;
+    fn seq(items: Vec<Self>) -> Self;
+    /// The members in the order read, duplicates included (the last one counts).
+    fn map(members: Vec<(String, Self)>) -> Self;
+}
 
-impl<'de> DeserializeSeed<'de> for Filter {
-    type Value = Value;
+impl Built for Value {
+    fn null() -> Self {
+        Value::Null
+    }
+    fn bool(v: bool) -> Self {
+        Value::Bool(v)
+    }
+    fn int(v: i64) -> Self {
+        Value::from(v)
+    }
+    fn uint(v: u64) -> Self {
+        Value::from(v)
+    }
+    fn float(v: f64) -> Self {
+        Value::from(v)
+    }
+    fn string(v: String) -> Self {
+        Value::String(v)
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        Value::Array(items)
+    }
+    fn map(members: Vec<(String, Self)>) -> Self {
+        Value::Object(members.into_iter().collect())
+    }
+}
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+/// The nodes [`Node::from_json`](node::Node::from_json) makes of the same JSON value: numbers as
+/// `serde_json` keeps them, a non-finite float as `null`, mapping keys sorted and the last of
+/// duplicates kept (a `serde_json::Map`'s order), every position the default one.
+impl Built for node::Node {
+    fn null() -> Self {
+        Self::new(node::Value::Null, node::Pos::default())
+    }
+    fn bool(v: bool) -> Self {
+        Self::new(node::Value::Bool(v), node::Pos::default())
+    }
+    fn int(v: i64) -> Self {
+        Self::new(node::Value::Int(v), node::Pos::default())
+    }
+    fn uint(v: u64) -> Self {
+        match i64::try_from(v) {
+            Ok(v) => Self::int(v),
+            #[allow(clippy::cast_precision_loss)]
+            Err(_) => Self::float(v as f64),
+        }
+    }
+    fn float(v: f64) -> Self {
+        if v.is_finite() {
+            Self::new(node::Value::Float(v), node::Pos::default())
+        } else {
+            Self::null()
+        }
+    }
+    fn string(v: String) -> Self {
+        Self::new(node::Value::Str(v.into_boxed_str()), node::Pos::default())
+    }
+    fn seq(items: Vec<Self>) -> Self {
+        Self::new(node::Value::Seq(items), node::Pos::default())
+    }
+    fn map(mut members: Vec<(String, Self)>) -> Self {
+        // Stable: of duplicate keys, the last read stays last, and is the one kept.
+        members.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut entries: Vec<node::Entry> = Vec::with_capacity(members.len());
+        for (key, value) in members {
+            match entries.last_mut() {
+                Some(last) if *last.key == *key => last.value = value,
+                _ => entries.push(node::Entry {
+                    key: key.into(),
+                    key_pos: node::Pos::default(),
+                    value,
+                }),
+            }
+        }
+        Self::new(node::Value::Map(entries), node::Pos::default())
+    }
+}
+
+/// Parses one JSON value into a `T`, skipping what [`Shape`] says no rule reads.
+struct Filter<T>(Shape, std::marker::PhantomData<T>);
+
+impl<T> Clone for Filter<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Filter<T> {}
+
+impl<T> Filter<T> {
+    fn new(shape: Shape) -> Self {
+        Self(shape, std::marker::PhantomData)
+    }
+}
+
+impl<'de, T: Built> DeserializeSeed<'de> for Filter<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<T, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Filter {
-    type Value = Value;
+impl<'de, T: Built> Visitor<'de> for Filter<T> {
+    type Value = T;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<T, E> {
+        Ok(T::bool(v))
     }
 
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<T, E> {
+        Ok(T::int(v))
     }
 
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<T, E> {
+        Ok(T::uint(v))
     }
 
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-        Ok(Value::from(v))
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<T, E> {
+        Ok(T::float(v))
     }
 
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        Ok(T::string(v.to_owned()))
     }
 
-    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<T, E> {
+        Ok(T::string(v))
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::null())
     }
 
-    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_none<E: de::Error>(self) -> Result<T, E> {
+        Ok(T::null())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let item = Filter(self.0.item());
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        let item = Filter::new(self.0.item());
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(item)? {
             items.push(v);
         }
-        Ok(Value::Array(items))
+        Ok(T::seq(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<T, A::Error> {
+        let mut members = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             match self.0.child(&key) {
                 Some(shape) => {
-                    let value = map.next_value_seed(Filter(shape))?;
-                    out.insert(key, value);
+                    let value = map.next_value_seed(Filter::new(shape))?;
+                    members.push((key, value));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        Ok(Value::Object(out))
+        Ok(T::map(members))
     }
 }
 
@@ -276,24 +381,26 @@ fn token_in(page: &[u8]) -> serde_json::Result<Option<String>> {
     Ok(token.filter(|t| !t.is_empty()))
 }
 
-/// The items of a list page, each reduced as it is parsed.
-struct Items {
+/// The items of a list page, each reduced as it is parsed into a `T`.
+struct Items<T> {
     status: Status,
+    built: std::marker::PhantomData<T>,
 }
 
-impl<'de> Visitor<'de> for Items {
-    type Value = Vec<Value>;
+impl<'de, T: Built> Visitor<'de> for Items<T> {
+    type Value = Vec<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a Kubernetes list")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<Value>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
         let mut items = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" {
                 items = map.next_value_seed(ItemSeq {
                     status: self.status,
+                    built: self.built,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -303,31 +410,33 @@ impl<'de> Visitor<'de> for Items {
     }
 }
 
-struct ItemSeq {
+/// The value of a list's `items`: a list of objects, or `null`.
+struct ItemSeq<T> {
     status: Status,
+    built: std::marker::PhantomData<T>,
 }
 
-impl<'de> DeserializeSeed<'de> for ItemSeq {
-    type Value = Vec<Value>;
+impl<'de, T: Built> DeserializeSeed<'de> for ItemSeq<T> {
+    type Value = Vec<T>;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<Value>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<T>, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for ItemSeq {
-    type Value = Vec<Value>;
+impl<'de, T: Built> Visitor<'de> for ItemSeq<T> {
+    type Value = Vec<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a list of objects")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Vec<Value>, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
         Ok(Vec::new())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Value>, A::Error> {
-        let filter = Filter(Shape::Root(self.status));
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+        let filter = Filter::new(Shape::Root(self.status));
         let mut items = Vec::new();
         while let Some(v) = seq.next_element_seed(filter)? {
             items.push(v);
@@ -341,8 +450,47 @@ impl<'de> Visitor<'de> for ItemSeq {
 /// # Errors
 /// When the page is not a JSON object.
 pub fn items(page: &[u8], status: Status) -> serde_json::Result<Vec<Value>> {
+    items_as(page, status)
+}
+
+/// [`items`], each item parsed straight into the core's nodes: what
+/// [`Node::from_json`](node::Node::from_json) makes of [`items`]' values.
+///
+/// # Errors
+/// When the page is not a JSON object.
+pub fn item_nodes(page: &[u8], status: Status) -> serde_json::Result<Vec<node::Node>> {
+    items_as(page, status)
+}
+
+/// Sets a list item's `apiVersion` and `kind` (list responses, and metadata-only answers, leave
+/// them out or change them), where a `serde_json::Map` would have them: keys in order. Nothing
+/// when the item is not a mapping.
+pub fn set_type(item: &mut node::Node, api_version: &str, kind: &str) {
+    let node::Value::Map(entries) = &mut item.value else {
+        return;
+    };
+    for (key, value) in [("apiVersion", api_version), ("kind", kind)] {
+        let value = node::Node::new(node::Value::Str(value.into()), node::Pos::default());
+        match entries.binary_search_by(|e| (*e.key).cmp(key)) {
+            Ok(i) => entries[i].value = value,
+            Err(i) => entries.insert(
+                i,
+                node::Entry {
+                    key: key.into(),
+                    key_pos: node::Pos::default(),
+                    value,
+                },
+            ),
+        }
+    }
+}
+
+fn items_as<T: Built>(page: &[u8], status: Status) -> serde_json::Result<Vec<T>> {
     let mut de = serde_json::Deserializer::from_slice(page);
-    let items = de.deserialize_map(Items { status })?;
+    let items = de.deserialize_map(Items {
+        status,
+        built: std::marker::PhantomData,
+    })?;
     de.end()?;
     Ok(items)
 }
@@ -698,7 +846,7 @@ fn phase<'a>(doc: &Doc<'a>, range: Range<usize>) -> Result<Option<Cow<'a, str>>,
 /// Parses the value at `range` with [`Filter`].
 fn filtered(page: &[u8], range: Range<usize>, shape: Shape) -> Result<Value, PageError> {
     let mut de = serde_json::Deserializer::from_slice(&page[range]);
-    let value = Filter(shape).deserialize(&mut de)?;
+    let value = Filter::<Value>::new(shape).deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }
@@ -1060,7 +1208,7 @@ fn pod_item<'a>(
 /// When the body is not JSON.
 pub fn object(body: &[u8], status: Status) -> serde_json::Result<Value> {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = Filter(Shape::Root(status)).deserialize(&mut de)?;
+    let value = Filter::<Value>::new(Shape::Root(status)).deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }

@@ -7,9 +7,11 @@
 use std::collections::HashSet;
 
 use meshready_cluster::reduce::{
-    Grouping, PodGroups, Ref, Status, items, owned_replicaset, pod_items, replica_set_items,
+    Grouping, PodGroups, Ref, Status, item_nodes, items, owned_replicaset, pod_items,
+    replica_set_items, set_type,
 };
 use meshready_cluster::scan::{Doc, Keys};
+use meshready_core::source::{Node, Pos};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -31,6 +33,45 @@ fn json_value() -> impl Strategy<Value = Value> {
                 .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
+}
+
+/// A JSON object as text, its members in the order given (duplicates included).
+fn object_text(members: &[(String, String)]) -> String {
+    let members: Vec<String> = members
+        .iter()
+        .map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).unwrap()))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
+/// Members of an object as text, with keys from `keys` or any, in any order, some repeated.
+fn members_text(keys: &'static [&'static str]) -> impl Strategy<Value = Vec<(String, String)>> {
+    let key = prop_oneof![
+        prop::sample::select(keys).prop_map(String::from),
+        "[a-z]{0,3}",
+    ];
+    prop::collection::vec((key, json_value().prop_map(|v| v.to_string())), 0..8)
+}
+
+/// A list item as text: members in any order (some repeated), its metadata too.
+fn item_text() -> impl Strategy<Value = String> {
+    const ITEM: &[&str] = &["metadata", "spec", "status", "kind", "apiVersion", "a", "b"];
+    const METADATA: &[&str] = &[
+        "name",
+        "namespace",
+        "managedFields",
+        "annotations",
+        "uid",
+        "a",
+    ];
+    (members_text(ITEM), members_text(METADATA), any::<bool>()).prop_map(
+        |(mut item, metadata, with)| {
+            if with {
+                item.push(("metadata".into(), object_text(&metadata)));
+            }
+            object_text(&item)
+        },
+    )
 }
 
 /// A page of two owned pods and one bare pod.
@@ -161,6 +202,28 @@ proptest! {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let want = keys.iter().position(|k| *k == key);
         prop_assert_eq!(Keys::new(&keys).find(raw.as_bytes()), want);
+    }
+
+    #[test]
+    fn items_parsed_into_nodes_are_the_nodes_of_items_parsed_into_values(
+        texts in prop::collection::vec(item_text(), 0..4),
+        status in prop::sample::select(&[Status::Skip, Status::Phase, Status::NodeInfo][..]),
+    ) {
+        let page = format!(r#"{{"kind":"List","items":[{}],"metadata":{{}}}}"#, texts.join(","));
+        let mut nodes = item_nodes(page.as_bytes(), status).unwrap();
+        let mut values = items(page.as_bytes(), status).unwrap();
+        let want: Vec<Node> = values.iter().map(|v| Node::from_json(v, Pos::default())).collect();
+        prop_assert_eq!(&nodes, &want);
+        // Typed as list items are: as if `apiVersion` and `kind` were set in the JSON.
+        for (node, value) in nodes.iter_mut().zip(&mut values) {
+            set_type(node, "apps/v1", "Deployment");
+            if let Some(map) = value.as_object_mut() {
+                map.insert("apiVersion".into(), json!("apps/v1"));
+                map.insert("kind".into(), json!("Deployment"));
+            }
+        }
+        let want: Vec<Node> = values.iter().map(|v| Node::from_json(v, Pos::default())).collect();
+        prop_assert_eq!(nodes, want);
     }
 
     #[test]

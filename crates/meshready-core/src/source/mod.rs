@@ -698,7 +698,15 @@ pub fn object_from_json(
     value: &serde_json::Value,
     options: &LoadOptions,
 ) -> Result<Object, String> {
-    let root = Node::from_json(value, Pos::default());
+    object_from_node(Node::from_json(value, Pos::default()), options)
+}
+
+/// [`object_from_json`] for an object already converted to nodes (every position the default
+/// one), as `meshready cluster` parses most kinds.
+///
+/// # Errors
+/// As [`object_from_json`].
+pub fn object_from_node(root: Node, options: &LoadOptions) -> Result<Object, String> {
     let origin = Origin {
         file: API_SERVER,
         document: 0,
