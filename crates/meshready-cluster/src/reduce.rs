@@ -1749,12 +1749,17 @@ mod tests {
         let Ok(()) = added;
     }
 
-    #[test]
-    fn groups_stay_found_after_no_orphan_is_taken_and_after_a_merge_into_nothing() {
+    /// [`POD`] as a list item typed as a Pod.
+    fn typed_pod() -> Value {
         let mut pod: Value = serde_json::from_str(POD).unwrap();
         pod["apiVersion"] = json!("v1");
         pod["kind"] = json!("Pod");
-        let owned = owned_pod(&pod);
+        pod
+    }
+
+    #[test]
+    fn groups_stay_found_after_no_orphan_is_taken_and_after_a_merge_into_nothing() {
+        let owned = owned_pod(&typed_pod());
         let named = |name: &str| {
             let mut pod = owned.clone();
             pod["metadata"]["name"] = json!(name);
@@ -1788,9 +1793,7 @@ mod tests {
 
     #[test]
     fn owned_pods_keep_their_facts_and_group() {
-        let mut pod: Value = serde_json::from_str(POD).unwrap();
-        pod["apiVersion"] = json!("v1");
-        pod["kind"] = json!("Pod");
+        let pod = typed_pod();
         let owned = owned_pod(&pod);
         assert_eq!(
             owned,
