@@ -21,7 +21,7 @@ use futures::{StreamExt, TryStreamExt};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use meshready_core::source::kinds as templates;
-use meshready_core::source::{LoadOptions, Node, Object, object_from_json, object_from_node};
+use meshready_core::source::{LoadOptions, Node, Object, Pos, object_from_node};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
@@ -44,7 +44,7 @@ const PARSING: usize = 4;
 /// Pages of one list downloading at once: the next page is asked for as soon as the first piece
 /// of the newest one tells its continue token, so that the API server prepares it while the
 /// pages before it arrive.
-const DOWNLOADING: usize = 3;
+const DOWNLOADING: usize = 2;
 
 /// What the first piece of a page that is downloading told of the page after it.
 #[derive(Debug, Clone, Copy)]
@@ -344,11 +344,12 @@ impl Listed {
         self.objects.len() + self.pods.pods()
     }
 
-    /// Adds an API object, or why it is not one.
-    fn push(&mut self, value: &Value, options: &LoadOptions) {
-        match object_from_json(value, options) {
+    /// Adds an API object (in the core's nodes), or why it is not one.
+    fn push(&mut self, node: Node, options: &LoadOptions) {
+        let what = describe(&node);
+        match object_from_node(node, options) {
             Ok(object) => self.objects.push(object),
-            Err(message) => self.invalid.push(format!("{}: {message}", describe(value))),
+            Err(message) => self.invalid.push(format!("{what}: {message}")),
         }
     }
 
@@ -383,43 +384,37 @@ fn reduce_page(
 ) -> std::result::Result<Listed, String> {
     let status = reduce::Status::of(kind.kind);
     let api_version = kind.api_version();
-    let values: Vec<(bool, Value)> = match (reduction, single) {
+    let to_node = |value: &Value| Node::from_json(value, Pos::default());
+    let nodes: Vec<(bool, Node)> = match (reduction, single) {
         // GETs (the injector ConfigMap, pods whose controller is missing) are kept whole.
         (_, true) => vec![(
             false,
-            reduce::object(&joined(body), status).map_err(|e| e.to_string())?,
+            to_node(&reduce::object(&joined(body), status).map_err(|e| e.to_string())?),
         )],
         (Reduction::Pods(grouping), false) => return reduce_pods(body, grouping),
         (Reduction::ReplicaSets(deployments), false) => {
             reduce::replica_set_items(body, deployments, &api_version, kind.kind)
                 .map_err(|e| e.to_string())?
+                .iter()
+                .map(|(reduced, value)| (*reduced, to_node(value)))
+                .collect()
         }
         // The other kinds: parsed straight into the core's nodes.
-        (Reduction::None, false) => {
-            let nodes = reduce::item_nodes(&joined(body), status).map_err(|e| e.to_string())?;
-            let options = LoadOptions::default();
-            let mut listed = Listed::default();
-            for mut node in nodes {
-                reduce::set_type(&mut node, &api_version, kind.kind);
-                let what = describe_node(&node);
-                match object_from_node(node, &options) {
-                    Ok(object) => listed.objects.push(object),
-                    Err(message) => listed.invalid.push(format!("{what}: {message}")),
-                }
-            }
-            return Ok(listed);
-        }
+        (Reduction::None, false) => reduce::item_nodes(&joined(body), status)
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .map(|node| (false, node))
+            .collect(),
     };
     let options = LoadOptions::default();
     let mut listed = Listed::default();
-    for (reduced, mut value) in values {
-        if let (false, Value::Object(map)) = (reduced, &mut value) {
+    for (reduced, mut node) in nodes {
+        if !reduced {
             // List responses (and metadata-only answers) leave out or change each item's
             // apiVersion and kind.
-            map.insert("apiVersion".into(), Value::String(api_version.clone()));
-            map.insert("kind".into(), Value::String(kind.kind.into()));
+            reduce::set_type(&mut node, &api_version, kind.kind);
         }
-        listed.push(&value, &options);
+        listed.push(node, &options);
     }
     Ok(listed)
 }
@@ -460,23 +455,13 @@ fn reduce_pods(body: &[Bytes], grouping: &Grouping) -> std::result::Result<Liste
     let mut listed = Listed::default();
     let whole = reduce::pod_items(body, grouping, &mut listed.pods).map_err(|e| e.to_string())?;
     for pod in whole {
-        listed.push(&pod, &options);
+        listed.push(Node::from_json(&pod, Pos::default()), &options);
     }
     Ok(listed)
 }
 
-/// `Kind namespace/name` of a raw API object, for messages.
-fn describe(value: &Value) -> String {
-    let kind = value["kind"].as_str().unwrap_or("object");
-    let name = value["metadata"]["name"].as_str().unwrap_or("<unnamed>");
-    match value["metadata"]["namespace"].as_str() {
-        Some(ns) => format!("{kind} {ns}/{name}"),
-        None => format!("{kind} {name}"),
-    }
-}
-
-/// [`describe`] for an object parsed into nodes.
-fn describe_node(node: &Node) -> String {
+/// `Kind namespace/name` of an API object, for messages.
+fn describe(node: &Node) -> String {
     let text = |keys: &[&str]| node.at(keys).and_then(Node::as_str);
     let kind = text(&["kind"]).unwrap_or("object");
     let name = text(&["metadata", "name"]).unwrap_or("<unnamed>");
