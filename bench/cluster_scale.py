@@ -9,9 +9,14 @@ client takes to download the same pages, measured in the same run against the sa
     python3 bench/cluster_scale.py                      # N = 15k, 60k, 150k
     python3 bench/cluster_scale.py --pods 3000 --verify # findings == check --live on the full objects
 
-meshready runs twice per N: with `--qps 0` (no client-side rate limit, like the floor client:
-what meshready itself costs) and with its default limit (50 requests/s in bursts of 300, which
-alone needs (requests - 300) / 50 seconds once the burst is spent).
+meshready runs with `--qps 0` (no client-side rate limit, like the floor client: what meshready
+itself costs) and once with its default limit (50 requests/s in bursts of 300, which alone needs
+(requests - 300) / 50 seconds once the burst is spent).
+
+With --repeat K (default 5), the floor download and the `--qps 0` run alternate K times against
+the same server; the table gives the medians of the floor, of meshready's wall time and of the
+K ratios (each run over the floor measured just before it), the range of the ratios, and the
+highest peak RSS. On a shared 2-core machine one pair swings by ±30 %; the medians do not.
 
 With --verify, every object the stand-in serves is also downloaded whole (status, managedFields
 and all) into a manifest file, and `meshready check --live` on it must report exactly the
@@ -23,6 +28,7 @@ import http.client
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -128,6 +134,7 @@ def main():
     parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/meshready"))
     parser.add_argument("--server", default=os.path.join(ROOT, "target/release/examples/fake_apiserver"))
     parser.add_argument("--verify", action="store_true")
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     rows = []
@@ -136,13 +143,26 @@ def main():
         for pods in [int(p) for p in args.pods.split(",")]:
             server, url = start_server(args.server, pods, kubeconfig)
             try:
-                start = time.monotonic()
-                served = download(url)
-                floor = time.monotonic() - start
                 command = ["cluster", "--kubeconfig", kubeconfig, "-A", "-o", "json", "--timeout", "30m"]
-                code, wall, rss, stdout, stderr = run_meshready(args.bin, command + ["--qps", "0"])
-                if code not in (0, 1):
-                    sys.exit(f"meshready exited with {code}: {stderr}")
+                pairs = []
+                stdout = None
+                for _ in range(max(args.repeat, 1)):
+                    start = time.monotonic()
+                    served = download(url)
+                    floor = time.monotonic() - start
+                    code, wall, rss, out, stderr = run_meshready(args.bin, command + ["--qps", "0"])
+                    if code not in (0, 1):
+                        sys.exit(f"meshready exited with {code}: {stderr}")
+                    if stdout is not None and findings(out) != findings(stdout):
+                        sys.exit("meshready found otherwise on a repeated run")
+                    stdout = out
+                    pairs.append((floor, wall, rss))
+                    print(f"  floor {floor:.2f} s, meshready {wall:.2f} s ({wall / floor:.2f}x), "
+                          f"peak RSS {rss:.0f} MB", file=sys.stderr)
+                ratios = sorted(w / f for f, w, _ in pairs)
+                floor = statistics.median(f for f, _, _ in pairs)
+                wall = statistics.median(w for _, w, _ in pairs)
+                rss = max(r for _, _, r in pairs)
                 code, limited, _, limited_stdout, stderr = run_meshready(args.bin, command)
                 if code not in (0, 1) or findings(limited_stdout) != findings(stdout):
                     sys.exit(f"meshready with its rate limit exited with {code} or found otherwise: {stderr}")
@@ -170,17 +190,19 @@ def main():
             finally:
                 server.kill()
                 server.wait()
-            rows.append((pods, served, floor, wall, limited, rss, len(got), verified))
+            rows.append((pods, served, floor, wall, ratios, limited, rss, len(got), verified))
             print(f"{pods} pods: {served / 1e6:.0f} MB served, floor {floor:.2f} s, "
-                  f"meshready --qps 0 {wall:.2f} s ({wall / floor:.2f}x), with its rate limit "
+                  f"meshready --qps 0 {wall:.2f} s ({statistics.median(ratios):.2f}x, "
+                  f"{ratios[0]:.2f}-{ratios[-1]:.2f}x over {len(ratios)} runs), with its rate limit "
                   f"{limited:.2f} s, peak RSS {rss:.0f} MB, {summary['objects']} objects, "
                   f"{len(got)} findings {verified}", file=sys.stderr)
 
-    print("| pods | JSON served | download floor | `meshready cluster -A -o json --qps 0` | wall / floor | default rate limit | peak RSS | findings |")
+    print("| pods | JSON served | download floor | `meshready cluster -A -o json --qps 0` | wall / floor (range) | default rate limit | peak RSS | findings |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for pods, served, floor, wall, limited, rss, nfindings, verified in rows:
+    for pods, served, floor, wall, ratios, limited, rss, nfindings, verified in rows:
         note = f" ({verified} to `check --live`)" if verified else ""
-        print(f"| {pods:,} | {served / 1e6:.0f} MB | {floor:.2f} s | {wall:.2f} s | {wall / floor:.2f}x | {limited:.2f} s | {rss:.0f} MB | {nfindings}{note} |")
+        spread = f" ({ratios[0]:.2f}-{ratios[-1]:.2f})" if len(ratios) > 1 else ""
+        print(f"| {pods:,} | {served / 1e6:.0f} MB | {floor:.2f} s | {wall:.2f} s | {statistics.median(ratios):.2f}x{spread} | {limited:.2f} s | {rss:.0f} MB | {nfindings}{note} |")
 
 
 if __name__ == "__main__":

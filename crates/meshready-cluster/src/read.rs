@@ -46,6 +46,16 @@ const PARSING: usize = 4;
 /// pages before it arrive.
 const DOWNLOADING: usize = 2;
 
+/// Pages reduced at once, over all lists: one per core (at least two). Each reduction runs on a
+/// blocking thread with its own allocator heap; with no bound, the lists read at once kept up
+/// to 16 of them busy on two cores, and the memory each thread's heap kept raised the peak RSS
+/// by ~60 MB at 150,000 pods, for no gain in time.
+fn reducers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .max(2)
+}
+
 /// What the first piece of a page that is downloading told of the page after it.
 #[derive(Debug, Clone, Copy)]
 enum Successor {
@@ -236,6 +246,7 @@ pub async fn read(
         requests: AtomicUsize::new(0),
         objects: AtomicUsize::new(0),
         forbidden: Mutex::new(BTreeMap::new()),
+        reducing: Arc::new(tokio::sync::Semaphore::new(reducers())),
     };
     tokio::time::timeout(options.timeout, reader.run(options))
         .await
@@ -254,6 +265,8 @@ struct Reader<'p> {
     objects: AtomicUsize,
     /// Forbidden kinds, one entry each.
     forbidden: Mutex<BTreeMap<&'static str, Forbidden>>,
+    /// A permit per page being reduced ([`reducers`]).
+    reducing: Arc<tokio::sync::Semaphore>,
 }
 
 /// A reduced answer.
@@ -435,17 +448,26 @@ fn yield_to_receiving() {
     }
 }
 
-/// Reduces an answer on a blocking thread ([`reduce_page`]).
+/// Reduces an answer on a blocking thread ([`reduce_page`]) once one of `reducing`'s permits
+/// is free; pages wait for it in the order they arrived.
 fn spawn_reduction(
+    reducing: &Arc<tokio::sync::Semaphore>,
     body: Vec<Bytes>,
     kind: &'static Kind,
     reduction: &Reduction,
     single: bool,
 ) -> tokio::task::JoinHandle<Reduced> {
     let reduction = reduction.clone();
-    tokio::task::spawn_blocking(move || {
-        yield_to_receiving();
-        reduce_page(&body, kind, &reduction, single)
+    let reducing = Arc::clone(reducing);
+    tokio::spawn(async move {
+        let permit = reducing.acquire_owned().await.map_err(|e| e.to_string())?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            yield_to_receiving();
+            reduce_page(&body, kind, &reduction, single)
+        })
+        .await
+        .map_err(|e| e.to_string())?
     })
 }
 
@@ -818,7 +840,13 @@ impl Reader<'_> {
                     self.objects.fetch_add(page.len(), Ordering::Relaxed);
                     listed.append(page);
                 }
-                pending.push_back(spawn_reduction(body, job.kind, reduction, false));
+                pending.push_back(spawn_reduction(
+                    &self.reducing,
+                    body,
+                    job.kind,
+                    reduction,
+                    false,
+                ));
                 if !more {
                     break;
                 }
@@ -879,7 +907,7 @@ impl Reader<'_> {
         reduction: &Reduction,
         single: bool,
     ) -> Result<Listed> {
-        let task = spawn_reduction(body, job.kind, reduction, single);
+        let task = spawn_reduction(&self.reducing, body, job.kind, reduction, single);
         self.join(job, task).await
     }
 
