@@ -458,13 +458,24 @@ fn spawn_reduction(
     single: bool,
 ) -> tokio::task::JoinHandle<Reduced> {
     let reduction = reduction.clone();
-    let reducing = Arc::clone(reducing);
+    spawn_limited(reducing, move || {
+        yield_to_receiving();
+        reduce_page(&body, kind, &reduction, single)
+    })
+}
+
+/// Runs `work` on a blocking thread once one of `permits` is free (given in the order asked),
+/// and frees it when `work` ends.
+fn spawn_limited(
+    permits: &Arc<tokio::sync::Semaphore>,
+    work: impl FnOnce() -> Reduced + Send + 'static,
+) -> tokio::task::JoinHandle<Reduced> {
+    let permits = Arc::clone(permits);
     tokio::spawn(async move {
-        let permit = reducing.acquire_owned().await.map_err(|e| e.to_string())?;
+        let permit = permits.acquire_owned().await.map_err(|e| e.to_string())?;
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            yield_to_receiving();
-            reduce_page(&body, kind, &reduction, single)
+            work()
         })
         .await
         .map_err(|e| e.to_string())?
@@ -1125,6 +1136,42 @@ mod tests {
         with_ca.root_cert = Some(vec![b"der".to_vec()]);
         skip_system_roots_for_plain_http(&mut with_ca);
         assert_eq!(with_ca.root_cert, Some(vec![b"der".to_vec()]));
+    }
+
+    #[tokio::test]
+    async fn reductions_beyond_the_bound_wait_their_turn_and_all_end() {
+        use std::sync::atomic::AtomicUsize;
+        let permits = Arc::new(tokio::sync::Semaphore::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|i| {
+                let (running, most) = (Arc::clone(&running), Arc::clone(&most));
+                spawn_limited(&permits, move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_millis(50));
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    if i == 3 {
+                        return Err("page 3 is not JSON".into());
+                    }
+                    Ok(Listed::default())
+                })
+            })
+            .collect();
+        let mut failed = Vec::new();
+        for (i, task) in tasks.into_iter().enumerate() {
+            if let Err(message) = task.await.unwrap() {
+                failed.push((i, message));
+            }
+        }
+        assert_eq!(failed, [(3, "page 3 is not JSON".to_string())]);
+        // Never more than two at once (eight at once without the bound: each sleeps long
+        // enough for the blocking pool to start a thread for every other one).
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&most), "{most} reductions ran at once");
+        // Every permit came back, the failed reduction's too.
+        assert_eq!(permits.available_permits(), 2);
     }
 
     /// The nice value of the calling thread (field 19 of `/proc/thread-self/stat`).
