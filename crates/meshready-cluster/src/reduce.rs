@@ -756,7 +756,8 @@ impl OwnedRaw {
         key_part(key, Some(if finished { b"done" } else { b"running" }));
     }
 
-    /// The reduced pod ([`owned_pod`]), decoded.
+    /// The reduced pod: what [`owned_pod`] makes of the whole pod, built from the ranges read,
+    /// decoding only the values it keeps (a test pins the two together).
     fn decode(
         &self,
         doc: &Doc<'_>,
@@ -766,36 +767,74 @@ impl OwnedRaw {
         phase: Option<&str>,
     ) -> Result<Value, PageError> {
         let bytes = doc.bytes();
-        let map =
-            |pairs: &[(&'static str, Range<usize>)]| -> Result<Map<String, Value>, PageError> {
-                pairs
-                    .iter()
-                    .map(|(k, r)| {
-                        Ok(((*k).to_string(), serde_json::from_slice(&bytes[r.clone()])?))
-                    })
-                    .collect()
-            };
-        let containers = |list: &[[Option<Range<usize>>; 2]]| -> Result<Value, PageError> {
+        // The members under one of `keys`, decoded; none: no member.
+        let pick = |pairs: &[(&'static str, Range<usize>)],
+                    keys: &[&str]|
+         -> Result<Option<Value>, PageError> {
+            let mut picked = Map::new();
+            for (key, range) in pairs.iter().filter(|(key, _)| keys.contains(key)) {
+                picked.insert(
+                    (*key).to_string(),
+                    serde_json::from_slice(&bytes[range.clone()])?,
+                );
+            }
+            Ok((!picked.is_empty()).then_some(Value::Object(picked)))
+        };
+        let names = |list: &[[Option<Range<usize>>; 2]]| -> Result<Vec<Cow<'_, str>>, PageError> {
             list.iter()
-                .map(|[name, image]| {
-                    Ok(json!({"name": string(doc, name.clone())?, "image": string(doc, image.clone())?}))
-                })
+                .filter_map(|[name, _]| string(doc, name.clone()).transpose())
                 .collect()
         };
-        let host_network: Option<bool> = parse(doc, self.host_network.clone())?;
-        let refs: Vec<Value> = owners
-            .iter()
-            .map(|r| json!({"kind": r.kind, "name": r.name, "controller": r.controller}))
+        let mut metadata = Map::new();
+        metadata.insert("name".into(), json!(name));
+        metadata.insert("namespace".into(), json!(namespace));
+        let refs = controlling(owners)
+            .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
             .collect();
-        Ok(owned_pod(&json!({
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {"name": name, "namespace": namespace, "ownerReferences": refs,
-                         "labels": map(&self.labels)?, "annotations": map(&self.annotations)?},
-            "spec": {"hostNetwork": host_network, "containers": containers(&self.containers)?,
-                     "initContainers": containers(&self.init_containers)?},
-            "status": {"phase": phase},
-        })))
+        metadata.insert("ownerReferences".into(), Value::Array(refs));
+        if let Some(labels) = pick(&self.labels, &OWNED_POD_LABELS)? {
+            metadata.insert("labels".into(), labels);
+        }
+        let containers = names(&self.containers)?;
+        let init_containers = names(&self.init_containers)?;
+        // `sidecar.istio.io/status` only says "already injected", which the proxy says too.
+        let mut annotations = vec![
+            "sidecar.istio.io/inject",
+            IGNORE_ANNOTATION,
+            ISTIO_ANNOTATION,
+        ];
+        if !containers.iter().any(|name| name == istio::ISTIO_PROXY) {
+            annotations.push("sidecar.istio.io/status");
+        }
+        if let Some(annotations) = pick(&self.annotations, &annotations)? {
+            metadata.insert("annotations".into(), annotations);
+        }
+        let mut spec = Map::new();
+        if parse::<bool>(doc, self.host_network.clone())? == Some(true) {
+            spec.insert("hostNetwork".into(), Value::Bool(true));
+        }
+        for (list, names) in [
+            ("initContainers", init_containers),
+            ("containers", containers),
+        ] {
+            let istio: Vec<Value> = names
+                .iter()
+                .filter(|name| istio::is_injected_container(name))
+                .map(|name| json!({ "name": name }))
+                .collect();
+            if !istio.is_empty() {
+                spec.insert(list.into(), Value::Array(istio));
+            }
+        }
+        let mut out = Map::new();
+        out.insert("apiVersion".into(), json!("v1"));
+        out.insert("kind".into(), json!("Pod"));
+        out.insert("metadata".into(), Value::Object(metadata));
+        out.insert("spec".into(), Value::Object(spec));
+        if let Some(phase @ ("Succeeded" | "Failed")) = phase {
+            out.insert("status".into(), json!({ "phase": phase }));
+        }
+        Ok(Value::Object(out))
     }
 }
 

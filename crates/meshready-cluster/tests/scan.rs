@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 
 use meshready_cluster::reduce::{
-    Grouping, PodGroups, Ref, Status, item_nodes, items, owned_replicaset, pod_items,
-    replica_set_items, set_type,
+    Group, Grouping, PodGroups, Ref, Status, item_nodes, items, owned_pod, owned_replicaset,
+    pod_items, replica_set_items, set_type,
 };
 use meshready_cluster::scan::{Doc, Keys};
 use meshready_core::source::{Node, Pos};
@@ -140,6 +140,96 @@ fn replica_set() -> impl Strategy<Value = Value> {
                                                          "spec": {"containers": [{"name": "web"}]}}},
                    "status": {"replicas": 1}, "extra": extra})
         })
+}
+
+/// A string map whose keys are drawn from `keys` (the ones a reduction looks at) or are any,
+/// with values that need escaping.
+fn string_map(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        prop::sample::select(keys).prop_map(String::from),
+        "[a-z./]{1,6}",
+    ];
+    let value = "[ -~\\\"\u{e9}\n]{0,8}";
+    prop_oneof![
+        Just(Value::Null),
+        prop::collection::btree_map(key, value, 0..6)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k, json!(v))).collect())),
+    ]
+}
+
+/// An owned pod (its controller the ReplicaSet `shop/web-1`) with any of the labels,
+/// annotations, containers, host network and phase that its reduction reads or drops.
+fn owned_pod_value() -> impl Strategy<Value = Value> {
+    const LABELS: &[&str] = &[
+        "sidecar.istio.io/inject",
+        "istio.io/rev",
+        "istio.io/dataplane-mode",
+        "gateway.istio.io/managed",
+        "istio",
+        "release",
+        "app",
+    ];
+    const ANNOTATIONS: &[&str] = &[
+        "sidecar.istio.io/inject",
+        "sidecar.istio.io/status",
+        "meshready.io/ignore",
+        "galley.istio.io/analyze-suppress",
+        "kubectl.kubernetes.io/last-applied-configuration",
+    ];
+    const CONTAINERS: &[&str] = &[
+        "web",
+        "istio-proxy",
+        "istio-init",
+        "istio-validation",
+        "log",
+    ];
+    let containers = prop::collection::vec(prop::sample::select(CONTAINERS), 0..4).prop_map(
+        |names| -> Vec<Value> {
+            names
+                .into_iter()
+                .map(|n| json!({"name": n, "image": format!("{n}:1"), "env": [{"name": "A"}]}))
+                .collect()
+        },
+    );
+    (
+        "[a-z0-9-]{1,8}",
+        string_map(LABELS),
+        string_map(ANNOTATIONS),
+        containers.clone(),
+        prop::option::of(containers),
+        prop::option::of(any::<bool>()),
+        prop::option::of(prop::sample::select(
+            &["Running", "Pending", "Succeeded", "Failed"][..],
+        )),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(name, labels, annotations, containers, init, host, phase, other_owner)| {
+                let mut owners =
+                    vec![json!({"kind": "ReplicaSet", "name": "web-1", "controller": true})];
+                if other_owner {
+                    owners.insert(0, json!({"kind": "Node", "name": "n1"}));
+                }
+                let mut spec = json!({"containers": containers, "volumes": [{"name": "v"}]});
+                if let Some(init) = init {
+                    spec["initContainers"] = json!(init);
+                }
+                if let Some(host) = host {
+                    spec["hostNetwork"] = json!(host);
+                }
+                let mut pod = json!({
+                    "metadata": {"name": format!("web-1-{name}"), "namespace": "shop",
+                                 "labels": labels, "annotations": annotations,
+                                 "ownerReferences": owners,
+                                 "managedFields": [{"manager": "kubelet"}]},
+                    "spec": spec,
+                });
+                if let Some(phase) = phase {
+                    pod["status"] = json!({"phase": phase, "podIP": "10.0.0.1"});
+                }
+                pod
+            },
+        )
 }
 
 /// `text` cut at `cuts` (in any order; a cut repeated gives an empty piece).
@@ -293,6 +383,32 @@ proptest! {
             .collect();
         let got = replica_set_items(&[page.as_bytes()], &deployments, "apps/v1", "ReplicaSet").unwrap();
         prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn owned_pods_are_reduced_as_when_parsed_whole(pod in owned_pod_value(), pretty in any::<bool>()) {
+        let list = json!({"kind": "PodList", "metadata": {"continue": ""}, "items": [pod]});
+        let page = if pretty {
+            serde_json::to_string_pretty(&list).unwrap()
+        } else {
+            list.to_string()
+        };
+        let (whole, pods, got) = pods_read(&[page.as_bytes()]).unwrap();
+        prop_assert!(whole.is_empty());
+        prop_assert_eq!(pods, 1);
+        // The same pod parsed whole and reduced by `owned_pod`, as its group's object.
+        let mut typed = pod.clone();
+        typed["apiVersion"] = json!("v1");
+        typed["kind"] = json!("Pod");
+        let name: Box<str> = pod["metadata"]["name"].as_str().unwrap().into();
+        let group = Group::new("shop".into(), vec![("ReplicaSet".into(), "web-1".into())]);
+        let mut groups = PodGroups::default();
+        groups
+            .add_keyed(b"k", name, || Ok::<_, String>((owned_pod(&typed), group)))
+            .unwrap();
+        let (mut objects, mut invalid) = (Vec::new(), Vec::new());
+        groups.into_objects(&mut objects, &mut invalid);
+        prop_assert_eq!(got, format!("{objects:?} {invalid:?}"));
     }
 
     #[test]
