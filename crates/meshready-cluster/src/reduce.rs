@@ -30,7 +30,7 @@ const UNREAD_CONTAINER_FIELDS: &[&str] = meshready_core::rules::PRUNE.unread_con
 
 /// Pod labels the rules read of a pod that a workload of the snapshot owns: the injector's
 /// object selector and opt-outs (mesh membership), and Istio's control-plane labels.
-const OWNED_POD_LABELS: [&str; 6] = [
+pub const OWNED_POD_LABELS: [&str; 6] = [
     "sidecar.istio.io/inject",
     "istio.io/rev",
     "istio.io/dataplane-mode",
@@ -797,16 +797,8 @@ impl OwnedRaw {
         }
         let containers = names(&self.containers)?;
         let init_containers = names(&self.init_containers)?;
-        // `sidecar.istio.io/status` only says "already injected", which the proxy says too.
-        let mut annotations = vec![
-            "sidecar.istio.io/inject",
-            IGNORE_ANNOTATION,
-            ISTIO_ANNOTATION,
-        ];
-        if !containers.iter().any(|name| name == istio::ISTIO_PROXY) {
-            annotations.push("sidecar.istio.io/status");
-        }
-        if let Some(annotations) = pick(&self.annotations, &annotations)? {
+        let proxy = containers.iter().any(|name| name == istio::ISTIO_PROXY);
+        if let Some(annotations) = pick(&self.annotations, &owned_pod_annotations(proxy))? {
             metadata.insert("annotations".into(), annotations);
         }
         let mut spec = Map::new();
@@ -817,13 +809,8 @@ impl OwnedRaw {
             ("initContainers", init_containers),
             ("containers", containers),
         ] {
-            let istio: Vec<Value> = names
-                .iter()
-                .filter(|name| istio::is_injected_container(name))
-                .map(|name| json!({ "name": name }))
-                .collect();
-            if !istio.is_empty() {
-                spec.insert(list.into(), Value::Array(istio));
+            if let Some(istio) = istio_containers(names.iter().map(AsRef::as_ref)) {
+                spec.insert(list.into(), istio);
             }
         }
         let mut out = Map::new();
@@ -1334,16 +1321,7 @@ pub fn owned_pod(pod: &Value) -> Value {
         .into_iter()
         .flatten()
         .any(|c| c["name"] == istio::ISTIO_PROXY);
-    // `sidecar.istio.io/status` only says "already injected", which the proxy says too.
-    let mut annotations = vec![
-        "sidecar.istio.io/inject",
-        IGNORE_ANNOTATION,
-        ISTIO_ANNOTATION,
-    ];
-    if !proxy {
-        annotations.push("sidecar.istio.io/status");
-    }
-    if let Some(annotations) = pick(&meta["annotations"], &annotations) {
+    if let Some(annotations) = pick(&meta["annotations"], &owned_pod_annotations(proxy)) {
         metadata.insert("annotations".into(), annotations);
     }
     let mut reduced_spec = Map::new();
@@ -1351,16 +1329,9 @@ pub fn owned_pod(pod: &Value) -> Value {
         reduced_spec.insert("hostNetwork".into(), Value::Bool(true));
     }
     for list in ["initContainers", "containers"] {
-        let istio: Vec<Value> = spec[list]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c["name"].as_str())
-            .filter(|name| istio::is_injected_container(name))
-            .map(|name| json!({ "name": name }))
-            .collect();
-        if !istio.is_empty() {
-            reduced_spec.insert(list.into(), Value::Array(istio));
+        let names = spec[list].as_array().into_iter().flatten();
+        if let Some(istio) = istio_containers(names.filter_map(|c| c["name"].as_str())) {
+            reduced_spec.insert(list.into(), istio);
         }
     }
     let mut out = Map::new();
@@ -1372,6 +1343,31 @@ pub fn owned_pod(pod: &Value) -> Value {
         out.insert("status".into(), json!({ "phase": phase }));
     }
     Value::Object(out)
+}
+
+/// The annotations an owned pod keeps: the injector's opt-out and the suppressions, and
+/// `sidecar.istio.io/status` when it has no proxy (the status only says "already injected",
+/// which the proxy says too).
+fn owned_pod_annotations(proxy: bool) -> Vec<&'static str> {
+    let mut annotations = vec![
+        "sidecar.istio.io/inject",
+        IGNORE_ANNOTATION,
+        ISTIO_ANNOTATION,
+    ];
+    if !proxy {
+        annotations.push("sidecar.istio.io/status");
+    }
+    annotations
+}
+
+/// The Istio containers among `names` as an owned pod keeps them (`[{"name": ...}]`); none
+/// when there are none.
+fn istio_containers<'n>(names: impl Iterator<Item = &'n str>) -> Option<Value> {
+    let istio: Vec<Value> = names
+        .filter(|name| istio::is_injected_container(name))
+        .map(|name| json!({ "name": name }))
+        .collect();
+    (!istio.is_empty()).then_some(Value::Array(istio))
 }
 
 /// What the rules read of a ReplicaSet whose Deployment the snapshot holds (the model drops it

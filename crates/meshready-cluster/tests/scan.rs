@@ -7,8 +7,8 @@
 use std::collections::HashSet;
 
 use meshready_cluster::reduce::{
-    Group, Grouping, PodGroups, Ref, Status, item_nodes, items, owned_pod, owned_replicaset,
-    pod_items, replica_set_items, set_type,
+    Group, Grouping, OWNED_POD_LABELS, PodGroups, Ref, Status, item_nodes, items, owned_pod,
+    owned_replicaset, pod_items, replica_set_items, set_type,
 };
 use meshready_cluster::scan::{Doc, Keys};
 use meshready_core::source::{Node, Pos};
@@ -160,15 +160,8 @@ fn string_map(keys: &'static [&'static str]) -> impl Strategy<Value = Value> {
 /// An owned pod (its controller the ReplicaSet `shop/web-1`) with any of the labels,
 /// annotations, containers, host network and phase that its reduction reads or drops.
 fn owned_pod_value() -> impl Strategy<Value = Value> {
-    const LABELS: &[&str] = &[
-        "sidecar.istio.io/inject",
-        "istio.io/rev",
-        "istio.io/dataplane-mode",
-        "gateway.istio.io/managed",
-        "istio",
-        "release",
-        "app",
-    ];
+    // The labels the reduction keeps; the others come from `string_map`'s any keys.
+    const LABELS: &[&str] = &OWNED_POD_LABELS;
     const ANNOTATIONS: &[&str] = &[
         "sidecar.istio.io/inject",
         "sidecar.istio.io/status",
