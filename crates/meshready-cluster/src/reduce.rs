@@ -788,10 +788,10 @@ impl OwnedRaw {
         let mut metadata = Map::new();
         metadata.insert("name".into(), json!(name));
         metadata.insert("namespace".into(), json!(namespace));
-        let refs = controlling(owners)
-            .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
-            .collect();
-        metadata.insert("ownerReferences".into(), Value::Array(refs));
+        metadata.insert(
+            "ownerReferences".into(),
+            controller_refs(controlling(owners)),
+        );
         if let Some(labels) = pick(&self.labels, &OWNED_POD_LABELS)? {
             metadata.insert("labels".into(), labels);
         }
@@ -813,15 +813,13 @@ impl OwnedRaw {
                 spec.insert(list.into(), istio);
             }
         }
-        let mut out = Map::new();
-        out.insert("apiVersion".into(), json!("v1"));
-        out.insert("kind".into(), json!("Pod"));
-        out.insert("metadata".into(), Value::Object(metadata));
-        out.insert("spec".into(), Value::Object(spec));
-        if let Some(phase @ ("Succeeded" | "Failed")) = phase {
-            out.insert("status".into(), json!({ "phase": phase }));
-        }
-        Ok(Value::Object(out))
+        Ok(owned_pod_object(
+            json!("v1"),
+            json!("Pod"),
+            metadata,
+            spec,
+            phase,
+        ))
     }
 }
 
@@ -1270,9 +1268,9 @@ fn controlling<'o>(owners: &'o [OwnerLite<'_>]) -> impl Iterator<Item = (&'o str
 }
 
 /// The controller references, reduced to what ownership is decided by.
-fn controller_refs(value: &Value) -> Value {
+fn controller_refs<'a>(controllers: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
     Value::Array(
-        controllers(value)
+        controllers
             .map(|(kind, name)| json!({"kind": kind, "name": name, "controller": true}))
             .collect(),
     )
@@ -1299,7 +1297,10 @@ fn owned_metadata(value: &Value) -> Map<String, Value> {
             metadata.insert(key.into(), v.clone());
         }
     }
-    metadata.insert("ownerReferences".into(), controller_refs(value));
+    metadata.insert(
+        "ownerReferences".into(),
+        controller_refs(controllers(value)),
+    );
     if let Some(labels) = pick(&meta["labels"], &OWNED_POD_LABELS) {
         metadata.insert("labels".into(), labels);
     }
@@ -1334,12 +1335,30 @@ pub fn owned_pod(pod: &Value) -> Value {
             reduced_spec.insert(list.into(), istio);
         }
     }
+    owned_pod_object(
+        pod["apiVersion"].clone(),
+        pod["kind"].clone(),
+        metadata,
+        reduced_spec,
+        pod["status"]["phase"].as_str(),
+    )
+}
+
+/// An owned pod of these parts; of its status only a finished `phase` (finished pods are not
+/// counted).
+fn owned_pod_object(
+    api_version: Value,
+    kind: Value,
+    metadata: Map<String, Value>,
+    spec: Map<String, Value>,
+    phase: Option<&str>,
+) -> Value {
     let mut out = Map::new();
-    out.insert("apiVersion".into(), pod["apiVersion"].clone());
-    out.insert("kind".into(), pod["kind"].clone());
+    out.insert("apiVersion".into(), api_version);
+    out.insert("kind".into(), kind);
     out.insert("metadata".into(), Value::Object(metadata));
-    out.insert("spec".into(), Value::Object(reduced_spec));
-    if let Some(phase @ ("Succeeded" | "Failed")) = pod["status"]["phase"].as_str() {
+    out.insert("spec".into(), Value::Object(spec));
+    if let Some(phase @ ("Succeeded" | "Failed")) = phase {
         out.insert("status".into(), json!({ "phase": phase }));
     }
     Value::Object(out)
