@@ -912,6 +912,7 @@ pub fn pod_items<C: AsRef<[u8]>>(
     walk_items(
         page,
         &arena,
+        POD_DEPTH,
         &mut state,
         |(out, owned, scratch), doc| pod_item(doc, grouping, owned, out, scratch),
         |(out, owned, _)| {
@@ -924,20 +925,28 @@ pub fn pod_items<C: AsRef<[u8]>>(
     Ok(out)
 }
 
+/// How deep [`pod_item`] walks a Pod (the Pod is 1 deep): into its containers (4: `spec`,
+/// `containers`, a container), and so past the values of their members (5), which must be
+/// recorded ([`Doc::limit_depth`]). Its `env` entries, volumes, `managedFields` entries and
+/// `status` details are only counted.
+const POD_DEPTH: usize = 5;
+
 /// Calls `item` on each item of a list page, scanned one at a time ([`Doc::rescan_prefix`]),
 /// each walked while it is still in the processor's cache; `reset` forgets what was read into
 /// `state` when the page has `items` again (the last counts, as for any JSON parser). The page
 /// is read from the pieces it arrived in ([`Cursor`]): the values that span two pieces are
-/// joined in `arena`.
+/// joined in `arena`. `item` walks no deeper than `depth` ([`Doc::limit_depth`]).
 fn walk_items<'p, C: AsRef<[u8]>, S>(
     pieces: &'p [C],
     arena: &'p Bump,
+    depth: usize,
     state: &mut S,
     mut item: impl FnMut(&mut S, &Doc<'p>) -> Result<(), PageError>,
     mut reset: impl FnMut(&mut S),
 ) -> Result<(), PageError> {
     let mut page = Cursor::new(pieces, arena);
     let mut doc = Doc::new(b"null")?;
+    doc.limit_depth(depth);
     let mut i = page.skip_ws(0);
     if page.byte(i) != Some(b'{') {
         return Err(PageError::NotAnObject("the list"));
@@ -1019,6 +1028,7 @@ pub fn replica_set_items<C: AsRef<[u8]>>(
     walk_items(
         page,
         &arena,
+        usize::MAX,
         &mut out,
         |out, doc| {
             out.push(replica_set_item(doc, deployments, api_version, kind)?);

@@ -5,7 +5,10 @@
 //!
 //! Skipped values are checked for structure (closed strings, no escapes outside strings,
 //! brackets that match), not for content: the values that are used are then parsed by
-//! `serde_json`, which checks them fully.
+//! `serde_json`, which checks them fully. A scan may be told how deep its walks go
+//! ([`Doc::limit_depth`]): the objects and arrays nested deeper are then only counted (the
+//! brackets must balance, `{` need not be closed by `}` rather than `]`), a whole block at a time
+//! where none of them ends, which is most of a Pod's `managedFields`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -111,6 +114,27 @@ fn classify(block: &[u8; 64]) -> Classes {
     out
 }
 
+/// The bytes of a block whose bit 1 is set: among brackets, `{` and `[` rather than `}` and
+/// `]` (SSE2: the bit shifted to each byte's top, where a byte mask reads it).
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+fn opening_brackets(block: &[u8; 64]) -> u64 {
+    use safe_arch::{m128i, move_mask_i8_m128i, shl_imm_u16_m128i};
+    let (lanes, _) = block.as_chunks::<16>();
+    lanes.iter().enumerate().fold(0, |bits, (k, lane)| {
+        let top = shl_imm_u16_m128i::<6>(m128i::from(*lane));
+        bits | u64::from(move_mask_i8_m128i(top).cast_unsigned() & 0xFFFF) << (16 * k)
+    })
+}
+
+/// The bytes of a block whose bit 1 is set (processors without SSE2).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+fn opening_brackets(block: &[u8; 64]) -> u64 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, &b)| bits | u64::from((b >> 1) & 1) << i)
+}
+
 /// Bit `i` set when an odd number of bits at or below `i` are set in `bits` (for quotes: the
 /// bytes inside a string, its opening quote included and its closing quote not).
 fn prefix_xor(mut bits: u64) -> u64 {
@@ -171,6 +195,8 @@ pub struct Doc<'a> {
     open: Vec<(bool, usize)>,
     /// The range of the whole value.
     root: Range<usize>,
+    /// The depth of the deepest containers recorded (the root's is 1).
+    limit: usize,
 }
 
 impl<'a> Doc<'a> {
@@ -186,9 +212,20 @@ impl<'a> Doc<'a> {
             quotes: Vec::new(),
             open: Vec::new(),
             root: 0..0,
+            limit: usize::MAX,
         };
         doc.scan(bytes, false)?;
         Ok(doc)
+    }
+
+    /// Records, in the scans that follow, only the objects and arrays at most `depth` deep (the
+    /// root is 1 deep): those nested deeper cannot be walked into, nor skipped over by a walk of
+    /// their parent, which must be recorded. They are counted rather than matched, a whole
+    /// 64-byte block at once where the count says none of the recorded ones closes in it (a
+    /// Pod's `managedFields` and `env` entries): no stack, no record. At least the root is
+    /// recorded.
+    pub fn limit_depth(&mut self, depth: usize) {
+        self.limit = depth.max(1);
     }
 
     /// Scans the value at the start of `bytes` (after whitespace) up to its end, reusing this
@@ -260,6 +297,9 @@ impl<'a> Doc<'a> {
     /// object, slot in `containers`).
     fn index_with(&mut self, open: &mut Vec<(bool, usize)>, stop: bool) -> Result<Option<usize>> {
         let bytes = self.bytes;
+        let limit = self.limit;
+        // How many containers deeper than `limit` are open (counted, not recorded).
+        let mut deep = 0usize;
         let string_root = stop && bytes.get(skip_ws(bytes, 0)) == Some(&b'"');
         let mut in_string = false;
         let mut escape_carry = false;
@@ -294,6 +334,16 @@ impl<'a> Doc<'a> {
             if done.is_some() {
                 brackets = 0;
             }
+            if deep > 0 && brackets != 0 {
+                // While containers below the limit are open, the stack is at the limit: when no
+                // more close in this block than are open below it, none of those recorded
+                // closes, and every container that opens is below the limit too. Count them.
+                let closes = (brackets & !opening_brackets(block)).count_ones() as usize;
+                if deep >= closes {
+                    deep = deep + (brackets.count_ones() as usize - closes) - closes;
+                    brackets = 0;
+                }
+            }
             while brackets != 0 {
                 let k = brackets.trailing_zeros() as usize & 63;
                 brackets &= brackets - 1;
@@ -303,12 +353,20 @@ impl<'a> Doc<'a> {
                 let b = block[k];
                 let object = b & 0x20 != 0;
                 if b & 0x02 != 0 {
+                    if deep > 0 || open.len() >= limit {
+                        deep += 1;
+                        continue;
+                    }
                     open.push((object, self.containers.len()));
                     self.containers.push(Container {
                         open: j,
                         end: 0,
                         after: 0,
                     });
+                    continue;
+                }
+                if deep > 0 {
+                    deep -= 1;
                     continue;
                 }
                 match open.pop() {
@@ -399,11 +457,12 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// The index in `containers` of the container that opens at `i`.
+    /// The index in `containers` of the container that opens at `i`: none when the bracket is
+    /// inside a string, or nested deeper than the scan records ([`Doc::limit_depth`]).
     fn container(&self, i: usize) -> Result<usize> {
         self.containers
             .binary_search_by_key(&i, |c| c.open)
-            .or_else(|_| error(i, "a bracket inside a string"))
+            .or_else(|_| error(i, "a bracket inside a string or below the depth walked"))
     }
 
     /// The index just after the value that starts at `i` (no whitespace before it), given
@@ -786,6 +845,41 @@ mod tests {
         assert_eq!(set.find(br"\u006e"), None);
         assert_eq!(Keys::new(&[]).find(b""), None);
         assert_eq!(find_key(b"items", &["items"]), Some(0));
+    }
+
+    #[test]
+    fn below_the_depth_limit_brackets_are_counted_not_matched_nor_walkable() {
+        // The text scanned as one value, its containers recorded `depth` deep.
+        fn limited(json: &[u8], depth: usize) -> Option<Doc<'_>> {
+            let mut doc = Doc::new(b"null").unwrap();
+            doc.limit_depth(depth);
+            doc.rescan_prefix(json).ok()?;
+            (doc.root() == (0..json.len())).then_some(doc)
+        }
+        // Three deep, whole blocks of brackets below the limit, then the walk goes on.
+        let json = format!(
+            r#"{{"a": {{"b": {}{}, "c": [1]}}, "d": "e"}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let json = json.as_bytes();
+        let doc = limited(json, 2).unwrap();
+        let [a, d] = doc.pick(doc.root(), ["a", "d"]).unwrap().unwrap();
+        assert_eq!(text(json, &d.unwrap()), r#""e""#);
+        // `a` is 2 deep: recorded, so skipped over; its members are 3 deep: not walkable.
+        assert!(doc.members(a.unwrap()).is_err());
+        let doc = limited(json, 3).unwrap();
+        let [a] = doc.pick(doc.root(), ["a"]).unwrap().unwrap();
+        let [_, c] = doc.pick(a.unwrap(), ["b", "c"]).unwrap().unwrap();
+        assert_eq!(text(json, &c.unwrap()), "[1]");
+        // Below the limit, `[` may be closed by `}` (a leniency: the content there is skipped
+        // unread, as numbers are); the count must balance, at any limit.
+        assert!(limited(br#"{"a": {"b": [}}}"#, 2).is_some());
+        assert!(limited(br#"{"a": {"b": [}}}"#, 3).is_none());
+        for depth in 1..5 {
+            assert!(limited(br#"{"a": {"b": [[]}}"#, depth).is_none(), "{depth}");
+            assert!(limited(br#"{"a": {"b": []]}}"#, depth).is_none(), "{depth}");
+        }
     }
 
     #[test]

@@ -258,6 +258,40 @@ fn present() -> Grouping {
     )]))
 }
 
+/// Walks the value at `range` of a scan whose containers are recorded `depth` levels down
+/// (this value's level included), comparing every member and element with `want`.
+fn walk_limited(
+    doc: &Doc<'_>,
+    range: std::ops::Range<usize>,
+    want: &Value,
+    depth: usize,
+) -> Result<(), TestCaseError> {
+    let got: Value = serde_json::from_slice(&doc.bytes()[range.clone()]).unwrap();
+    prop_assert_eq!(&got, want);
+    // Walking a container needs its children's ends: they must be recorded too.
+    if depth < 2 {
+        return Ok(());
+    }
+    match want {
+        Value::Object(map) => {
+            let members = doc.members(range).unwrap().expect("an object");
+            prop_assert_eq!(members.len(), map.len());
+            for ((_, range), want) in members.into_iter().zip(map.values()) {
+                walk_limited(doc, range, want, depth - 1)?;
+            }
+        }
+        Value::Array(items) => {
+            let elements = doc.elements(range).unwrap().expect("an array");
+            prop_assert_eq!(elements.len(), items.len());
+            for (range, want) in elements.into_iter().zip(items) {
+                walk_limited(doc, range, want, depth - 1)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -307,6 +341,34 @@ proptest! {
         }
         let want: Vec<Node> = values.iter().map(|v| Node::from_json(v, Pos::default())).collect();
         prop_assert_eq!(nodes, want);
+    }
+
+    #[test]
+    fn a_scan_limited_in_depth_walks_as_a_full_one_down_to_its_limit(
+        value in json_value(),
+        siblings in json_value(),
+        wrap in 0usize..40,
+        limit in 1usize..6,
+        pretty in any::<bool>(),
+    ) {
+        // The value under `wrap` levels of arrays and objects, next to siblings: with enough
+        // levels, whole 64-byte blocks lie below the limit and are counted at once.
+        let mut deep = value;
+        for level in 0..wrap {
+            deep = if level % 2 == 0 { json!([deep, level]) } else { json!({ "w": deep }) };
+        }
+        let root = json!({ "deep": deep, "siblings": siblings, "after": [1, {"k": "v"}] });
+        let text = if pretty {
+            serde_json::to_string_pretty(&root).unwrap()
+        } else {
+            serde_json::to_string(&root).unwrap()
+        };
+        let mut doc = Doc::new(b"null").unwrap();
+        doc.limit_depth(limit);
+        doc.rescan_prefix(text.as_bytes()).expect("valid JSON scans");
+        prop_assert_eq!(doc.root(), 0..text.len());
+        let root: Value = serde_json::from_str(&text).unwrap();
+        walk_limited(&doc, doc.root(), &root, limit)?;
     }
 
     #[test]
