@@ -1,5 +1,7 @@
 //! Suppression: annotations on objects and pod templates, and istioctl-style `--suppress` patterns.
 
+use rayon::prelude::*;
+
 use crate::finding::Finding;
 use crate::source::{Node, Object};
 
@@ -193,6 +195,40 @@ pub struct AnnotationSuppression {
 #[must_use]
 pub fn token_covers(token: &str, f: &Finding) -> bool {
     token == "*" || token.eq_ignore_ascii_case(f.code) || token.eq_ignore_ascii_case(f.name)
+}
+
+/// The suppression annotations of every object that has any, by object index: worked out once
+/// per check ([`crate::check`]) for rule MR0031 and for the suppression pass.
+#[derive(Debug, Clone, Default)]
+pub struct AnnotationIndex(Vec<(usize, Vec<AnnotationSuppression>)>);
+
+impl AnnotationIndex {
+    /// Reads the annotations of `objects` (in parallel: most objects have none, and reading
+    /// that is most of the work).
+    #[must_use]
+    pub fn new(objects: &[Object]) -> Self {
+        Self(
+            objects
+                .par_iter()
+                .enumerate()
+                .map(|(i, o)| (i, annotation_suppressions(o)))
+                .filter(|(_, a)| !a.is_empty())
+                .collect(),
+        )
+    }
+
+    /// The suppression annotations of object `i` (none: empty).
+    #[must_use]
+    pub fn of(&self, i: usize) -> &[AnnotationSuppression] {
+        self.0
+            .binary_search_by_key(&i, |(k, _)| *k)
+            .map_or(&[], |k| &self.0[k].1)
+    }
+
+    /// Each object that has suppression annotations (its index) and them, in input order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &[AnnotationSuppression])> {
+        self.0.iter().map(|(i, a)| (*i, a.as_slice()))
+    }
 }
 
 /// Every suppression annotation of an object and of its pod template.

@@ -1,23 +1,23 @@
 //! The suppression pass of [`crate::check`]: drops suppressed findings and reports the
 //! suppressions that matched nothing (rule MR0030, `unused-suppression`).
 
-use rayon::prelude::*;
-
 use crate::finding::{Finding, ObjectRef};
+use crate::model::owners::Owners;
 use crate::rule;
 use crate::rules::{UnusedSuppression, find};
 use crate::settings::CheckOptions;
 use crate::settings::RuleSetting;
 use crate::source::Loaded;
-use crate::suppress::{
-    AnnotationSuppression, ISTIO_ANNOTATION, annotation_suppressions, token_covers,
-};
+use crate::suppress::{AnnotationIndex, ISTIO_ANNOTATION, token_covers};
 
 /// Removes every finding matched by a `--suppress` pattern, a config ignore or (when allowed) an
 /// annotation, and returns one MR0030 finding per suppression that matched nothing (none when
-/// MR0030 is turned off).
+/// MR0030 is turned off). `owners` indexes `loaded`'s objects, `annotated` their suppression
+/// annotations.
 pub(crate) fn apply(
     loaded: &Loaded,
+    owners: &Owners<'_>,
+    annotated: &AnnotationIndex,
     options: &CheckOptions,
     findings: &mut Vec<Finding>,
 ) -> Vec<Finding> {
@@ -27,24 +27,12 @@ pub(crate) fn apply(
         Some(RuleSetting::Severity(s)) => Some(*s),
         None => Some(meta.severity),
     };
-    let by_ref: rustc_hash::FxHashMap<(&str, &str, &str), usize> = loaded
-        .objects
-        .iter()
-        .enumerate()
-        .map(|(i, o)| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), i))
-        .collect();
-    let annotations: rustc_hash::FxHashMap<usize, Vec<AnnotationSuppression>> =
-        if options.annotation_suppression {
-            loaded
-                .objects
-                .par_iter()
-                .enumerate()
-                .map(|(i, o)| (i, annotation_suppressions(o)))
-                .filter(|(_, a)| !a.is_empty())
-                .collect()
-        } else {
-            rustc_hash::FxHashMap::default()
-        };
+    let none = AnnotationIndex::default();
+    let annotations = if options.annotation_suppression {
+        annotated
+    } else {
+        &none
+    };
     let mut pattern_used = vec![false; options.suppress.len()];
     let mut ignore_used = vec![false; options.ignores.len()];
     let mut token_used: rustc_hash::FxHashSet<(usize, usize, usize)> =
@@ -63,11 +51,9 @@ pub(crate) fn apply(
                 suppressed = true;
             }
         }
-        if let Some(&oi) = by_ref.get(&(
-            f.object.kind.as_str(),
-            f.object.namespace.as_str(),
-            f.object.name.as_str(),
-        )) && let Some(entries) = annotations.get(&oi)
+        if let Some(oi) = owners.find(&f.object.kind, &f.object.namespace, &f.object.name)
+            && let entries = annotations.of(oi)
+            && !entries.is_empty()
         {
             for (ei, entry) in entries.iter().enumerate() {
                 for (ti, token) in entry.codes.iter().enumerate() {
@@ -129,9 +115,7 @@ pub(crate) fn apply(
             out.push(f);
         }
     }
-    let mut objects: Vec<_> = annotations.iter().collect();
-    objects.sort_by_key(|(oi, _)| **oi);
-    for (&oi, entries) in objects {
+    for (oi, entries) in annotations.iter() {
         let object = &loaded.objects[oi];
         for (ei, entry) in entries.iter().enumerate() {
             for (ti, token) in entry.codes.iter().enumerate() {

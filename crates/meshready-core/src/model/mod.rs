@@ -21,6 +21,7 @@ pub use workload::{Container, ContainerList, Workload, is_istio_control_plane};
 
 use crate::settings::Settings;
 use crate::source::{Node, Object};
+use crate::suppress::AnnotationIndex;
 
 /// The analysed input.
 #[derive(Debug)]
@@ -53,6 +54,18 @@ pub struct Model<'a> {
     /// ([`mesh::is_istio_component`]), worked out once for the rules that all ask it: for objects
     /// with one pod template among `workloads` (`None` for the others, which are asked again).
     istio_component: Vec<Option<bool>>,
+    /// The objects indexed by `(kind, namespace, name)`: the check's, or built when first asked.
+    owners: SharedOwners<'a>,
+    /// The objects' suppression annotations, when the check lends them.
+    annotated: Option<&'a AnnotationIndex>,
+}
+
+/// [`Model::owners`]: lent by the check, which indexes its objects once for the rules and for
+/// what comes after them, or built by the first rule that asks.
+#[derive(Debug)]
+enum SharedOwners<'a> {
+    Lent(&'a owners::Owners<'a>),
+    Own(std::sync::OnceLock<owners::Owners<'a>>),
 }
 
 impl<'a> Model<'a> {
@@ -126,6 +139,40 @@ impl<'a> Model<'a> {
             control_plane,
             selected_by,
             istio_component,
+            owners: SharedOwners::Own(std::sync::OnceLock::new()),
+            annotated: None,
+        }
+    }
+
+    /// Uses `owners` and `annotated`, indexes of these same objects, rather than building
+    /// them (ignored when `owners` indexes other objects).
+    #[must_use]
+    pub fn with_indexes(
+        mut self,
+        owners: &'a owners::Owners<'a>,
+        annotated: &'a AnnotationIndex,
+    ) -> Self {
+        if owners.indexes(self.objects) {
+            self.owners = SharedOwners::Lent(owners);
+            self.annotated = Some(annotated);
+        }
+        self
+    }
+
+    /// The suppression annotations of the objects, by object index.
+    #[must_use]
+    pub fn annotated(&self) -> std::borrow::Cow<'_, AnnotationIndex> {
+        match self.annotated {
+            Some(annotated) => std::borrow::Cow::Borrowed(annotated),
+            None => std::borrow::Cow::Owned(AnnotationIndex::new(self.objects)),
+        }
+    }
+
+    /// The objects indexed by `(kind, namespace, name)`, to walk owner chains.
+    pub fn owners(&self) -> &owners::Owners<'a> {
+        match &self.owners {
+            SharedOwners::Lent(owners) => owners,
+            SharedOwners::Own(cell) => cell.get_or_init(|| owners::Owners::new(self.objects)),
         }
     }
 

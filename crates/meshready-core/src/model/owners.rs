@@ -52,7 +52,9 @@ pub fn is_finished(pod: &Object) -> bool {
     )
 }
 
-/// Index of objects by (kind, namespace, name), to walk owner chains.
+/// Index of objects by (kind, namespace, name), to walk owner chains: built once per check
+/// ([`crate::check`]) and shared by the rules ([`crate::model::Model::owners`]), the
+/// suppressions and the pod counts.
 #[derive(Debug)]
 pub struct Owners<'a> {
     objects: &'a [Object],
@@ -69,6 +71,18 @@ impl<'a> Owners<'a> {
             .map(|(i, o)| ((o.kind.as_str(), o.namespace.as_str(), o.name.as_str()), i))
             .collect();
         Self { objects, by_ref }
+    }
+
+    /// Whether this indexes exactly `objects` (the same slice, not an equal one).
+    #[must_use]
+    pub fn indexes(&self, objects: &[Object]) -> bool {
+        std::ptr::eq(self.objects, objects)
+    }
+
+    /// The index of the object `(kind, namespace, name)` (the last of duplicates).
+    #[must_use]
+    pub fn find(&self, kind: &str, namespace: &str, name: &str) -> Option<usize> {
+        self.by_ref.get(&(kind, namespace, name)).copied()
     }
 
     /// The index of the top owner of object `index` that the input contains (itself when its
@@ -134,8 +148,7 @@ pub fn pods_suffix(count: usize) -> String {
 
 /// On a live cluster, appends the number of running pods to every finding about a workload
 /// that owns pods in the input, except findings that count pods themselves (`skip`).
-pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding]) {
-    let owners = Owners::new(objects);
+pub fn annotate_pod_counts(owners: &Owners<'_>, findings: &mut [Finding]) {
     let counts = owners.pods_by_top();
     if counts.iter().all(|&c| c == 0) {
         return;
@@ -145,15 +158,9 @@ pub fn annotate_pod_counts(objects: &[Object], findings: &mut [Finding]) {
         if f.pods.is_some() {
             continue;
         }
-        let key = (
-            f.object.kind.as_str(),
-            f.object.namespace.as_str(),
-            f.object.name.as_str(),
-        );
         if let Some(&count) = owners
-            .by_ref
-            .get(&key)
-            .and_then(|&i| counts.get(i))
+            .find(&f.object.kind, &f.object.namespace, &f.object.name)
+            .and_then(|i| counts.get(i))
             .filter(|&&c| c > 0)
         {
             f.pods = Some(count);

@@ -3,7 +3,7 @@
 use crate::finding::Finding;
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::rules::find;
-use crate::suppress::{IGNORE_ANNOTATION, annotation_suppressions};
+use crate::suppress::IGNORE_ANNOTATION;
 
 declare_rule! {
     /// ## What it checks
@@ -52,8 +52,9 @@ impl Rule for InvalidSuppression {
     }
 
     fn check(&self, cx: &Ctx<'_, '_>, out: &mut Vec<Finding>) {
-        for object in cx.model.objects {
-            for entry in annotation_suppressions(object) {
+        for (i, entries) in cx.model.annotated().iter() {
+            let object = &cx.model.objects[i];
+            for entry in entries {
                 if entry.annotation != IGNORE_ANNOTATION {
                     continue;
                 }

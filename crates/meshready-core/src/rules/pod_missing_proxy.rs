@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use crate::finding::Finding;
-use crate::model::owners::{Owners, is_finished};
+use crate::model::owners::is_finished;
 use crate::model::{Membership, Workload, mesh};
 use crate::rule::{Ctx, Rule, RuleMeta, declare_rule};
 use crate::source::Object;
@@ -65,7 +65,7 @@ impl Rule for PodMissingProxy {
         if bare.is_empty() {
             return;
         }
-        let owners = Owners::new(objects);
+        let owners = cx.model.owners();
         // Top owner (object index) → pods without the proxy.
         let mut missing: BTreeMap<usize, usize> = BTreeMap::new();
         for i in bare {
