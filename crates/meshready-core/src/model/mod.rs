@@ -355,4 +355,32 @@ mod tests {
             .collect();
         assert_eq!(asked, indexed);
     }
+
+    #[test]
+    fn indexes_lent_by_the_check_serve_only_the_objects_they_index() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {meshready.io/ignore: \"MR0001,NOPE=why\"}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a}]}\n";
+        let loaded = load_str("t.yaml", text, &LoadOptions::default());
+        let owners = owners::Owners::new(&loaded.objects);
+        let annotated = AnnotationIndex::new(&loaded.objects);
+        let namespace = loaded.objects[1].namespace.as_str();
+        assert_eq!(owners.find("Deployment", namespace, "web"), Some(1));
+        assert!(annotated.of(0).is_empty());
+        assert_eq!(annotated.of(1)[0].codes, ["MR0001", "NOPE"]);
+        let lent =
+            Model::new(&loaded.objects, Settings::default()).with_indexes(&owners, &annotated);
+        assert!(std::ptr::eq(lent.owners(), &owners));
+        assert!(matches!(lent.annotated(), std::borrow::Cow::Borrowed(_)));
+        // A copy of the objects (a scope's part) builds its own, with the same answers.
+        let copy = loaded.objects.clone();
+        let own = Model::new(&copy, Settings::default()).with_indexes(&owners, &annotated);
+        assert!(own.owners().indexes(&copy));
+        assert_eq!(own.owners().find("Deployment", namespace, "web"), Some(1));
+        let std::borrow::Cow::Owned(built) = own.annotated() else {
+            panic!("the copy's annotations were lent");
+        };
+        assert_eq!(
+            built.iter().collect::<Vec<_>>(),
+            annotated.iter().collect::<Vec<_>>()
+        );
+    }
 }
