@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, NodeStatus, NodeSystemInfo, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -45,7 +45,8 @@ struct Parts {
 type Wire = (Recorded, Arc<Notify>);
 
 impl Parts {
-    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config, wire: &Wire)
+    /// Watches `api`, keeping of each object what `trim` leaves (and never `managedFields`).
+    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config, trim: fn(&mut K), wire: &Wire)
     where
         K: Resource<DynamicType = ()>
             + Clone
@@ -62,7 +63,10 @@ impl Parts {
         let (recorded, changed) = (Arc::clone(&wire.0), Arc::clone(&wire.1));
         let stream = watcher(api, config)
             .default_backoff()
-            .modify(|o| o.managed_fields_mut().clear())
+            .modify(move |o| {
+                o.managed_fields_mut().clear();
+                trim(o);
+            })
             .map(move |event| match event {
                 Ok(event) => {
                     let event = Event::from(event);
@@ -128,38 +132,87 @@ impl Event {
 }
 
 /// The number of kinds [`sync`] watches.
-const KINDS: usize = 8;
+const KINDS: usize = 9;
+
+/// Keeps the whole object.
+fn whole<K>(_: &mut K) {}
+
+/// Keeps of a Node only its name and kubelet version, what `--native-sidecars auto` reads: a
+/// Node's status lists every image it holds, tens of kilobytes on a busy node.
+fn kubelet_only(node: &mut Node) {
+    let kubelet_version = node
+        .status
+        .take()
+        .and_then(|status| status.node_info)
+        .map(|info| info.kubelet_version);
+    node.spec = None;
+    node.metadata.labels = None;
+    node.metadata.annotations = None;
+    node.status = kubelet_version.map(|kubelet_version| NodeStatus {
+        node_info: Some(NodeSystemInfo {
+            kubelet_version,
+            ..NodeSystemInfo::default()
+        }),
+        ..NodeStatus::default()
+    });
+}
 
 /// Keeps `context` in sync with the cluster, and marks it ready once every kind has been listed.
 /// Watches Namespaces, Services, Roles, ClusterRoles and their bindings, the `istio-cni-node`
-/// DaemonSet (by name), and the ConfigMaps of `istio_namespace` only (never every ConfigMap, never
-/// Secrets). Runs until the task is dropped; watch errors are logged and retried with backoff.
+/// DaemonSet (by name), the ConfigMaps of `istio_namespace` only (never every ConfigMap, never
+/// Secrets), and Nodes (only their kubelet versions are kept; reviews see the Node with the
+/// oldest, which decides `--native-sidecars auto`). Runs until the task is dropped; watch errors
+/// are logged and retried with backoff.
 pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str) {
     let recorded: Recorded = Arc::new((0..KINDS).map(|_| Mutex::default()).collect());
     let changed = Arc::new(Notify::new());
     let wire: Wire = (Arc::clone(&recorded), Arc::clone(&changed));
     let mut parts = Parts::default();
     let all = watcher::Config::default();
-    parts.watch(Api::<Namespace>::all(client.clone()), all.clone(), &wire);
-    parts.watch(Api::<Service>::all(client.clone()), all.clone(), &wire);
+    parts.watch(
+        Api::<Namespace>::all(client.clone()),
+        all.clone(),
+        whole,
+        &wire,
+    );
+    parts.watch(
+        Api::<Service>::all(client.clone()),
+        all.clone(),
+        whole,
+        &wire,
+    );
     parts.watch(
         Api::<ConfigMap>::namespaced(client.clone(), istio_namespace),
         all.clone(),
+        whole,
         &wire,
     );
-    parts.watch(Api::<Role>::all(client.clone()), all.clone(), &wire);
-    parts.watch(Api::<RoleBinding>::all(client.clone()), all.clone(), &wire);
-    parts.watch(Api::<ClusterRole>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<Role>::all(client.clone()), all.clone(), whole, &wire);
+    parts.watch(
+        Api::<RoleBinding>::all(client.clone()),
+        all.clone(),
+        whole,
+        &wire,
+    );
+    parts.watch(
+        Api::<ClusterRole>::all(client.clone()),
+        all.clone(),
+        whole,
+        &wire,
+    );
     parts.watch(
         Api::<ClusterRoleBinding>::all(client.clone()),
         all.clone(),
+        whole,
         &wire,
     );
     parts.watch(
-        Api::<DaemonSet>::all(client),
-        all.fields("metadata.name=istio-cni-node"),
+        Api::<DaemonSet>::all(client.clone()),
+        all.clone().fields("metadata.name=istio-cni-node"),
+        whole,
         &wire,
     );
+    parts.watch(Api::<Node>::all(client), all, kubelet_only, &wire);
     debug_assert_eq!(parts.count, KINDS);
     let driver = tokio::spawn(
         futures::stream::select_all(parts.streams).for_each(|()| futures::future::ready(())),

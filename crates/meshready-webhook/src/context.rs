@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use meshready_core::model::injector::kubelet_minor;
 use meshready_core::source::{
     Input, LoadError, LoadOptions, Node, Object, Value, is_cluster_scoped, load,
 };
@@ -39,8 +40,27 @@ pub enum Place {
     Global,
     /// Seen by reviews in its own namespace.
     Local,
+    /// A Node: of all of them, every review sees only the one that decides whether Istio
+    /// injects native sidecars ([`deciding_node`]).
+    Node,
     /// Not kept (other cluster-scoped kinds).
     Dropped,
+}
+
+/// Of a cluster's Nodes, the one that decides `--native-sidecars auto` (native only when every
+/// kubelet is 1.33 or newer): the one with the oldest kubelet, a Node without a readable
+/// version first, then by name. A review sees it alone, so that its cost does not grow with the
+/// number of Nodes, and the core decides from it as it would from all of them.
+pub fn deciding_node<'a>(nodes: impl IntoIterator<Item = &'a Arc<Object>>) -> Option<Arc<Object>> {
+    nodes
+        .into_iter()
+        .min_by_key(|n| {
+            (
+                kubelet_minor(n).map_or(0, |m| u64::from(m) + 1),
+                n.name.as_str(),
+            )
+        })
+        .cloned()
 }
 
 /// Where `object` belongs in a [`Context`].
@@ -48,6 +68,8 @@ pub enum Place {
 pub fn place(object: &Object) -> Place {
     if object.kind == "Namespace" {
         Place::Namespace
+    } else if object.kind == "Node" {
+        Place::Node
     } else if is_cluster_scoped(&object.kind) {
         if GLOBAL_KINDS.contains(&object.kind.as_str()) {
             Place::Global
@@ -85,6 +107,7 @@ impl Context {
         let mut local: HashMap<String, Vec<Arc<Object>>> = HashMap::new();
         let mut namespaces = HashMap::new();
         let mut global = Vec::new();
+        let mut nodes = Vec::new();
         let mut bytes = 0;
         for object in objects {
             let object = Arc::new(object);
@@ -97,9 +120,17 @@ impl Context {
                     .entry(object.namespace.clone())
                     .or_default()
                     .push(Arc::clone(&object)),
+                Place::Node => {
+                    nodes.push(object);
+                    continue;
+                }
                 Place::Dropped => continue,
             }
             bytes += estimated_bytes(&object);
+        }
+        if let Some(node) = deciding_node(&nodes) {
+            bytes += estimated_bytes(&node);
+            global.push(node);
         }
         let by_namespace = local
             .into_iter()

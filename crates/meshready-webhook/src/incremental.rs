@@ -8,7 +8,7 @@ use std::sync::Arc;
 use meshready_core::source::{LoadOptions, Object, object_from_json};
 use serde::Serialize;
 
-use crate::context::{Context, Place, estimated_bytes, place};
+use crate::context::{Context, Place, deciding_node, estimated_bytes, place};
 
 /// An object as the watch delivered it, converted to an [`Object`] only when a rebuild needs it.
 pub trait Source: Send {
@@ -229,6 +229,7 @@ impl Incremental {
     fn reindex(&mut self, namespace: String) {
         let mut local = Vec::new();
         let mut global = Vec::new();
+        let mut nodes = Vec::new();
         if namespace.is_empty() {
             self.namespaces.clear();
         }
@@ -248,10 +249,12 @@ impl Incremental {
                     }
                     Place::Global => global.push(Arc::clone(object)),
                     Place::Local => local.push(Arc::clone(object)),
+                    Place::Node => nodes.push(object),
                     Place::Dropped => {}
                 }
             }
         }
+        global.extend(deciding_node(nodes));
         if global.is_empty() {
             self.global.remove(&namespace);
         } else {

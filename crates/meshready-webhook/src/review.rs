@@ -448,6 +448,59 @@ mod tests {
     }
 
     #[test]
+    fn the_oldest_node_in_the_context_decides_native_sidecars() {
+        let job = json!({
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "batch", "namespace": "shop"},
+            "spec": {"template": {
+                "metadata": {"labels": {"app": "batch"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "batch:1"}]}
+            }}
+        });
+        // The injected namespace, and Nodes (name, kubelet version).
+        let context = |nodes: &[(&str, &str)]| {
+            let mut text = String::from(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n",
+            );
+            for (name, kubelet) in nodes {
+                text += &format!(
+                    "---\napiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nstatus: {{nodeInfo: {{kubeletVersion: {kubelet}}}}}\n"
+                );
+            }
+            Context::new(load_str("ctx.yaml", &text, &LoadOptions::default()).objects)
+        };
+        let never_exits = |context: &Context| {
+            let response = answer(&review(
+                &admission("CREATE", &job),
+                context,
+                &Config::default(),
+            ));
+            warnings_of(&response)
+                .iter()
+                .any(|w| w.starts_with("MR0044"))
+        };
+        // Without Nodes, the Kubernetes version decides (the newest: native sidecars).
+        assert!(!never_exits(&context(&[])));
+        assert!(!never_exits(&context(&[
+            ("a", "v1.34.0"),
+            ("b", "v1.33.1")
+        ])));
+        let mixed = context(&[("a", "v1.34.0"), ("b", "v1.32.5-eks-1"), ("c", "v1.35.0")]);
+        assert!(never_exits(&mixed));
+        // A review sees one Node whatever their number: the oldest.
+        let seen: Vec<&str> = mixed
+            .relevant("shop", ("Job", "batch"))
+            .filter(|o| o.kind == "Node")
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(seen, ["b"]);
+        // A Node whose version cannot be read counts as the oldest.
+        let unreadable = context(&[("a", "v1.34.0"), ("z", "unknown")]);
+        assert!(never_exits(&unreadable));
+    }
+
+    #[test]
     fn a_service_in_the_context_selects_the_workload() {
         let ctx = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80}]\n";
         let context = Context::new(load_str("ctx.yaml", ctx, &LoadOptions::default()).objects);

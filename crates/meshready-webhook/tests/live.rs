@@ -47,6 +47,22 @@ fn services_in(context: &SharedContext, namespace: &str) -> Vec<String> {
     names
 }
 
+/// The Nodes a review sees: (name, kubelet version).
+fn nodes_seen(context: &SharedContext) -> Vec<(String, Option<String>)> {
+    context
+        .snapshot()
+        .relevant("ns-001", ("Pod", "x"))
+        .filter(|o| o.kind == "Node")
+        .map(|o| {
+            let kubelet = o.root.pointer("/status/nodeInfo/kubeletVersion");
+            (
+                o.name.clone(),
+                kubelet.and_then(|k| k.as_str()).map(str::to_string),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_context_follows_watch_events() {
     let standin = StandIn::start().await;
@@ -91,6 +107,42 @@ async fn the_live_context_follows_watch_events() {
     })
     .await;
     assert_eq!(context.snapshot().len(), 9, "one added, one deleted");
+
+    // Nodes: only their kubelet versions are kept, and reviews see the one with the oldest.
+    let node = |name: &str, kubelet: &str| {
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+            "status": {
+                "nodeInfo": {"kubeletVersion": kubelet, "osImage": "Ubuntu"},
+                "images": [{"names": ["registry.example/app:1"], "sizeBytes": 1}]
+            }
+        })
+    };
+    standin.apply("nodes", node("node-a", "v1.34.1"));
+    standin.apply("nodes", node("node-b", "v1.33.2"));
+    eventually(&context, "the oldest Node is seen", |c| {
+        nodes_seen(c) == [("node-b".to_string(), Some("v1.33.2".to_string()))]
+    })
+    .await;
+    standin.apply("nodes", node("node-a", "v1.32.0"));
+    eventually(&context, "the downgraded Node is the oldest", |c| {
+        nodes_seen(c) == [("node-a".to_string(), Some("v1.32.0".to_string()))]
+    })
+    .await;
+    let snapshot = context.snapshot();
+    let seen: Vec<_> = snapshot
+        .relevant("ns-001", ("Pod", "x"))
+        .filter(|o| o.kind == "Node")
+        .collect();
+    // What the context keeps of a Node: no labels, no images, the kubelet version.
+    assert!(seen[0].root.pointer("/metadata/labels").is_none());
+    assert!(seen[0].root.pointer("/status/images").is_none());
+    standin.delete("nodes", "", "node-a");
+    eventually(&context, "the deleted Node is gone", |c| {
+        nodes_seen(c) == [("node-b".to_string(), Some("v1.33.2".to_string()))]
+    })
+    .await;
     let rebuilds = context.with_rebuild_stats(|s| s.durations.count());
     assert!(
         rebuilds >= 2,

@@ -148,7 +148,8 @@ fn native_auto(objects: &[Object], kubernetes_version: u32) -> (bool, String) {
 }
 
 /// A Node's kubelet minor version (`status.nodeInfo.kubeletVersion`, `v1.33.0-eks-1`).
-fn kubelet_minor(node: &Object) -> Option<u32> {
+#[must_use]
+pub fn kubelet_minor(node: &Object) -> Option<u32> {
     let v = node
         .root
         .at(&["status", "nodeInfo", "kubeletVersion"])

@@ -47,6 +47,7 @@ const COLLECTIONS: &[(&str, &str, &str)] = &[
         "ClusterRoleBinding",
     ),
     ("daemonsets", "apps/v1", "DaemonSet"),
+    ("nodes", "v1", "Node"),
 ];
 
 /// One watch event, already encoded as a line of the watch stream.
