@@ -45,9 +45,17 @@ struct Parts {
 type Wire = (Recorded, Arc<Notify>);
 
 impl Parts {
-    /// Watches `api`, keeping of each object what `trim` leaves (and never `managedFields`).
-    fn watch<K>(&mut self, api: Api<K>, config: watcher::Config, trim: fn(&mut K), wire: &Wire)
-    where
+    /// Watches `api`, keeping of each object what `trim` leaves (and never `managedFields`). An
+    /// `optional` kind that cannot be listed (forbidden) counts as listed and empty until it
+    /// can: it does not keep the replica unready.
+    fn watch<K>(
+        &mut self,
+        api: Api<K>,
+        config: watcher::Config,
+        trim: fn(&mut K),
+        optional: bool,
+        wire: &Wire,
+    ) where
         K: Resource<DynamicType = ()>
             + Clone
             + Debug
@@ -75,7 +83,13 @@ impl Parts {
                     }
                     changed.notify_one();
                 }
-                Err(error) => tracing::warn!(%error, kind, "watch failed; retrying"),
+                Err(error) => {
+                    tracing::warn!(%error, kind, "watch failed; retrying");
+                    if optional && let Some(changes) = recorded.get(index) {
+                        lock(changes).listed_empty_unless_listed();
+                        changed.notify_one();
+                    }
+                }
             })
             .boxed();
         self.streams.push(stream);
@@ -161,8 +175,9 @@ fn kubelet_only(node: &mut Node) {
 /// Watches Namespaces, Services, Roles, ClusterRoles and their bindings, the `istio-cni-node`
 /// DaemonSet (by name), the ConfigMaps of `istio_namespace` only (never every ConfigMap, never
 /// Secrets), and Nodes (only their kubelet versions are kept; reviews see the Node with the
-/// oldest, which decides `--native-sidecars auto`). Runs until the task is dropped; watch errors
-/// are logged and retried with backoff.
+/// oldest, which decides `--native-sidecars auto`; a replica that may not list Nodes is ready
+/// without them, and the Kubernetes version decides). Runs until the task is dropped; watch
+/// errors are logged and retried with backoff.
 pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str) {
     let recorded: Recorded = Arc::new((0..KINDS).map(|_| Mutex::default()).collect());
     let changed = Arc::new(Notify::new());
@@ -173,46 +188,59 @@ pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str)
         Api::<Namespace>::all(client.clone()),
         all.clone(),
         whole,
+        false,
         &wire,
     );
     parts.watch(
         Api::<Service>::all(client.clone()),
         all.clone(),
         whole,
+        false,
         &wire,
     );
     parts.watch(
         Api::<ConfigMap>::namespaced(client.clone(), istio_namespace),
         all.clone(),
         whole,
+        false,
         &wire,
     );
-    parts.watch(Api::<Role>::all(client.clone()), all.clone(), whole, &wire);
+    parts.watch(
+        Api::<Role>::all(client.clone()),
+        all.clone(),
+        whole,
+        false,
+        &wire,
+    );
     parts.watch(
         Api::<RoleBinding>::all(client.clone()),
         all.clone(),
         whole,
+        false,
         &wire,
     );
     parts.watch(
         Api::<ClusterRole>::all(client.clone()),
         all.clone(),
         whole,
+        false,
         &wire,
     );
     parts.watch(
         Api::<ClusterRoleBinding>::all(client.clone()),
         all.clone(),
         whole,
+        false,
         &wire,
     );
     parts.watch(
         Api::<DaemonSet>::all(client.clone()),
         all.clone().fields("metadata.name=istio-cni-node"),
         whole,
+        false,
         &wire,
     );
-    parts.watch(Api::<Node>::all(client), all, kubelet_only, &wire);
+    parts.watch(Api::<Node>::all(client), all, kubelet_only, true, &wire);
     debug_assert_eq!(parts.count, KINDS);
     let driver = tokio::spawn(
         futures::stream::select_all(parts.streams).for_each(|()| futures::future::ready(())),

@@ -140,6 +140,15 @@ impl Changes {
         self.listed
     }
 
+    /// Counts a kind that could not be listed as listed and empty, until a list succeeds (for
+    /// a kind reviews can do without).
+    pub fn listed_empty_unless_listed(&mut self) {
+        if !self.listed {
+            self.listing = None;
+            self.init_done();
+        }
+    }
+
     /// Takes what a rebuild must apply (a list in progress stays).
     pub fn take(&mut self) -> Taken {
         Taken {

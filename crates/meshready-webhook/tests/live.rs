@@ -1,5 +1,6 @@
 //! The live context against a loopback API stand-in: the initial lists make it ready, and
-//! Services added, modified and deleted through watch events reach the snapshot reviews see.
+//! Services and Nodes added, modified and deleted through watch events reach the snapshot reviews
+//! see; a replica that may not list Nodes is ready without them.
 
 mod support {
     pub mod standin;
@@ -148,5 +149,40 @@ async fn the_live_context_follows_watch_events() {
         rebuilds >= 2,
         "the first sync and at least one update: {rebuilds}"
     );
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_may_not_list_nodes_is_ready_without_them() {
+    let standin = StandIn::start().await;
+    standin.populate(2, 2);
+    standin.forbid("nodes", true);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let client = client(&standin, dir.path()).await;
+    let context = SharedContext::pending();
+    let task = tokio::spawn({
+        let context = context.clone();
+        async move { sync(client, context, "istio-system").await }
+    });
+    eventually(
+        &context,
+        "the context is ready without Nodes",
+        SharedContext::is_ready,
+    )
+    .await;
+    assert!(nodes_seen(&context).is_empty());
+    // Once the ClusterRole allows Nodes, the watch's retry lists them.
+    standin.apply(
+        "nodes",
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"},
+            "status": {"nodeInfo": {"kubeletVersion": "v1.32.0"}}
+        }),
+    );
+    standin.forbid("nodes", false);
+    eventually(&context, "the Node is seen once allowed", |c| {
+        nodes_seen(c) == [("node-a".to_string(), Some("v1.32.0".to_string()))]
+    })
+    .await;
     task.abort();
 }

@@ -75,6 +75,8 @@ struct Shared {
     lists: AtomicU64,
     watches: AtomicU64,
     emitted: AtomicU64,
+    /// Collections answered with 403 Forbidden (a ClusterRole without them).
+    forbidden: Mutex<Vec<&'static str>>,
 }
 
 /// The running stand-in.
@@ -117,6 +119,7 @@ impl StandIn {
             lists: AtomicU64::new(0),
             watches: AtomicU64::new(0),
             emitted: AtomicU64::new(0),
+            forbidden: Mutex::new(Vec::new()),
         });
         let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
             .await
@@ -175,6 +178,15 @@ impl StandIn {
     }
 
     /// Deletes an object (if present) and emits DELETED.
+    /// Answers 403 Forbidden to lists and watches of `plural` (`false`: again as before).
+    pub fn forbid(&self, plural: &'static str, forbidden: bool) {
+        let mut list = self.shared.forbidden.lock().expect("stand-in lock");
+        list.retain(|p| *p != plural);
+        if forbidden {
+            list.push(plural);
+        }
+    }
+
     pub fn delete(&self, plural: &'static str, namespace: &str, name: &str) {
         let mut inner = self.shared.inner.lock().expect("stand-in lock");
         let key = format!("{namespace}/{name}");
@@ -398,6 +410,14 @@ async fn handle(
             "the server could not find the requested resource",
         );
     };
+    if shared
+        .forbidden
+        .lock()
+        .expect("stand-in lock")
+        .contains(&plural)
+    {
+        return status(403, "Forbidden", &format!("{plural} is forbidden"));
+    }
     let namespace = namespace.map(str::to_string);
     let watch = matches!(query_value(&query, "watch"), Some("1" | "true"));
     if !watch {
