@@ -26,6 +26,20 @@ async fn client(standin: &StandIn, dir: &std::path::Path) -> kube::Client {
     kube::Client::try_from(config).expect("client")
 }
 
+/// A context kept in sync with the stand-in by a spawned task (a kubeconfig in `dir`).
+async fn synced(
+    standin: &StandIn,
+    dir: &std::path::Path,
+) -> (SharedContext, tokio::task::JoinHandle<()>) {
+    let client = client(standin, dir).await;
+    let context = SharedContext::pending();
+    let task = tokio::spawn({
+        let context = context.clone();
+        async move { sync(client, context, "istio-system").await }
+    });
+    (context, task)
+}
+
 /// Waits (bounded) until `check` holds for the current snapshot.
 async fn eventually(context: &SharedContext, what: &str, check: impl Fn(&SharedContext) -> bool) {
     let waited = tokio::time::timeout(Duration::from_secs(30), async {
@@ -69,12 +83,7 @@ async fn the_live_context_follows_watch_events() {
     let standin = StandIn::start().await;
     standin.populate(3, 6);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let client = client(&standin, dir.path()).await;
-    let context = SharedContext::pending();
-    let task = tokio::spawn({
-        let context = context.clone();
-        async move { sync(client, context, "istio-system").await }
-    });
+    let (context, task) = synced(&standin, dir.path()).await;
     eventually(&context, "the context is ready", SharedContext::is_ready).await;
     let snapshot = context.snapshot();
     assert_eq!(snapshot.len(), 9, "3 Namespaces and 6 Services");
@@ -158,12 +167,7 @@ async fn a_replica_that_may_not_list_nodes_is_ready_without_them() {
     standin.populate(2, 2);
     standin.forbid("nodes", true);
     let dir = tempfile::tempdir().expect("temporary directory");
-    let client = client(&standin, dir.path()).await;
-    let context = SharedContext::pending();
-    let task = tokio::spawn({
-        let context = context.clone();
-        async move { sync(client, context, "istio-system").await }
-    });
+    let (context, task) = synced(&standin, dir.path()).await;
     eventually(
         &context,
         "the context is ready without Nodes",
