@@ -201,13 +201,17 @@ fn sort_findings(findings: &mut Vec<Finding>) {
 #[must_use]
 pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     let mut counts = Counts::default();
-    // The objects by (kind, namespace, name), once for the rules, suppressions and pod counts.
-    let owners = model::owners::Owners::new(&loaded.objects);
-    // Their suppression annotations, once for rule MR0031 and the suppression pass.
-    let annotated = suppress::AnnotationIndex::new(&loaded.objects);
-    let shared = (&owners, &annotated);
+    // The objects by (kind, namespace, name) and their suppression annotations, once for the
+    // rules, the suppressions and the pod counts.
+    let indexes = model::Indexes::new(&loaded.objects);
     let mut findings = match scope::partitions(loaded, options.scope) {
-        None => run_rules(&loaded.objects, Some(shared), loaded, options, &mut counts),
+        None => run_rules(
+            &loaded.objects,
+            Some(&indexes),
+            loaded,
+            options,
+            &mut counts,
+        ),
         Some(parts) => {
             let mut findings = Vec::new();
             for part in parts {
@@ -230,12 +234,12 @@ pub fn check(loaded: &Loaded, options: &CheckOptions) -> Report {
     }
     let before = findings.len();
     // Suppressions hold for the whole input, whatever the scope.
-    let unused = suppressed::apply(loaded, &owners, &annotated, options, &mut findings);
+    let unused = suppressed::apply(loaded, &indexes, options, &mut findings);
     let suppressed = before - findings.len();
     findings.extend(unused);
     expand_copies(&loaded.objects, &mut findings);
     if options.settings.live {
-        model::owners::annotate_pod_counts(&owners, &mut findings);
+        model::owners::annotate_pod_counts(&indexes.owners, &mut findings);
     }
     sort_findings(&mut findings);
     findings.dedup();
@@ -295,17 +299,17 @@ struct Counts {
 }
 
 /// Runs the rules on one set of objects that may relate to each other.
-/// `shared`: the indexes of `objects` worked out by [`check`], when they are its input.
+/// `indexes`: those of `objects` worked out by [`check`], when they are its input.
 fn run_rules<'a>(
     objects: &'a [source::Object],
-    shared: Option<(&'a model::owners::Owners<'a>, &'a suppress::AnnotationIndex)>,
+    indexes: Option<&'a model::Indexes<'a>>,
     loaded: &Loaded,
     options: &CheckOptions,
     counts: &mut Counts,
 ) -> Vec<Finding> {
     let mut model = Model::new(objects, options.settings.clone());
-    if let Some((owners, annotated)) = shared {
-        model = model.with_indexes(owners, annotated);
+    if let Some(indexes) = indexes {
+        model = model.with_indexes(indexes);
     }
     if counts.inject.is_none() {
         counts.inject = Some(model.inject.clone());

@@ -199,7 +199,7 @@ pub fn token_covers(token: &str, f: &Finding) -> bool {
 
 /// The suppression annotations of every object that has any, by object index: worked out once
 /// per check ([`crate::check`]) for rule MR0031 and for the suppression pass.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct AnnotationIndex(Vec<(usize, Vec<AnnotationSuppression>)>);
 
 impl AnnotationIndex {

@@ -2,7 +2,7 @@
 //! suppressions that matched nothing (rule MR0030, `unused-suppression`).
 
 use crate::finding::{Finding, ObjectRef};
-use crate::model::owners::Owners;
+use crate::model::Indexes;
 use crate::rule;
 use crate::rules::{UnusedSuppression, find};
 use crate::settings::CheckOptions;
@@ -12,12 +12,10 @@ use crate::suppress::{AnnotationIndex, ISTIO_ANNOTATION, token_covers};
 
 /// Removes every finding matched by a `--suppress` pattern, a config ignore or (when allowed) an
 /// annotation, and returns one MR0030 finding per suppression that matched nothing (none when
-/// MR0030 is turned off). `owners` indexes `loaded`'s objects, `annotated` their suppression
-/// annotations.
+/// MR0030 is turned off). `indexes` are those of `loaded`'s objects.
 pub(crate) fn apply(
     loaded: &Loaded,
-    owners: &Owners<'_>,
-    annotated: &AnnotationIndex,
+    indexes: &Indexes<'_>,
     options: &CheckOptions,
     findings: &mut Vec<Finding>,
 ) -> Vec<Finding> {
@@ -29,7 +27,7 @@ pub(crate) fn apply(
     };
     let none = AnnotationIndex::default();
     let annotations = if options.annotation_suppression {
-        annotated
+        &indexes.annotated
     } else {
         &none
     };
@@ -51,7 +49,9 @@ pub(crate) fn apply(
                 suppressed = true;
             }
         }
-        if let Some(oi) = owners.find(&f.object.kind, &f.object.namespace, &f.object.name)
+        if let Some(oi) = indexes
+            .owners
+            .find(&f.object.kind, &f.object.namespace, &f.object.name)
             && let entries = annotations.of(oi)
             && !entries.is_empty()
         {

@@ -34,6 +34,24 @@ fn lock(changes: &Mutex<Changes>) -> MutexGuard<'_, Changes> {
     }
 }
 
+/// What a watched kind is: a typed Kubernetes object that kube-rs can list and watch.
+trait Watched:
+    Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Serialize + Send + Sync + 'static
+{
+}
+
+impl<K> Watched for K where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Debug
+        + DeserializeOwned
+        + Serialize
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 #[derive(Default)]
 struct Parts {
     /// One recorder per kind, pushed into `Recorded` in this order.
@@ -45,26 +63,22 @@ struct Parts {
 type Wire = (Recorded, Arc<Notify>);
 
 impl Parts {
+    /// Watches `api`: a kind the replica is not ready without, kept whole (but `managedFields`).
+    fn watch<K: Watched>(&mut self, api: Api<K>, config: watcher::Config, wire: &Wire) {
+        self.watch_with(api, config, |_| {}, false, wire);
+    }
+
     /// Watches `api`, keeping of each object what `trim` leaves (and never `managedFields`). An
     /// `optional` kind that cannot be listed (forbidden) counts as listed and empty until it
     /// can: it does not keep the replica unready.
-    fn watch<K>(
+    fn watch_with<K: Watched>(
         &mut self,
         api: Api<K>,
         config: watcher::Config,
         trim: fn(&mut K),
         optional: bool,
         wire: &Wire,
-    ) where
-        K: Resource<DynamicType = ()>
-            + Clone
-            + Debug
-            + DeserializeOwned
-            + Serialize
-            + Send
-            + Sync
-            + 'static,
-    {
+    ) {
         let index = self.count;
         self.count += 1;
         let kind = K::kind(&()).into_owned();
@@ -148,9 +162,6 @@ impl Event {
 /// The number of kinds [`sync`] watches.
 const KINDS: usize = 9;
 
-/// Keeps the whole object.
-fn whole<K>(_: &mut K) {}
-
 /// Keeps of a Node only its name and kubelet version, what `--native-sidecars auto` reads: a
 /// Node's status lists every image it holds, tens of kilobytes on a busy node.
 fn kubelet_only(node: &mut Node) {
@@ -184,63 +195,27 @@ pub async fn sync(client: Client, context: SharedContext, istio_namespace: &str)
     let wire: Wire = (Arc::clone(&recorded), Arc::clone(&changed));
     let mut parts = Parts::default();
     let all = watcher::Config::default();
-    parts.watch(
-        Api::<Namespace>::all(client.clone()),
-        all.clone(),
-        whole,
-        false,
-        &wire,
-    );
-    parts.watch(
-        Api::<Service>::all(client.clone()),
-        all.clone(),
-        whole,
-        false,
-        &wire,
-    );
+    parts.watch(Api::<Namespace>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<Service>::all(client.clone()), all.clone(), &wire);
     parts.watch(
         Api::<ConfigMap>::namespaced(client.clone(), istio_namespace),
         all.clone(),
-        whole,
-        false,
         &wire,
     );
-    parts.watch(
-        Api::<Role>::all(client.clone()),
-        all.clone(),
-        whole,
-        false,
-        &wire,
-    );
-    parts.watch(
-        Api::<RoleBinding>::all(client.clone()),
-        all.clone(),
-        whole,
-        false,
-        &wire,
-    );
-    parts.watch(
-        Api::<ClusterRole>::all(client.clone()),
-        all.clone(),
-        whole,
-        false,
-        &wire,
-    );
+    parts.watch(Api::<Role>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<RoleBinding>::all(client.clone()), all.clone(), &wire);
+    parts.watch(Api::<ClusterRole>::all(client.clone()), all.clone(), &wire);
     parts.watch(
         Api::<ClusterRoleBinding>::all(client.clone()),
         all.clone(),
-        whole,
-        false,
         &wire,
     );
     parts.watch(
         Api::<DaemonSet>::all(client.clone()),
         all.clone().fields("metadata.name=istio-cni-node"),
-        whole,
-        false,
         &wire,
     );
-    parts.watch(Api::<Node>::all(client), all, kubelet_only, true, &wire);
+    parts.watch_with(Api::<Node>::all(client), all, kubelet_only, true, &wire);
     debug_assert_eq!(parts.count, KINDS);
     let driver = tokio::spawn(
         futures::stream::select_all(parts.streams).for_each(|()| futures::future::ready(())),

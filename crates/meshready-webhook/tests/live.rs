@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use meshready_webhook::SharedContext;
 use meshready_webhook::cluster::sync;
-use support::standin::{StandIn, service};
+use support::standin::{StandIn, node, service};
 
 async fn client(standin: &StandIn, dir: &std::path::Path) -> kube::Client {
     meshready_webhook::install_crypto_provider();
@@ -119,16 +119,6 @@ async fn the_live_context_follows_watch_events() {
     assert_eq!(context.snapshot().len(), 9, "one added, one deleted");
 
     // Nodes: only their kubelet versions are kept, and reviews see the one with the oldest.
-    let node = |name: &str, kubelet: &str| {
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-            "status": {
-                "nodeInfo": {"kubeletVersion": kubelet, "osImage": "Ubuntu"},
-                "images": [{"names": ["registry.example/app:1"], "sizeBytes": 1}]
-            }
-        })
-    };
     standin.apply("nodes", node("node-a", "v1.34.1"));
     standin.apply("nodes", node("node-b", "v1.33.2"));
     eventually(&context, "the oldest Node is seen", |c| {
@@ -176,13 +166,7 @@ async fn a_replica_that_may_not_list_nodes_is_ready_without_them() {
     .await;
     assert!(nodes_seen(&context).is_empty());
     // Once the ClusterRole allows Nodes, the watch's retry lists them.
-    standin.apply(
-        "nodes",
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-a"},
-            "status": {"nodeInfo": {"kubeletVersion": "v1.32.0"}}
-        }),
-    );
+    standin.apply("nodes", node("node-a", "v1.32.0"));
     standin.forbid("nodes", false);
     eventually(&context, "the Node is seen once allowed", |c| {
         nodes_seen(c) == [("node-a".to_string(), Some("v1.32.0".to_string()))]

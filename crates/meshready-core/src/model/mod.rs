@@ -54,18 +54,39 @@ pub struct Model<'a> {
     /// ([`mesh::is_istio_component`]), worked out once for the rules that all ask it: for objects
     /// with one pod template among `workloads` (`None` for the others, which are asked again).
     istio_component: Vec<Option<bool>>,
-    /// The objects indexed by `(kind, namespace, name)`: the check's, or built when first asked.
-    owners: SharedOwners<'a>,
-    /// The objects' suppression annotations, when the check lends them.
-    annotated: Option<&'a AnnotationIndex>,
+    /// The objects' indexes: the check's, or each built when a rule first asks for it.
+    indexes: SharedIndexes<'a>,
 }
 
-/// [`Model::owners`]: lent by the check, which indexes its objects once for the rules and for
-/// what comes after them, or built by the first rule that asks.
+/// What [`crate::check`] works out once about its objects, for the rules (through the model)
+/// and for what comes after them (suppressions, pod counts).
 #[derive(Debug)]
-enum SharedOwners<'a> {
-    Lent(&'a owners::Owners<'a>),
-    Own(std::sync::OnceLock<owners::Owners<'a>>),
+pub struct Indexes<'a> {
+    /// The objects by `(kind, namespace, name)`, to walk owner chains.
+    pub owners: owners::Owners<'a>,
+    /// Their suppression annotations.
+    pub annotated: AnnotationIndex,
+}
+
+impl<'a> Indexes<'a> {
+    /// Indexes `objects`.
+    #[must_use]
+    pub fn new(objects: &'a [Object]) -> Self {
+        Self {
+            owners: owners::Owners::new(objects),
+            annotated: AnnotationIndex::new(objects),
+        }
+    }
+}
+
+/// [`Model::owners`] and [`Model::annotated`]: lent by the check, or built when first asked.
+#[derive(Debug)]
+enum SharedIndexes<'a> {
+    Lent(&'a Indexes<'a>),
+    Own {
+        owners: std::sync::OnceLock<owners::Owners<'a>>,
+        annotated: std::sync::OnceLock<AnnotationIndex>,
+    },
 }
 
 impl<'a> Model<'a> {
@@ -139,40 +160,40 @@ impl<'a> Model<'a> {
             control_plane,
             selected_by,
             istio_component,
-            owners: SharedOwners::Own(std::sync::OnceLock::new()),
-            annotated: None,
+            indexes: SharedIndexes::Own {
+                owners: std::sync::OnceLock::new(),
+                annotated: std::sync::OnceLock::new(),
+            },
         }
     }
 
-    /// Uses `owners` and `annotated`, indexes of these same objects, rather than building
-    /// them (ignored when `owners` indexes other objects).
+    /// Uses `indexes`, of these same objects, rather than building them (ignored when they
+    /// index other objects).
     #[must_use]
-    pub fn with_indexes(
-        mut self,
-        owners: &'a owners::Owners<'a>,
-        annotated: &'a AnnotationIndex,
-    ) -> Self {
-        if owners.indexes(self.objects) {
-            self.owners = SharedOwners::Lent(owners);
-            self.annotated = Some(annotated);
+    pub fn with_indexes(mut self, indexes: &'a Indexes<'a>) -> Self {
+        if indexes.owners.indexes(self.objects) {
+            self.indexes = SharedIndexes::Lent(indexes);
         }
         self
     }
 
-    /// The suppression annotations of the objects, by object index.
-    #[must_use]
-    pub fn annotated(&self) -> std::borrow::Cow<'_, AnnotationIndex> {
-        match self.annotated {
-            Some(annotated) => std::borrow::Cow::Borrowed(annotated),
-            None => std::borrow::Cow::Owned(AnnotationIndex::new(self.objects)),
+    /// The objects indexed by `(kind, namespace, name)`, to walk owner chains.
+    pub fn owners(&self) -> &owners::Owners<'a> {
+        match &self.indexes {
+            SharedIndexes::Lent(indexes) => &indexes.owners,
+            SharedIndexes::Own { owners, .. } => {
+                owners.get_or_init(|| owners::Owners::new(self.objects))
+            }
         }
     }
 
-    /// The objects indexed by `(kind, namespace, name)`, to walk owner chains.
-    pub fn owners(&self) -> &owners::Owners<'a> {
-        match &self.owners {
-            SharedOwners::Lent(owners) => owners,
-            SharedOwners::Own(cell) => cell.get_or_init(|| owners::Owners::new(self.objects)),
+    /// The suppression annotations of the objects, by object index.
+    pub fn annotated(&self) -> &AnnotationIndex {
+        match &self.indexes {
+            SharedIndexes::Lent(indexes) => &indexes.annotated,
+            SharedIndexes::Own { annotated, .. } => {
+                annotated.get_or_init(|| AnnotationIndex::new(self.objects))
+            }
         }
     }
 
@@ -360,27 +381,26 @@ mod tests {
     fn indexes_lent_by_the_check_serve_only_the_objects_they_index() {
         let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  annotations: {meshready.io/ignore: \"MR0001,NOPE=why\"}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: a}]}\n";
         let loaded = load_str("t.yaml", text, &LoadOptions::default());
-        let owners = owners::Owners::new(&loaded.objects);
-        let annotated = AnnotationIndex::new(&loaded.objects);
+        let indexes = Indexes::new(&loaded.objects);
         let namespace = loaded.objects[1].namespace.as_str();
-        assert_eq!(owners.find("Deployment", namespace, "web"), Some(1));
-        assert!(annotated.of(0).is_empty());
-        assert_eq!(annotated.of(1)[0].codes, ["MR0001", "NOPE"]);
-        let lent =
-            Model::new(&loaded.objects, Settings::default()).with_indexes(&owners, &annotated);
-        assert!(std::ptr::eq(lent.owners(), &owners));
-        assert!(matches!(lent.annotated(), std::borrow::Cow::Borrowed(_)));
+        assert_eq!(indexes.owners.find("Deployment", namespace, "web"), Some(1));
+        assert!(indexes.annotated.of(0).is_empty());
+        assert_eq!(indexes.annotated.of(1)[0].codes, ["MR0001", "NOPE"]);
+        let lent = Model::new(&loaded.objects, Settings::default()).with_indexes(&indexes);
+        assert!(std::ptr::eq(lent.owners(), &indexes.owners));
+        assert!(std::ptr::eq(lent.annotated(), &indexes.annotated));
         // A copy of the objects (a scope's part) builds its own, with the same answers.
         let copy = loaded.objects.clone();
-        let own = Model::new(&copy, Settings::default()).with_indexes(&owners, &annotated);
+        let own = Model::new(&copy, Settings::default()).with_indexes(&indexes);
         assert!(own.owners().indexes(&copy));
         assert_eq!(own.owners().find("Deployment", namespace, "web"), Some(1));
-        let std::borrow::Cow::Owned(built) = own.annotated() else {
-            panic!("the copy's annotations were lent");
-        };
+        assert!(
+            !std::ptr::eq(own.annotated(), &indexes.annotated),
+            "the copy's annotations were lent"
+        );
         assert_eq!(
-            built.iter().collect::<Vec<_>>(),
-            annotated.iter().collect::<Vec<_>>()
+            own.annotated().iter().collect::<Vec<_>>(),
+            indexes.annotated.iter().collect::<Vec<_>>()
         );
     }
 }

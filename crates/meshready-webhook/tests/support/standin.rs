@@ -330,6 +330,19 @@ pub fn namespace(n: usize) -> Value {
     })
 }
 
+/// A Node whose kubelet is `kubelet`, with the labels and image list a real one has (which the
+/// live context must not keep).
+pub fn node(name: &str, kubelet: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+        "status": {
+            "nodeInfo": {"kubeletVersion": kubelet, "osImage": "Ubuntu"},
+            "images": [{"names": ["registry.example/app:1"], "sizeBytes": 1}]
+        }
+    })
+}
+
 /// A Service shaped like `kubectl get svc -o json` output (ClusterIP, two named ports,
 /// managedFields, an annotation), selecting `app: <name>`.
 pub fn service(namespace: &str, name: &str, generation: u64) -> Value {
